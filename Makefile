@@ -1,0 +1,54 @@
+# vmlab: thin wrapper around CMake.  See README.md.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE ?= cmake
+CTEST ?= ctest
+RUN_ARGS ?= run micro
+
+.PHONY: all run test test-asan test-tsan format format-check bench clean release debug
+
+all: release
+
+define configure
+	@mkdir -p build/$(1)
+	@cd build/$(1) && $(CMAKE) -S ../.. -B . -DCMAKE_BUILD_TYPE=$(2) $(3) >/dev/null
+	@$(CMAKE) --build build/$(1) -j $(JOBS) -- --no-print-directory
+endef
+
+release:
+	$(call configure,release,Release,)
+
+debug:
+	$(call configure,debug,Debug,-DVMLAB_INVARIANTS=ON)
+
+# Release build, then the main job: the micro scenario and its lock profile.
+run: release
+	./build/release/bin/vmlab $(RUN_ARGS)
+
+# Debug build with invariants, then the whole CTest suite.
+test: debug
+	cd build/debug && $(CTEST) --output-on-failure -j $(JOBS)
+
+test-asan:
+	$(call configure,asan,Debug,-DVMLAB_INVARIANTS=ON -DVMLAB_SANITIZE=asan)
+	cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    VMLAB_TEST_SCALE=sanitizer $(CTEST) --output-on-failure -j $(JOBS)
+
+test-tsan:
+	$(call configure,tsan,Debug,-DVMLAB_INVARIANTS=ON -DVMLAB_SANITIZE=tsan)
+	cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	    VMLAB_TEST_SCALE=sanitizer $(CTEST) --output-on-failure -j $(JOBS)
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
+
+bench: release
+	./bench/run.sh
+
+clean:
+	rm -rf build

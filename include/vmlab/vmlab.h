@@ -1,0 +1,61 @@
+/*
+ * vmlab.h: the public interface of libvmlab.
+ *
+ * Boot a machine from a configuration, run functions in its kernel
+ * threads, shut it down.  One machine at a time per process.
+ *
+ *	struct vmlab_config cfg;
+ *	char err[256];
+ *
+ *	vmlab_config_default(&cfg);
+ *	cfg.ncpus = 4;
+ *	if (vmlab_boot(&cfg, err, sizeof(err)) != 0)
+ *		errx(2, "%s", err);
+ *	vmlab_run(work, arg);		// work(arg) in a kernel thread
+ *	vmlab_shutdown();
+ *
+ * Functions return 0 or a positive errno value; `err' receives a one-line
+ * message naming the offending word.
+ */
+#ifndef VMLAB_VMLAB_H
+#define VMLAB_VMLAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VMLAB_BACKEND_HOST 0
+#define VMLAB_BACKEND_SIM 1
+
+struct vmlab_config {
+	int backend;		/* VMLAB_BACKEND_* */
+	int ncpus;		/* 1..1024; 0: host CPUs online */
+	int ndomains;		/* 1..8 */
+	uint64_t physmem;	/* bytes of physical memory */
+	uint64_t seed;		/* schedule seed (sim) */
+	bool pin;		/* host: pin CPU threads */
+	const char *const *tunables;	/* "name=value" strings */
+	int ntunables;
+};
+
+void vmlab_config_default(struct vmlab_config *cfg);
+int vmlab_boot(const struct vmlab_config *cfg, char *err, size_t errlen);
+/* Runs fn(arg) in a new kernel thread and waits until it has exited. */
+int vmlab_run(void (*fn)(void *), void *arg);
+/* Halts the machine; EBUSY (and nothing done) if kernel threads remain. */
+int vmlab_shutdown(void);
+bool vmlab_booted(void);
+
+/* Tunables (usable before boot). */
+int vmlab_tunables_init(void);
+int vmlab_tunable_check(const char *assignment, char *err, size_t errlen);
+int vmlab_tunable_register_enum(const char *name, int64_t *ptr, int64_t def,
+    const char *const *names, int nnames, const char *descr);
+int vmlab_tunable_register_int(const char *name, int64_t *ptr, int64_t def,
+    int64_t min, int64_t max, const char *descr);
+/* Parses "123", "64m", "2g" (powers of 1024). */
+int vmlab_parse_size(const char *s, uint64_t *vp);
+int vmlab_host_cpus(void);
+const char *vmlab_version(void);
+
+#endif /* !VMLAB_VMLAB_H */

@@ -1,0 +1,197 @@
+/*
+ * kern_epoch.c: the epoch (SMR) implementation.
+ *
+ * A global write sequence epoch_wrseq only grows.  A reader publishes, in
+ * its CPU's pc_epoch, the value of epoch_wrseq it saw when it entered (0
+ * outside a section).  epoch_call() advances epoch_wrseq and tags the
+ * deferred call with the new value, the goal.  A goal is reached when no
+ * CPU has a section that entered before it, i.e. every pc_epoch is 0 or
+ * at least the goal.
+ *
+ * Why this is safe: the writer unlinks, then advances with a seq_cst
+ * read-modify-write; the poller reads every pc_epoch after a seq_cst
+ * fence.  A reader stores pc_epoch, then issues a seq_cst fence before
+ * its first lockless load.  If the poller reads a reader's pc_epoch as 0,
+ * the reader's fence comes later in the total order, so its loads see the
+ * unlink; if it reads a value below the goal, it waits.
+ *
+ * Deferred calls wait on per-CPU lists in goal order (goals grow).
+ *
+ * Locking key: (x) per-CPU list, this CPU only; (a) atomic.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "kern/epoch.h"
+#include "kern/sleepq.h"
+#include "kern/thread.h"
+
+struct epoch_item {
+	struct epoch_item *ei_next;
+	uint64_t ei_goal;
+	void (*ei_fn)(void *);
+	void *ei_arg;
+};
+
+struct epoch_list {
+	struct epoch_item *el_head, *el_tail;	/* (x) */
+	uint64_t el_count;			/* (x) */
+};
+
+static uint64_t epoch_wrseq;	/* (a) */
+static uint64_t epoch_npending;	/* (a) */
+
+int
+epoch_init(void)
+{
+	int cpu;
+
+	atomic_store_64(&epoch_wrseq, 1);
+	atomic_store_64(&epoch_npending, 0);
+	for (cpu = 0; cpu < md_ncpus(); cpu++) {
+		kern_pcpu[cpu].pc_epoch_deferred =
+		    calloc(1, sizeof(struct epoch_list));
+		if (kern_pcpu[cpu].pc_epoch_deferred == NULL)
+			return (ENOMEM);
+	}
+	return (0);
+}
+
+void
+epoch_fini(void)
+{
+	int cpu;
+
+	epoch_drain_all();
+	for (cpu = 0; cpu < md_ncpus(); cpu++) {
+		free(kern_pcpu[cpu].pc_epoch_deferred);
+		kern_pcpu[cpu].pc_epoch_deferred = NULL;
+	}
+}
+
+uint64_t
+epoch_pending(void)
+{
+	return (atomic_load_64(&epoch_npending));
+}
+
+void
+epoch_enter(void)
+{
+	struct thread *td = curthread;
+	struct pcpu *pc = curpcpu_get();
+
+	VM_ASSERT(atomic_load_64(&pc->pc_epoch) == 0,
+	    ("epoch_enter: nested section on CPU %d", pc->pc_cpuid));
+	td->td_nosleep++;
+	atomic_store_64(&pc->pc_epoch, atomic_load_64(&epoch_wrseq));
+	/* Publish pc_epoch before any lockless load (see the header). */
+	atomic_thread_fence_seq_cst();
+}
+
+void
+epoch_exit(void)
+{
+	struct pcpu *pc = curpcpu_get();
+
+	/* Release: our lockless loads are done before we leave. */
+	atomic_store_rel_64(&pc->pc_epoch, 0);
+	curthread->td_nosleep--;
+}
+
+/* Has every reader that entered before `goal' left? */
+static bool
+epoch_goal_reached(uint64_t goal)
+{
+	uint64_t e;
+	int cpu;
+
+	/* Order the caller's advance before reading the readers' state. */
+	atomic_thread_fence_seq_cst();
+	for (cpu = 0; cpu < md_ncpus(); cpu++) {
+		e = atomic_load_acq_64(&kern_pcpu[cpu].pc_epoch);
+		if (e != 0 && e < goal)
+			return (false);
+	}
+	return (true);
+}
+
+void
+epoch_call(void (*fn)(void *), void *arg)
+{
+	struct epoch_list *el = curpcpu_get()->pc_epoch_deferred;
+	struct epoch_item *ei;
+
+	ei = malloc(sizeof(*ei));
+	if (ei == NULL) {
+		/* No memory to defer with: wait out the grace period. */
+		epoch_wait();
+		fn(arg);
+		return;
+	}
+	ei->ei_fn = fn;
+	ei->ei_arg = arg;
+	ei->ei_next = NULL;
+	ei->ei_goal = atomic_fetchadd_64(&epoch_wrseq, 1) + 1;
+	if (el->el_tail == NULL)
+		el->el_head = ei;
+	else
+		el->el_tail->ei_next = ei;
+	el->el_tail = ei;
+	el->el_count++;
+	(void)atomic_fetchadd_64(&epoch_npending, 1);
+	if (el->el_count >= 64)
+		epoch_poll();
+}
+
+void
+epoch_poll(void)
+{
+	struct epoch_list *el = curpcpu_get()->pc_epoch_deferred;
+	struct epoch_item *ei;
+
+	if (el == NULL)
+		return;
+	while ((ei = el->el_head) != NULL && epoch_goal_reached(ei->ei_goal)) {
+		el->el_head = ei->ei_next;
+		if (el->el_head == NULL)
+			el->el_tail = NULL;
+		el->el_count--;
+		(void)atomic_fetchadd_64(&epoch_npending, (uint64_t)-1);
+		ei->ei_fn(ei->ei_arg);
+		free(ei);
+	}
+}
+
+void
+epoch_wait(void)
+{
+	uint64_t goal;
+
+	witness_assert_nosleep("epoch_wait");
+	goal = atomic_fetchadd_64(&epoch_wrseq, 1) + 1;
+	while (!epoch_goal_reached(goal))
+		pause_ns("epochwt", 10000);
+}
+
+void
+epoch_drain_all(void)
+{
+	struct epoch_list *el;
+	struct epoch_item *ei;
+	int cpu;
+
+	for (cpu = 0; cpu < md_ncpus(); cpu++) {
+		el = kern_pcpu[cpu].pc_epoch_deferred;
+		if (el == NULL)
+			continue;
+		while ((ei = el->el_head) != NULL) {
+			el->el_head = ei->ei_next;
+			ei->ei_fn(ei->ei_arg);
+			free(ei);
+		}
+		el->el_tail = NULL;
+		el->el_count = 0;
+	}
+	atomic_store_64(&epoch_npending, 0);
+}

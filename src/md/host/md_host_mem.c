@@ -1,0 +1,176 @@
+/*
+ * md_host_mem.c: the physical-memory arena and file-backed disks.
+ *
+ * The arena is one anonymous MAP_NORESERVE mapping with MADV_HUGEPAGE, so
+ * the host backs it lazily (and with 2 MiB pages where it can); the direct
+ * map is md_phys_base() + pa.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "md/host/md_host.h"
+#include "md/md.h"
+
+struct md_disk {
+	int d_fd;
+	uint64_t d_size;
+};
+
+static uint8_t *md_phys;	/* (c) */
+static uint64_t md_phys_len;	/* (c) */
+
+int
+md_phys_init(uint64_t size)
+{
+	void *p;
+
+	md_phys = NULL;
+	md_phys_len = 0;
+	if (size == 0)
+		return (0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return (errno);
+	(void)madvise(p, size, MADV_HUGEPAGE);
+	md_phys = p;
+	md_phys_len = size;
+	return (0);
+}
+
+void
+md_phys_fini(void)
+{
+	if (md_phys != NULL)
+		munmap(md_phys, md_phys_len);
+	md_phys = NULL;
+	md_phys_len = 0;
+}
+
+uint8_t *
+md_phys_base(void)
+{
+	return (md_phys);
+}
+
+uint64_t
+md_phys_size(void)
+{
+	return (md_phys_len);
+}
+
+void
+md_phys_release(uint64_t pa, uint64_t len)
+{
+	if (pa + len > md_phys_len)
+		md_panic("md_phys_release: [%#llx, +%#llx) outside the arena",
+		    (unsigned long long)pa, (unsigned long long)len);
+	(void)madvise(md_phys + pa, len, MADV_DONTNEED);
+}
+
+int
+md_disk_open(const char *path, uint64_t size, bool create,
+    struct md_disk **diskp)
+{
+	struct md_disk *d;
+	struct stat st;
+	char tmpl[256];
+	const char *dir;
+	int fd, error;
+
+	if (path == NULL) {
+		dir = getenv("TMPDIR");
+		snprintf(tmpl, sizeof(tmpl), "%s/vmlab-disk-XXXXXX",
+		    dir != NULL ? dir : "/tmp");
+		fd = mkstemp(tmpl);
+		if (fd < 0)
+			return (errno);
+		unlink(tmpl);
+		create = true;
+	} else {
+		fd = open(path, create ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR,
+		    0600);
+		if (fd < 0)
+			return (errno);
+	}
+	if (create && ftruncate(fd, (off_t)size) != 0) {
+		error = errno;
+		close(fd);
+		return (error);
+	}
+	if (fstat(fd, &st) != 0) {
+		error = errno;
+		close(fd);
+		return (error);
+	}
+	d = malloc(sizeof(*d));
+	if (d == NULL) {
+		close(fd);
+		return (ENOMEM);
+	}
+	d->d_fd = fd;
+	d->d_size = (uint64_t)st.st_size;
+	*diskp = d;
+	return (0);
+}
+
+int
+md_disk_read(struct md_disk *d, void *buf, uint64_t off, size_t len)
+{
+	ssize_t n;
+	size_t done = 0;
+
+	while (done < len) {
+		n = pread(d->d_fd, (char *)buf + done, len - done,
+		    (off_t)(off + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return (errno);
+		}
+		if (n == 0)
+			return (EIO);
+		done += (size_t)n;
+	}
+	return (0);
+}
+
+int
+md_disk_write(struct md_disk *d, const void *buf, uint64_t off, size_t len)
+{
+	ssize_t n;
+	size_t done = 0;
+
+	while (done < len) {
+		n = pwrite(d->d_fd, (const char *)buf + done, len - done,
+		    (off_t)(off + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return (errno);
+		}
+		done += (size_t)n;
+	}
+	if (off + len > d->d_size)
+		d->d_size = off + len;
+	return (0);
+}
+
+uint64_t
+md_disk_size(const struct md_disk *d)
+{
+	return (d->d_size);
+}
+
+void
+md_disk_close(struct md_disk *d)
+{
+	close(d->d_fd);
+	free(d);
+}

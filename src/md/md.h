@@ -1,0 +1,198 @@
+/*
+ * md.h: the machine contract.
+ *
+ * Everything above src/md sees the machine only through this header and
+ * md_atomic.h.  A backend (md/host: pthreads; md/sim: virtual CPUs on one
+ * host thread) implements it.  Conventions, stated once:
+ *
+ * - "CPU context" means code running on one of the machine's CPUs: a kernel
+ *   thread or a CPU's scheduler loop.  "External" means a host thread that
+ *   is not a CPU (the thread that called vmlab_boot()).  Unless a function
+ *   says otherwise, it must be called from CPU context.
+ * - Functions that can fail return 0 or a positive errno value; functions
+ *   that allocate return NULL on failure.  Nothing here panics on bad input
+ *   from the layers above except the explicit md_panic().
+ * - CPU numbers are dense, 0 .. md_ncpus() - 1, fixed at boot.
+ * - A kernel thread may continue on another CPU after it switches out, so
+ *   no caller may keep the result of md_curcpu() across md_ctx_switch().
+ */
+#ifndef VMLAB_MD_H
+#define VMLAB_MD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MD_MAXCPU 1024
+#define MD_MAXDOMAIN 8
+#define MD_CACHE_LINE 64
+
+/* Backends. */
+#define MD_BACKEND_HOST 0
+#define MD_BACKEND_SIM 1
+
+/* Boot configuration of the machine (filled in by kern_boot.c). */
+struct md_config {
+	int mc_backend;		/* MD_BACKEND_* */
+	int mc_ncpus;		/* 1 .. MD_MAXCPU */
+	int mc_ndomains;	/* 1 .. MD_MAXDOMAIN, <= mc_ncpus */
+	bool mc_pin;		/* host: pin CPU threads to host CPUs */
+	uint64_t mc_physmem;	/* bytes of physical memory (arena) */
+	uint64_t mc_seed;	/* sim: schedule seed */
+};
+
+/*
+ * Boot and shutdown, called externally.
+ *
+ * md_init() records the configuration and reserves physical memory; the
+ * machine's CPUs exist (md_ncpus() answers) but do not run yet.
+ * md_start() starts them: each runs cpu_main(cpu) in CPU context.
+ * md_halt() asks all CPUs to leave cpu_main() (they see md_halting()).
+ * md_join() waits for every CPU to return from cpu_main(); md_ncpus() and
+ * the per-CPU state stay valid until md_shutdown() releases everything
+ * the backend allocated.
+ */
+int md_init(const struct md_config *cfg);
+int md_start(void (*cpu_main)(int cpu));
+void md_halt(void);
+bool md_halting(void);
+void md_join(void);
+void md_shutdown(void);
+const struct md_config *md_config(void);
+
+/*
+ * External waiting.  An external thread waits with md_external_wait() until
+ * *flag becomes non-zero; CPU code sets the flag with a release store and
+ * then calls md_external_notify().  Under sim the waiting thread drives the
+ * simulation while it waits.
+ */
+void md_external_wait(const int *flag);
+void md_external_notify(void);
+
+/* CPUs and domains. */
+int md_ncpus(void);
+int md_ndomains(void);
+int md_cpu_domain(int cpu);
+/* Host CPUs online (for defaults); callable anywhere. */
+int md_host_online_cpus(void);
+static inline int md_curcpu(void);
+
+/*
+ * Execution contexts.  A context is a stack plus saved registers.  A CPU's
+ * scheduler loop runs on the context md_ctx_self() describes (the host
+ * thread's own stack); kernel threads run on contexts made by
+ * md_ctx_create() with a stack of at least `stacksize' bytes, lazily backed,
+ * with an inaccessible guard page below it.
+ *
+ * md_ctx_switch(from, to): saves the running context into `from' and resumes
+ * `to'.  Returns when something switches back to `from'.  If `from_dying' is
+ * true, `from' will never be resumed and may be destroyed by whoever runs
+ * next (with md_ctx_destroy()).
+ * A new context starts in entry(arg); entry must never return.
+ */
+struct md_ctx {
+	void *ctx_sp;		/* saved stack pointer */
+	void *ctx_stack;	/* lowest usable byte of the stack */
+	size_t ctx_stacksize;	/* usable bytes above ctx_stack */
+	void *ctx_map;		/* mapping (guard page included), or NULL */
+	size_t ctx_mapsize;
+	void *ctx_tsan_fiber;	/* TSan fiber, when built with TSan */
+	void *ctx_asan_fake;	/* ASan fake stack of a suspended context */
+	void (*ctx_entry)(void *);
+	void *ctx_arg;
+	bool ctx_self;		/* describes a host thread's own stack */
+};
+
+int md_ctx_create(struct md_ctx *ctx, size_t stacksize,
+    void (*entry)(void *), void *arg);
+void md_ctx_self(struct md_ctx *ctx);
+void md_ctx_switch(struct md_ctx *from, struct md_ctx *to, bool from_dying);
+void md_ctx_destroy(struct md_ctx *ctx);
+size_t md_ctx_default_stacksize(void);
+/* Bytes of stack in use by stack caches and live contexts (virtual). */
+uint64_t md_ctx_stack_bytes(void);
+
+/*
+ * Time and cost.  md_nanotime(): monotonic nanoseconds (host: real clock;
+ * sim: the current CPU's virtual clock).  md_cost(ns): the caller did `ns'
+ * of work (host: nothing; sim: advances the virtual clock).
+ */
+uint64_t md_nanotime(void);
+void md_cost(uint64_t ns);
+
+/*
+ * Interrupt state.  md_intr_disable() / md_intr_enable() nest per CPU; while
+ * the count is non-zero, md_ipi_poll() delivers nothing.  Spin locks disable
+ * interrupts while held, so an IPI handler never spins on a spin lock held
+ * by the code it interrupted.
+ */
+void md_intr_disable(void);
+void md_intr_enable(void);
+int md_intr_nesting(void);
+
+/*
+ * Idle.  md_cpu_idle(deadline) sleeps until md_cpu_wake(cpu) is called for
+ * this CPU, an IPI arrives, or md_nanotime() passes `deadline' (0: none).
+ * A wake-up posted before md_cpu_idle() is called is not lost: it makes the
+ * next md_cpu_idle() return at once.  May return spuriously.
+ */
+void md_cpu_idle(uint64_t deadline);
+void md_cpu_wake(int cpu);
+
+/*
+ * Spin waiting.  Every spin loop calls md_spin_wait(addr) once per
+ * iteration with the address it is waiting on: it polls for IPIs, relaxes
+ * the CPU, and under sim lets the virtual clock jump to the next write of
+ * that line.
+ */
+void md_spin_wait(const void *addr);
+
+/*
+ * IPIs.  md_ipi_send() runs fn(arg) on every CPU in `set' (an array of
+ * md_ncpus() bools).  When `wait' is true it returns after all have run it;
+ * otherwise it returns at once.  The current CPU, if in `set', runs fn
+ * directly.  Must not be called with interrupts disabled and `wait' true.
+ * Handlers run in whatever context the target CPU is in and must not block.
+ * md_ipi_poll() runs pending handlers; the kernel calls it from every spin
+ * loop (through md_spin_wait), every scheduler switch and the idle loop.
+ */
+void md_ipi_send(const bool *set, void (*fn)(void *), void *arg, bool wait);
+void md_ipi_send_one(int cpu, void (*fn)(void *), void *arg, bool wait);
+void md_ipi_poll(void);
+uint64_t md_ipi_count(void);
+
+/*
+ * Physical memory: one arena of mc_physmem bytes reserved at boot, lazily
+ * backed (host: anonymous mapping with MADV_HUGEPAGE).  The direct map is
+ * md_phys_base() + pa.  md_phys_release() returns the backing of a range to
+ * the host (the contents become zero).
+ */
+uint8_t *md_phys_base(void);
+uint64_t md_phys_size(void);
+void md_phys_release(uint64_t pa, uint64_t len);
+
+/*
+ * Disks: block devices backed by host files.  md_disk_open() creates the
+ * file when `create' is set (and truncates it to `size'); `path' NULL
+ * creates an anonymous temporary file, removed when closed.  I/O is
+ * synchronous, at any byte offset.
+ */
+struct md_disk;
+int md_disk_open(const char *path, uint64_t size, bool create,
+    struct md_disk **diskp);
+int md_disk_read(struct md_disk *d, void *buf, uint64_t off, size_t len);
+int md_disk_write(struct md_disk *d, const void *buf, uint64_t off,
+    size_t len);
+uint64_t md_disk_size(const struct md_disk *d);
+void md_disk_close(struct md_disk *d);
+
+/* Fatal errors: prints the message and aborts the process. */
+void md_panic(const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 1, 2)));
+/* Console output (serialised). */
+void md_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Backend-private inline parts (md_curcpu and sync hooks). */
+#include "md/md_inline.h"
+
+#endif /* !VMLAB_MD_H */
