@@ -11,19 +11,19 @@
 #ifndef VMLAB_COUNTER_H
 #define VMLAB_COUNTER_H
 
-#include <stdint.h>
-
 #include "kern/thread.h"
+
+#include <stdint.h>
 
 #define COUNTER_SLOTS 4096
 
 struct counter {
-	uint32_t c_slot;	/* (c) */
-	const char *c_name;	/* (c) */
+	uint32_t c_slot; /* (c) */
+	const char *c_name; /* (c) */
 };
 typedef struct counter *counter_u64_t;
 
-extern uint64_t *counter_ext_slots;	/* (a) external threads' slots */
+extern uint64_t *counter_ext_slots; /* (a) external threads' slots */
 
 counter_u64_t counter_u64_alloc(const char *name, const char *descr);
 void counter_u64_free(counter_u64_t c);
@@ -38,8 +38,8 @@ counter_u64_add(counter_u64_t c, int64_t v)
 	int cpu = md_curcpu();
 
 	if (__predict_true(cpu >= 0))
-		pcpu_add_64(&kern_pcpu[cpu].pc_counters[c->c_slot],
-		    (uint64_t)v);
+		pcpu_add_64(
+		    &kern_pcpu[cpu].pc_counters[c->c_slot], (uint64_t)v);
 	else
 		atomic_add_64(&counter_ext_slots[c->c_slot], (uint64_t)v);
 }

@@ -10,17 +10,17 @@
  *	4. md_start(): every CPU enters its idle loop.
  * Shutdown undoes them in reverse once no kernel thread is left.
  */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "kern/counter.h"
 #include "kern/epoch.h"
 #include "kern/sleepq.h"
 #include "kern/sysctl.h"
 #include "kern/thread.h"
 #include "vmlab/vmlab.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static bool kern_booted;
 static bool kern_tunables_done;
@@ -132,14 +132,14 @@ kern_init_services(void)
 	if ((error = sched_init()) != 0 || (error = counter_init()) != 0 ||
 	    (error = sleepq_init()) != 0 || (error = epoch_init()) != 0)
 		return (error);
-	(void)sysctl_stat_register("hw.ncpu", kern_stat_ncpus, NULL,
-	    "number of CPUs");
-	(void)sysctl_stat_register("hw.physmem", kern_stat_physmem, NULL,
-	    "bytes of physical memory");
+	(void)sysctl_stat_register(
+	    "hw.ncpu", kern_stat_ncpus, NULL, "number of CPUs");
+	(void)sysctl_stat_register(
+	    "hw.physmem", kern_stat_physmem, NULL, "bytes of physical memory");
 	(void)sysctl_stat_register("kern.sched.switches", kern_stat_switches,
 	    NULL, "context switches");
-	(void)sysctl_stat_register("kern.ipi.delivered", kern_stat_ipis, NULL,
-	    "IPIs handled by CPUs");
+	(void)sysctl_stat_register(
+	    "kern.ipi.delivered", kern_stat_ipis, NULL, "IPIs handled by CPUs");
 	return (0);
 }
 
@@ -150,7 +150,8 @@ vmlab_boot(const struct vmlab_config *cfg, char *err, size_t errlen)
 	int error;
 
 	if (kern_booted) {
-		snprintf(err, errlen, "vmlab_boot: a machine is already booted");
+		snprintf(
+		    err, errlen, "vmlab_boot: a machine is already booted");
 		return (EBUSY);
 	}
 	(void)vmlab_tunables_init();

@@ -7,17 +7,17 @@
  *
  * Locking key: (k) counter_mtx.
  */
+#include "kern/counter.h"
+#include "kern/sysctl.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kern/counter.h"
-#include "kern/sysctl.h"
-
-uint64_t *counter_ext_slots;				/* (a) */
+uint64_t *counter_ext_slots; /* (a) */
 static struct mtx counter_mtx;
-static uint64_t counter_used[COUNTER_SLOTS / 64];	/* (k) bitmap */
-static struct counter *counter_all[COUNTER_SLOTS];	/* (k) */
+static uint64_t counter_used[COUNTER_SLOTS / 64]; /* (k) bitmap */
+static struct counter *counter_all[COUNTER_SLOTS]; /* (k) */
 
 int
 counter_init(void)

@@ -19,12 +19,12 @@
  *
  * Locking key: (x) per-CPU list, this CPU only; (a) atomic.
  */
-#include <errno.h>
-#include <stdlib.h>
-
 #include "kern/epoch.h"
 #include "kern/sleepq.h"
 #include "kern/thread.h"
+
+#include <errno.h>
+#include <stdlib.h>
 
 struct epoch_item {
 	struct epoch_item *ei_next;
@@ -34,12 +34,12 @@ struct epoch_item {
 };
 
 struct epoch_list {
-	struct epoch_item *el_head, *el_tail;	/* (x) */
-	uint64_t el_count;			/* (x) */
+	struct epoch_item *el_head, *el_tail; /* (x) */
+	uint64_t el_count; /* (x) */
 };
 
-static uint64_t epoch_wrseq;	/* (a) */
-static uint64_t epoch_npending;	/* (a) */
+static uint64_t epoch_wrseq; /* (a) */
+static uint64_t epoch_npending; /* (a) */
 
 int
 epoch_init(void)
@@ -83,7 +83,7 @@ epoch_enter(void)
 
 	VM_ASSERT(atomic_load_64(&pc->pc_epoch) == 0,
 	    ("epoch_enter: nested section on CPU %d", pc->pc_cpuid));
-	td->td_nosleep++;
+	TD_NOSLEEP_INC(td);
 	atomic_store_64(&pc->pc_epoch, atomic_load_64(&epoch_wrseq));
 	/* Publish pc_epoch before any lockless load (see the header). */
 	atomic_thread_fence_seq_cst();
@@ -96,7 +96,7 @@ epoch_exit(void)
 
 	/* Release: our lockless loads are done before we leave. */
 	atomic_store_rel_64(&pc->pc_epoch, 0);
-	curthread->td_nosleep--;
+	TD_NOSLEEP_DEC(curthread);
 }
 
 /* Has every reader that entered before `goal' left? */

@@ -8,26 +8,26 @@
  *
  * Locking key: (p) lock_prof_mtx; (a) atomic.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "kern/lock.h"
 #include "kern/mutex.h"
 #include "kern/thread.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #define LOCK_PROF_HASH 256
 
 struct lock_prof {
-	const char *lp_name;			/* (c) */
-	const struct lock_class *lp_class;	/* (c) */
-	uint64_t lp_acq_dead;	/* (p) acquisitions of destroyed locks */
-	uint64_t lp_contentions;		/* (a) */
-	uint64_t lp_wait_total;			/* (a) */
-	uint64_t lp_wait_max;			/* (a) */
-	uint64_t lp_hold_total;			/* (a) */
-	uint64_t lp_hold_max;			/* (a) */
-	LIST_HEAD(lolist, lock_object) lp_locks;	/* (p) */
-	struct lock_prof *lp_next;		/* (p) hash chain */
+	const char *lp_name; /* (c) */
+	const struct lock_class *lp_class; /* (c) */
+	uint64_t lp_acq_dead; /* (p) acquisitions of destroyed locks */
+	uint64_t lp_contentions; /* (a) */
+	uint64_t lp_wait_total; /* (a) */
+	uint64_t lp_wait_max; /* (a) */
+	uint64_t lp_hold_total; /* (a) */
+	uint64_t lp_hold_max; /* (a) */
+	LIST_HEAD(lolist, lock_object) lp_locks; /* (p) */
+	struct lock_prof *lp_next; /* (p) hash chain */
 };
 
 static struct mtx lock_prof_mtx = {
@@ -37,8 +37,8 @@ static struct mtx lock_prof_mtx = {
 	    .lo_flags = LO_NOPROFILE | LO_INITED,
 	},
 };
-static struct lock_prof *lock_prof_hash[LOCK_PROF_HASH];	/* (p) */
-static int lock_prof_nprofs;					/* (p) */
+static struct lock_prof *lock_prof_hash[LOCK_PROF_HASH]; /* (p) */
+static int lock_prof_nprofs; /* (p) */
 
 static unsigned
 lock_prof_hashfn(const char *name, const struct lock_class *lc)
@@ -73,8 +73,8 @@ lock_prof_lookup(const char *name, const struct lock_class *lc)
 }
 
 void
-lock_init(struct lock_object *lo, const struct lock_class *lc,
-    const char *name, uint32_t flags)
+lock_init(struct lock_object *lo, const struct lock_class *lc, const char *name,
+    uint32_t flags)
 {
 	lo->lo_name = name;
 	lo->lo_class = lc;
@@ -176,13 +176,16 @@ lock_prof_snapshot(struct lock_prof_row *rows, int max)
 			r->lpr_name = lp->lp_name;
 			r->lpr_class = lp->lp_class->lc_name;
 			r->lpr_acquisitions = lp->lp_acq_dead;
-			LIST_FOREACH(lo, &lp->lp_locks, lo_link)
+			LIST_FOREACH (lo, &lp->lp_locks, lo_link)
 				r->lpr_acquisitions +=
 				    atomic_load_64(&lo->lo_acq);
-			r->lpr_contentions = atomic_load_64(&lp->lp_contentions);
-			r->lpr_wait_total_ns = atomic_load_64(&lp->lp_wait_total);
+			r->lpr_contentions =
+			    atomic_load_64(&lp->lp_contentions);
+			r->lpr_wait_total_ns =
+			    atomic_load_64(&lp->lp_wait_total);
 			r->lpr_wait_max_ns = atomic_load_64(&lp->lp_wait_max);
-			r->lpr_hold_total_ns = atomic_load_64(&lp->lp_hold_total);
+			r->lpr_hold_total_ns =
+			    atomic_load_64(&lp->lp_hold_total);
 			r->lpr_hold_max_ns = atomic_load_64(&lp->lp_hold_max);
 		}
 	}
@@ -203,7 +206,7 @@ lock_prof_reset(void)
 	for (h = 0; h < LOCK_PROF_HASH; h++) {
 		for (lp = lock_prof_hash[h]; lp != NULL; lp = lp->lp_next) {
 			lp->lp_acq_dead = 0;
-			LIST_FOREACH(lo, &lp->lp_locks, lo_link)
+			LIST_FOREACH (lo, &lp->lp_locks, lo_link)
 				atomic_store_64(&lo->lo_acq, 0);
 			atomic_store_64(&lp->lp_contentions, 0);
 			atomic_store_64(&lp->lp_wait_total, 0);

@@ -19,8 +19,8 @@ void
 lockmgr_init(struct lockmgr *lk, const char *name)
 {
 	lock_init(&lk->lock_object, &lock_class_lockmgr, name, 0);
-	mtx_init(&lk->lk_interlock, "lockmgr interlock",
-	    MTX_SPIN | MTX_NOPROFILE);
+	mtx_init(
+	    &lk->lk_interlock, "lockmgr interlock", MTX_SPIN | MTX_NOPROFILE);
 	lk->lk_owner = NULL;
 	lk->lk_sharecount = 0;
 	lk->lk_waiters = 0;

@@ -98,11 +98,11 @@ mtx_owned(const struct mtx *m)
 	struct thread *td = curthread;
 	uintptr_t v = atomic_load_ptr((uintptr_t *)&m->mtx_lock);
 
-	return ((v & ~MTX_FLAGMASK) ==
-	    (td != NULL ? (uintptr_t)td : MTX_EXTERNAL));
+	return (
+	    (v & ~MTX_FLAGMASK) == (td != NULL ? (uintptr_t)td : MTX_EXTERNAL));
 }
 
-static void
+static __attribute__((noinline)) void
 mtx_lock_sleep(struct mtx *m, struct thread *td)
 {
 	uint64_t start = md_nanotime();
@@ -130,8 +130,8 @@ mtx_lock_sleep(struct mtx *m, struct thread *td)
 		v = atomic_load_ptr(&m->mtx_lock);
 		if (mtx_owner_of(v) == NULL ||
 		    ((v & MTX_CONTESTED) == 0 &&
-			!atomic_cmpset_acq_ptr(&m->mtx_lock, v,
-			    v | MTX_CONTESTED)) ||
+			!atomic_cmpset_acq_ptr(
+			    &m->mtx_lock, v, v | MTX_CONTESTED)) ||
 		    thread_is_running(mtx_owner_of(v))) {
 			sleepq_release(m);
 			continue;
@@ -153,7 +153,7 @@ mtx_lock(struct mtx *m)
 	if (!atomic_cmpset_acq_ptr(&m->mtx_lock, MTX_UNOWNED, (uintptr_t)td))
 		mtx_lock_sleep(m, td);
 	lock_prof_acquired(&m->lock_object);
-	td->td_nosleep++;
+	TD_NOSLEEP_INC(td);
 	WITNESS_LOCK(&m->lock_object);
 }
 
@@ -165,12 +165,12 @@ mtx_trylock(struct mtx *m)
 	if (!atomic_cmpset_acq_ptr(&m->mtx_lock, MTX_UNOWNED, (uintptr_t)td))
 		return (false);
 	lock_prof_acquired(&m->lock_object);
-	td->td_nosleep++;
+	TD_NOSLEEP_INC(td);
 	WITNESS_LOCK(&m->lock_object);
 	return (true);
 }
 
-static void
+static __attribute__((noinline)) void
 mtx_unlock_sleep(struct mtx *m)
 {
 	uint32_t n;
@@ -193,10 +193,26 @@ mtx_unlock(struct mtx *m)
 	    ("mtx_unlock: %s not owned by %s", m->lock_object.lo_name,
 		td->td_name));
 	lock_prof_release(&m->lock_object);
-	td->td_nosleep--;
+	TD_NOSLEEP_DEC(td);
 	WITNESS_UNLOCK(&m->lock_object);
 	if (!atomic_cmpset_rel_ptr(&m->mtx_lock, (uintptr_t)td, MTX_UNOWNED))
 		mtx_unlock_sleep(m);
+}
+
+static __attribute__((noinline)) void
+mtx_lock_spin_slow(struct mtx *m, uintptr_t me)
+{
+	uint64_t start = md_nanotime();
+	uintptr_t v;
+
+	for (;;) {
+		v = atomic_load_ptr(&m->mtx_lock);
+		if (v == MTX_UNOWNED &&
+		    atomic_cmpset_acq_ptr(&m->mtx_lock, v, me))
+			break;
+		md_spin_wait(&m->mtx_lock);
+	}
+	lock_prof_contended(&m->lock_object, start, true);
 }
 
 void
@@ -204,24 +220,13 @@ mtx_lock_spin(struct mtx *m)
 {
 	struct thread *td = curthread;
 	uintptr_t me = td != NULL ? (uintptr_t)td : MTX_EXTERNAL;
-	uint64_t start;
-	uintptr_t v;
 
 	VM_ASSERT(m->lock_object.lo_class == &lock_class_mtx_spin,
 	    ("mtx_lock_spin: %s is not a spin mutex", m->lock_object.lo_name));
 	WITNESS_CHECK(&m->lock_object);
 	md_intr_disable();
-	if (!atomic_cmpset_acq_ptr(&m->mtx_lock, MTX_UNOWNED, me)) {
-		start = md_nanotime();
-		for (;;) {
-			v = atomic_load_ptr(&m->mtx_lock);
-			if (v == MTX_UNOWNED &&
-			    atomic_cmpset_acq_ptr(&m->mtx_lock, v, me))
-				break;
-			md_spin_wait(&m->mtx_lock);
-		}
-		lock_prof_contended(&m->lock_object, start, true);
-	}
+	if (!atomic_cmpset_acq_ptr(&m->mtx_lock, MTX_UNOWNED, me))
+		mtx_lock_spin_slow(m, me);
 	lock_prof_acquired(&m->lock_object);
 	WITNESS_LOCK(&m->lock_object);
 }
@@ -289,7 +294,7 @@ qmtx_owned(const struct qmtx *q)
 	    curthread);
 }
 
-static void
+static __attribute__((noinline)) void
 qmtx_lock_slow(struct qmtx *q, struct thread *td)
 {
 	uint64_t start = md_nanotime();
@@ -299,8 +304,8 @@ qmtx_lock_slow(struct qmtx *q, struct thread *td)
 		sleepq_lock(q);
 		v = atomic_load_ptr(&q->qm_lock);
 		if (v == MTX_UNOWNED) {
-			if (atomic_cmpset_acq_ptr(&q->qm_lock, v,
-				(uintptr_t)td)) {
+			if (atomic_cmpset_acq_ptr(
+				&q->qm_lock, v, (uintptr_t)td)) {
 				sleepq_release(q);
 				break;
 			}
@@ -310,8 +315,7 @@ qmtx_lock_slow(struct qmtx *q, struct thread *td)
 		VM_ASSERT(mtx_owner_of(v) != td,
 		    ("qmtx_lock: recursion on %s", q->lock_object.lo_name));
 		if ((v & MTX_CONTESTED) == 0 &&
-		    !atomic_cmpset_acq_ptr(&q->qm_lock, v,
-			v | MTX_CONTESTED)) {
+		    !atomic_cmpset_acq_ptr(&q->qm_lock, v, v | MTX_CONTESTED)) {
 			sleepq_release(q);
 			continue;
 		}
@@ -320,8 +324,8 @@ qmtx_lock_slow(struct qmtx *q, struct thread *td)
 		/* Acquire: the releaser handed us the lock before waking us. */
 		v = atomic_load_acq_ptr(&q->qm_lock);
 		VM_ASSERT(mtx_owner_of(v) == td,
-		    ("qmtx_lock: %s woken without the lock (%#lx)",
-			td->td_name, (unsigned long)v));
+		    ("qmtx_lock: %s woken without the lock (%#lx)", td->td_name,
+			(unsigned long)v));
 		break;
 	}
 	lock_prof_contended(&q->lock_object, start, true);
@@ -345,8 +349,9 @@ qmtx_unlock(struct qmtx *q)
 	struct thread *td = curthread, *next;
 	uint32_t n;
 
-	VM_ASSERT(qmtx_owned(q), ("qmtx_unlock: %s not owned by %s",
-				     q->lock_object.lo_name, td->td_name));
+	VM_ASSERT(qmtx_owned(q),
+	    ("qmtx_unlock: %s not owned by %s", q->lock_object.lo_name,
+		td->td_name));
 	lock_prof_release(&q->lock_object);
 	WITNESS_UNLOCK(&q->lock_object);
 	if (atomic_cmpset_rel_ptr(&q->qm_lock, (uintptr_t)td, MTX_UNOWNED))

@@ -125,7 +125,8 @@ rwl_runlock(struct lock_object *lo, uintptr_t *word)
 		nr = sleepq_count(lo, RWQ_READERS);
 		new = RW_UNLOCKED;
 		if (nw > 0)
-			new |= (nw > 1 ? RW_WWAIT : 0) | (nr > 0 ? RW_RWAIT : 0);
+			new |=
+			    (nw > 1 ? RW_WWAIT : 0) | (nr > 0 ? RW_RWAIT : 0);
 		if (!atomic_cmpset_rel_ptr(word, v, new)) {
 			sleepq_release(lo);
 			continue;
@@ -236,13 +237,13 @@ rw_rlock(struct rwlock *rw)
 {
 	witness_checkorder(&rw->lock_object);
 	rwl_rlock(&rw->lock_object, &rw->rw_lock);
-	curthread->td_nosleep++;
+	TD_NOSLEEP_INC(curthread);
 }
 
 void
 rw_runlock(struct rwlock *rw)
 {
-	curthread->td_nosleep--;
+	TD_NOSLEEP_DEC(curthread);
 	rwl_runlock(&rw->lock_object, &rw->rw_lock);
 }
 
@@ -251,14 +252,14 @@ rw_wlock(struct rwlock *rw)
 {
 	witness_checkorder(&rw->lock_object);
 	rwl_wlock(&rw->lock_object, &rw->rw_lock);
-	curthread->td_nosleep++;
+	TD_NOSLEEP_INC(curthread);
 	witness_lock(&rw->lock_object);
 }
 
 void
 rw_wunlock(struct rwlock *rw)
 {
-	curthread->td_nosleep--;
+	TD_NOSLEEP_DEC(curthread);
 	witness_unlock(&rw->lock_object);
 	rwl_wunlock(&rw->lock_object, &rw->rw_lock);
 }

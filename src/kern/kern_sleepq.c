@@ -17,33 +17,32 @@
  *
  * Locking key: (s) chain lock; (T) timeout lock; (c) constant.
  */
-#include <errno.h>
-#include <stdlib.h>
-
 #include "kern/counter.h"
 #include "kern/sleepq.h"
 #include "kern/thread.h"
 
+#include <errno.h>
+#include <stdlib.h>
+
 #define SLEEPQ_CHAINS 1024
-#define SLEEPQ_HASH(wc)                                                       \
-	((((wc) >> 6) ^ ((wc) >> 16)) & (SLEEPQ_CHAINS - 1))
+#define SLEEPQ_HASH(wc) ((((wc) >> 6) ^ ((wc) >> 16)) & (SLEEPQ_CHAINS - 1))
 
 struct sleepqueue {
-	struct threadq sq_blocked[SLEEPQ_NQUEUES];	/* (s) */
-	uint32_t sq_count[SLEEPQ_NQUEUES];		/* (s) */
-	LIST_ENTRY(sleepqueue) sq_hash;			/* (s) */
-	LIST_HEAD(sqfree, sleepqueue) sq_free;		/* (s) */
-	LIST_ENTRY(sleepqueue) sq_freeq;		/* (s) */
-	uintptr_t sq_wchan;				/* (s) */
+	struct threadq sq_blocked[SLEEPQ_NQUEUES]; /* (s) */
+	uint32_t sq_count[SLEEPQ_NQUEUES]; /* (s) */
+	LIST_ENTRY(sleepqueue) sq_hash; /* (s) */
+	LIST_HEAD(sqfree, sleepqueue) sq_free; /* (s) */
+	LIST_ENTRY(sleepqueue) sq_freeq; /* (s) */
+	uintptr_t sq_wchan; /* (s) */
 };
 
 struct sleepq_chain {
 	struct mtx sc_lock;
-	LIST_HEAD(sqlist, sleepqueue) sc_queues;	/* (s) */
+	LIST_HEAD(sqlist, sleepqueue) sc_queues; /* (s) */
 } __aligned(MD_CACHE_LINE);
 
-static struct sleepq_chain *sleepq_chains;	/* (c) */
-static counter_u64_t sleepq_nwakeups;		/* threads woken */
+static struct sleepq_chain *sleepq_chains; /* (c) */
+static counter_u64_t sleepq_nwakeups; /* threads woken */
 
 static struct sleepq_chain *
 sleepq_chain(uintptr_t wchan)
@@ -130,7 +129,7 @@ sleepq_lookup(uintptr_t wchan)
 	struct sleepq_chain *sc = sleepq_chain(wchan);
 	struct sleepqueue *sq;
 
-	LIST_FOREACH(sq, &sc->sc_queues, sq_hash)
+	LIST_FOREACH (sq, &sc->sc_queues, sq_hash)
 		if (sq->sq_wchan == wchan)
 			return (sq);
 	return (NULL);
@@ -327,7 +326,7 @@ timeout_add(struct thread *td, uint64_t deadline)
 
 	mtx_lock_spin(&pc->pc_timolock);
 	td->td_timo = deadline;
-	TAILQ_FOREACH(t, &pc->pc_timoq, td_timoq)
+	TAILQ_FOREACH (t, &pc->pc_timoq, td_timoq)
 		if (t->td_timo > deadline)
 			break;
 	if (t == NULL)

@@ -7,22 +7,22 @@
  *
  * Locking key: (g) sysctl_mtx.
  */
+#include "kern/mutex.h"
+#include "kern/sysctl.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kern/mutex.h"
-#include "kern/sysctl.h"
-
 struct sysctl_node {
 	const char *sn_name;
 	const char *sn_descr;
 	int sn_kind;
-	int64_t *sn_ptr;			/* tunables */
+	int64_t *sn_ptr; /* tunables */
 	int64_t sn_default, sn_min, sn_max;
 	const char *const *sn_enum;
-	uint64_t (*sn_handler)(void *);		/* stats */
+	uint64_t (*sn_handler)(void *); /* stats */
 	void *sn_arg;
 };
 
@@ -33,8 +33,8 @@ static struct mtx sysctl_mtx = {
 	    .lo_flags = LO_NOPROFILE | LO_INITED,
 	},
 };
-static struct sysctl_node *sysctl_nodes;	/* (g) sorted by name */
-static size_t sysctl_nnodes, sysctl_cap;	/* (g) */
+static struct sysctl_node *sysctl_nodes; /* (g) sorted by name */
+static size_t sysctl_nnodes, sysctl_cap; /* (g) */
 
 /* Index of `name', or -(insertion point) - 1.  Called with sysctl_mtx. */
 static long
@@ -90,12 +90,16 @@ sysctl_insert(const struct sysctl_node *sn)
 }
 
 int
-tunable_int_register(const char *name, int64_t *ptr, int64_t def,
-    int64_t min, int64_t max, const char *descr)
+tunable_int_register(const char *name, int64_t *ptr, int64_t def, int64_t min,
+    int64_t max, const char *descr)
 {
-	struct sysctl_node sn = { .sn_name = name, .sn_descr = descr,
-		.sn_kind = SYSCTL_TUNABLE_INT, .sn_ptr = ptr,
-		.sn_default = def, .sn_min = min, .sn_max = max };
+	struct sysctl_node sn = { .sn_name = name,
+		.sn_descr = descr,
+		.sn_kind = SYSCTL_TUNABLE_INT,
+		.sn_ptr = ptr,
+		.sn_default = def,
+		.sn_min = min,
+		.sn_max = max };
 	int error;
 
 	error = sysctl_insert(&sn);
@@ -108,9 +112,13 @@ int
 tunable_enum_register(const char *name, int64_t *ptr, int64_t def,
     const char *const *names, int nnames, const char *descr)
 {
-	struct sysctl_node sn = { .sn_name = name, .sn_descr = descr,
-		.sn_kind = SYSCTL_TUNABLE_ENUM, .sn_ptr = ptr,
-		.sn_default = def, .sn_min = 0, .sn_max = nnames - 1,
+	struct sysctl_node sn = { .sn_name = name,
+		.sn_descr = descr,
+		.sn_kind = SYSCTL_TUNABLE_ENUM,
+		.sn_ptr = ptr,
+		.sn_default = def,
+		.sn_min = 0,
+		.sn_max = nnames - 1,
 		.sn_enum = names };
 	int error;
 
@@ -136,10 +144,26 @@ sysctl_parse_int(const char *s, int64_t *vp)
 	switch (*end) {
 	case '\0':
 		break;
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
 	default:
 		return (EINVAL);
 	}
@@ -154,8 +178,8 @@ sysctl_parse_int(const char *s, int64_t *vp)
 }
 
 int
-tunable_set(const char *name, const char *value, bool check_only,
-    char *err, size_t errlen)
+tunable_set(const char *name, const char *value, bool check_only, char *err,
+    size_t errlen)
 {
 	struct sysctl_node *sn;
 	int64_t v = 0;
@@ -213,11 +237,14 @@ tunable_reset_all(void)
 }
 
 int
-sysctl_stat_register(const char *name, uint64_t (*handler)(void *),
-    void *arg, const char *descr)
+sysctl_stat_register(
+    const char *name, uint64_t (*handler)(void *), void *arg, const char *descr)
 {
-	struct sysctl_node sn = { .sn_name = name, .sn_descr = descr,
-		.sn_kind = SYSCTL_STAT, .sn_handler = handler, .sn_arg = arg };
+	struct sysctl_node sn = { .sn_name = name,
+		.sn_descr = descr,
+		.sn_kind = SYSCTL_STAT,
+		.sn_handler = handler,
+		.sn_arg = arg };
 
 	int error = sysctl_insert(&sn);
 
@@ -291,7 +318,8 @@ sysctl_foreach(int (*fn)(const struct sysctl_info *, void *), void *arg)
 	for (i = 0; i < n && rv == 0; i++) {
 		sysctl_fill(&copy[i], &si);
 		if (copy[i].sn_kind == SYSCTL_STAT)
-			si.si_value = (int64_t)copy[i].sn_handler(copy[i].sn_arg);
+			si.si_value =
+			    (int64_t)copy[i].sn_handler(copy[i].sn_arg);
 		rv = fn(&si, arg);
 	}
 	free(copy);

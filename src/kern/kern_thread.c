@@ -16,25 +16,25 @@
  *
  * Locking key: (f) kthread_free_mtx; (a) atomic; (c) constant.
  */
+#include "kern/counter.h"
+#include "kern/epoch.h"
+#include "kern/sleepq.h"
+#include "kern/thread.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kern/counter.h"
-#include "kern/epoch.h"
-#include "kern/sleepq.h"
-#include "kern/thread.h"
-
-struct pcpu *kern_pcpu;				/* (c) */
+struct pcpu *kern_pcpu; /* (c) */
 static struct mtx kthread_free_mtx;
-static struct threadq kthread_freeq;		/* (f) reaped threads */
-static uint64_t kthread_nlive;			/* (a) */
-static uint64_t kthread_nextid;			/* (a) */
-static uint32_t kthread_rr;			/* (a) round-robin CPU */
-static struct thread **kthread_all;		/* (f) every struct, to free */
-static size_t kthread_nall, kthread_allcap;	/* (f) */
+static struct threadq kthread_freeq; /* (f) reaped threads */
+static uint64_t kthread_nlive; /* (a) */
+static uint64_t kthread_nextid; /* (a) */
+static uint32_t kthread_rr; /* (a) round-robin CPU */
+static struct thread **kthread_all; /* (f) every struct, to free */
+static size_t kthread_nall, kthread_allcap; /* (f) */
 
 static void sched_idle_loop(struct pcpu *pc);
 
@@ -44,7 +44,8 @@ sched_init(void)
 	struct pcpu *pc;
 	int cpu, n = md_ncpus();
 
-	kern_pcpu = aligned_alloc(MD_CACHE_LINE, sizeof(*kern_pcpu) * (size_t)n);
+	kern_pcpu =
+	    aligned_alloc(MD_CACHE_LINE, sizeof(*kern_pcpu) * (size_t)n);
 	if (kern_pcpu == NULL)
 		return (ENOMEM);
 	memset(kern_pcpu, 0, sizeof(*kern_pcpu) * (size_t)n);
@@ -154,8 +155,8 @@ kthread_reap(struct thread *td)
 
 	VM_ASSERT(atomic_load_int(&td->td_state) == TDS_DEAD &&
 		atomic_load_int(&td->td_oncpu) == 0,
-	    ("kthread_reap: %s state %u oncpu %u", td->td_name,
-		td->td_state, td->td_oncpu));
+	    ("kthread_reap: %s state %u oncpu %u", td->td_name, td->td_state,
+		td->td_oncpu));
 	md_ctx_destroy(&td->td_ctx);
 	atomic_store_int(&td->td_state, TDS_INACTIVE);
 	mtx_lock_spin(&kthread_free_mtx);
@@ -247,8 +248,8 @@ kthread_create(void (*func)(void *), void *arg, int cpu, int flags,
 }
 
 static int
-kthread_create_notify1(void (*func)(void *), void *arg, int *flag,
-    const char *fmt, ...)
+kthread_create_notify1(
+    void (*func)(void *), void *arg, int *flag, const char *fmt, ...)
 {
 	va_list ap;
 	int error;
@@ -260,8 +261,8 @@ kthread_create_notify1(void (*func)(void *), void *arg, int *flag,
 }
 
 int
-kthread_create_notify(void (*func)(void *), void *arg, int *flag,
-    const char *name)
+kthread_create_notify(
+    void (*func)(void *), void *arg, int *flag, const char *name)
 {
 	return (kthread_create_notify1(func, arg, flag, "%s", name));
 }

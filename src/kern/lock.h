@@ -25,22 +25,22 @@
 #ifndef VMLAB_LOCK_H
 #define VMLAB_LOCK_H
 
-#include <stdbool.h>
-#include <stdint.h>
-
 #include "kern/queue.h"
 #include "md/md_atomic.h"
+
+#include <stdbool.h>
+#include <stdint.h>
 
 struct lock_object;
 struct lock_prof;
 
 /* lc_flags */
-#define LC_SPINLOCK 0x01	/* holder may not be switched out at all */
-#define LC_SLEEPLOCK 0x02	/* waiters sleep */
-#define LC_SLEEPABLE 0x04	/* holder may sleep */
+#define LC_SPINLOCK 0x01 /* holder may not be switched out at all */
+#define LC_SLEEPLOCK 0x02 /* waiters sleep */
+#define LC_SLEEPABLE 0x04 /* holder may sleep */
 
 struct lock_class {
-	const char *lc_name;	/* "spin", "mtx", "rw", "sx", ... */
+	const char *lc_name; /* "spin", "mtx", "rw", "sx", ... */
 	unsigned lc_flags;
 	/* Reacquire/release as an interlock of sleep(); `how' from unlock. */
 	void (*lc_lock)(struct lock_object *lo, uintptr_t how);
@@ -55,18 +55,18 @@ extern const struct lock_class lock_class_sx;
 extern const struct lock_class lock_class_lockmgr;
 
 /* lo_flags */
-#define LO_NOPROFILE 0x01	/* not profiled (the registry's own lock) */
+#define LO_NOPROFILE 0x01 /* not profiled (the registry's own lock) */
 #define LO_INITED 0x02
 
 struct lock_object {
-	const char *lo_name;			/* (c) */
-	const struct lock_class *lo_class;	/* (c) */
-	struct lock_prof *lo_prof;		/* (c) NULL: not profiled */
-	uint64_t lo_acq;			/* (l) acquisitions (a: shared) */
-	uint64_t lo_hold_start;	/* (l) time of a contended acquisition */
-	uint32_t lo_flags;			/* (c) LO_* */
-	int lo_rank;				/* (c) 0: unranked */
-	LIST_ENTRY(lock_object) lo_link;	/* (p) live locks of lo_prof */
+	const char *lo_name; /* (c) */
+	const struct lock_class *lo_class; /* (c) */
+	struct lock_prof *lo_prof; /* (c) NULL: not profiled */
+	uint64_t lo_acq; /* (l) acquisitions (a: shared) */
+	uint64_t lo_hold_start; /* (l) time of a contended acquisition */
+	uint32_t lo_flags; /* (c) LO_* */
+	int lo_rank; /* (c) 0: unranked */
+	LIST_ENTRY(lock_object) lo_link; /* (p) live locks of lo_prof */
 };
 
 /* One row of the lock profile. */
@@ -101,8 +101,8 @@ lock_prof_acquired_shared(struct lock_object *lo)
 }
 
 /* An acquisition waited from `start' (md_nanotime()) until now. */
-void lock_prof_contended(struct lock_object *lo, uint64_t start,
-    bool exclusive);
+void lock_prof_contended(
+    struct lock_object *lo, uint64_t start, bool exclusive);
 
 void lock_prof_release_timed(struct lock_object *lo);
 

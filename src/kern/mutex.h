@@ -34,12 +34,12 @@
 
 struct mtx {
 	struct lock_object lock_object;
-	uintptr_t mtx_lock;		/* (a) owner | flags */
+	uintptr_t mtx_lock; /* (a) owner | flags */
 };
 
 struct qmtx {
 	struct lock_object lock_object;
-	uintptr_t qm_lock;		/* (a) owner | MTX_CONTESTED */
+	uintptr_t qm_lock; /* (a) owner | MTX_CONTESTED */
 };
 
 void mtx_init(struct mtx *m, const char *name, int opts);
@@ -50,9 +50,9 @@ void mtx_unlock(struct mtx *m);
 void mtx_lock_spin(struct mtx *m);
 void mtx_unlock_spin(struct mtx *m);
 bool mtx_owned(const struct mtx *m);
-#define mtx_assert_owned(m)                                                   \
-	KASSERT(mtx_owned(m), ("%s: %s not owned", __func__,                  \
-				  (m)->lock_object.lo_name))
+#define mtx_assert_owned(m)                                                    \
+	KASSERT(mtx_owned(m),                                                  \
+	    ("%s: %s not owned", __func__, (m)->lock_object.lo_name))
 
 void qmtx_init(struct qmtx *q, const char *name);
 void qmtx_destroy(struct qmtx *q);

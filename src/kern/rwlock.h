@@ -30,12 +30,12 @@
 
 struct rwlock {
 	struct lock_object lock_object;
-	uintptr_t rw_lock;	/* (a) */
+	uintptr_t rw_lock; /* (a) */
 };
 
 struct sx {
 	struct lock_object lock_object;
-	uintptr_t sx_lock;	/* (a) same encoding as rw_lock */
+	uintptr_t sx_lock; /* (a) same encoding as rw_lock */
 };
 
 void rw_init(struct rwlock *rw, const char *name);

@@ -25,12 +25,12 @@
 struct lock_object;
 
 #define SLEEPQ_NQUEUES 2
-#define PDROP 0x1		/* sleep(): do not reacquire the interlock */
+#define PDROP 0x1 /* sleep(): do not reacquire the interlock */
 
 void sleepq_lock(const void *wchan);
 void sleepq_release(const void *wchan);
-void sleepq_add(const void *wchan, const char *wmesg, int queue,
-    uint64_t timo_ns);
+void sleepq_add(
+    const void *wchan, const char *wmesg, int queue, uint64_t timo_ns);
 int sleepq_wait(void);
 int sleepq_signal(const void *wchan, int queue);
 int sleepq_broadcast(const void *wchan, int queue);

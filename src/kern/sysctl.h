@@ -29,10 +29,10 @@ struct sysctl_info {
 	const char *si_name;
 	const char *si_descr;
 	int si_kind;
-	int64_t si_value;	/* tunables: current value; stats: reading */
+	int64_t si_value; /* tunables: current value; stats: reading */
 	int64_t si_default;
 	int64_t si_min, si_max;
-	const char *const *si_enum;	/* enum names, si_max + 1 of them */
+	const char *const *si_enum; /* enum names, si_max + 1 of them */
 };
 
 int tunable_int_register(const char *name, int64_t *ptr, int64_t def,
@@ -40,8 +40,8 @@ int tunable_int_register(const char *name, int64_t *ptr, int64_t def,
 int tunable_enum_register(const char *name, int64_t *ptr, int64_t def,
     const char *const *names, int nnames, const char *descr);
 /* Parses and (unless check_only) sets; 0 or EINVAL/ENOENT with `err'. */
-int tunable_set(const char *name, const char *value, bool check_only,
-    char *err, size_t errlen);
+int tunable_set(const char *name, const char *value, bool check_only, char *err,
+    size_t errlen);
 /* Puts every tunable back to its default. */
 void tunable_reset_all(void);
 

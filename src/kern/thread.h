@@ -51,56 +51,56 @@
 struct sleepqueue;
 
 struct thread {
-	struct md_ctx td_ctx;			/* (t) saved context */
-	TAILQ_ENTRY(thread) td_runq;		/* (r) */
-	TAILQ_ENTRY(thread) td_slpq;		/* (s) */
-	TAILQ_ENTRY(thread) td_timoq;		/* (T) */
-	TAILQ_ENTRY(thread) td_freeq;		/* thread cache */
-	struct sleepqueue *td_sleepqueue;	/* (s) spare queue, or NULL */
-	uintptr_t td_wchan;			/* (s,a) channel slept on */
-	const char *td_wmesg;			/* (s) */
-	uint64_t td_slpgen;			/* (s,a) sleeps so far */
-	uint64_t td_timo;			/* (T) deadline of timed sleep */
-	uint32_t td_timocpu;	/* (a) CPU + 1 whose timeout list has it */
-	uint32_t td_state;			/* (a) TDS_* */
-	uint32_t td_oncpu;			/* (a) context is live */
-	uint32_t td_exited;			/* (s of &td_exited) */
-	int td_sqqueue;				/* (s) sleep sub-queue */
-	bool td_timedout;			/* (s) */
-	int td_cpu;				/* (r) last / queued CPU */
-	int td_bindcpu;				/* (c) bound CPU or -1 */
-	uint32_t td_flags;			/* (c) TDF_* */
-	int td_nosleep;		/* (t) held locks that forbid sleeping */
-	int td_rlocks;		/* (t) rw/sx shared locks held */
-	int td_nheld;				/* (t) */
-	struct lock_object *td_held[TD_MAXHELD];	/* (t) witness */
-	void (*td_func)(void *);		/* (c) */
-	void *td_arg;				/* (c) */
-	int *td_reapnotify;			/* (c) set when reaped */
-	uint64_t td_tid;			/* (c) */
-	char td_name[24];			/* (c) */
+	struct md_ctx td_ctx; /* (t) saved context */
+	TAILQ_ENTRY(thread) td_runq; /* (r) */
+	TAILQ_ENTRY(thread) td_slpq; /* (s) */
+	TAILQ_ENTRY(thread) td_timoq; /* (T) */
+	TAILQ_ENTRY(thread) td_freeq; /* thread cache */
+	struct sleepqueue *td_sleepqueue; /* (s) spare queue, or NULL */
+	uintptr_t td_wchan; /* (s,a) channel slept on */
+	const char *td_wmesg; /* (s) */
+	uint64_t td_slpgen; /* (s,a) sleeps so far */
+	uint64_t td_timo; /* (T) deadline of timed sleep */
+	uint32_t td_timocpu; /* (a) CPU + 1 whose timeout list has it */
+	uint32_t td_state; /* (a) TDS_* */
+	uint32_t td_oncpu; /* (a) context is live */
+	uint32_t td_exited; /* (s of &td_exited) */
+	int td_sqqueue; /* (s) sleep sub-queue */
+	bool td_timedout; /* (s) */
+	int td_cpu; /* (r) last / queued CPU */
+	int td_bindcpu; /* (c) bound CPU or -1 */
+	uint32_t td_flags; /* (c) TDF_* */
+	int td_nosleep; /* (t) held locks that forbid sleeping */
+	int td_rlocks; /* (t) rw/sx shared locks held */
+	int td_nheld; /* (t) */
+	struct lock_object *td_held[TD_MAXHELD]; /* (t) witness */
+	void (*td_func)(void *); /* (c) */
+	void *td_arg; /* (c) */
+	int *td_reapnotify; /* (c) set when reaped */
+	uint64_t td_tid; /* (c) */
+	char td_name[24]; /* (c) */
 } __aligned(64);
 
 struct pcpu {
-	struct thread *pc_curthread;		/* (x) */
-	struct thread *pc_idlethread;		/* (c) */
-	struct thread *pc_prevthread;		/* (x) switch in progress */
-	int pc_cpuid;				/* (c) */
-	int pc_domain;				/* (c) */
-	uint32_t pc_idle;			/* (a) in the idle loop */
-	uint32_t pc_runqlen;			/* (r,a) */
-	struct mtx pc_rqlock;			/* run-queue lock */
-	TAILQ_HEAD(threadq, thread) pc_runq;	/* (r) */
-	struct mtx pc_timolock;			/* timeout lock */
-	struct threadq pc_timoq;		/* (T) sorted by td_timo */
-	uint64_t pc_timonext;			/* (T,a) first deadline or 0 */
-	uint64_t *pc_counters;			/* (x) counter slots */
-	uint64_t pc_epoch;			/* (a) SMR read section */
-	void *pc_epoch_deferred;		/* (x) deferred frees */
-	uint64_t pc_switches;			/* (x) */
+	struct thread *pc_curthread; /* (x) */
+	struct thread *pc_idlethread; /* (c) */
+	struct thread *pc_prevthread; /* (x) switch in progress */
+	int pc_cpuid; /* (c) */
+	int pc_domain; /* (c) */
+	uint32_t pc_idle; /* (a) in the idle loop */
+	uint32_t pc_runqlen; /* (r,a) */
+	struct mtx pc_rqlock; /* run-queue lock */
+	TAILQ_HEAD(threadq, thread) pc_runq; /* (r) */
+	struct mtx pc_timolock; /* timeout lock */
+	struct threadq pc_timoq; /* (T) sorted by td_timo */
+	uint64_t pc_timonext; /* (T,a) first deadline or 0 */
+	uint64_t *pc_counters; /* (x) counter slots */
+	uint64_t pc_epoch; /* (a) SMR read section */
+	void *pc_epoch_deferred; /* (x) deferred frees */
+	uint64_t pc_switches; /* (x) */
 } __aligned(MD_CACHE_LINE);
 
-extern struct pcpu *kern_pcpu;	/* (c) array of md_ncpus() */
+extern struct pcpu *kern_pcpu; /* (c) array of md_ncpus() */
 
 static inline struct pcpu *
 curpcpu_get(void)
@@ -116,6 +116,15 @@ curthread_get(void)
 	return (cpu < 0 ? NULL : kern_pcpu[cpu].pc_curthread);
 }
 #define curthread (curthread_get())
+
+/* Non-sleepable locks held: kept for assertions in invariant builds. */
+#ifdef VM_INVARIANTS
+#define TD_NOSLEEP_INC(td) ((td)->td_nosleep++)
+#define TD_NOSLEEP_DEC(td) ((td)->td_nosleep--)
+#else
+#define TD_NOSLEEP_INC(td) ((void)(td))
+#define TD_NOSLEEP_DEC(td) ((void)(td))
+#endif
 #define curcpu (md_curcpu())
 
 /*
@@ -131,8 +140,8 @@ int kthread_create(void (*func)(void *), void *arg, int cpu, int flags,
     __attribute__((format(printf, 6, 7)));
 /* Like kthread_create(); sets *flag (release) and calls
  * md_external_notify() once the thread is reaped.  Used by vmlab_run(). */
-int kthread_create_notify(void (*func)(void *), void *arg, int *flag,
-    const char *name);
+int kthread_create_notify(
+    void (*func)(void *), void *arg, int *flag, const char *name);
 void kthread_exit(void) __attribute__((noreturn));
 void kthread_join(struct thread *td);
 uint64_t kthread_live(void);

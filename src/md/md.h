@@ -33,12 +33,12 @@
 
 /* Boot configuration of the machine (filled in by kern_boot.c). */
 struct md_config {
-	int mc_backend;		/* MD_BACKEND_* */
-	int mc_ncpus;		/* 1 .. MD_MAXCPU */
-	int mc_ndomains;	/* 1 .. MD_MAXDOMAIN, <= mc_ncpus */
-	bool mc_pin;		/* host: pin CPU threads to host CPUs */
-	uint64_t mc_physmem;	/* bytes of physical memory (arena) */
-	uint64_t mc_seed;	/* sim: schedule seed */
+	int mc_backend; /* MD_BACKEND_* */
+	int mc_ncpus; /* 1 .. MD_MAXCPU */
+	int mc_ndomains; /* 1 .. MD_MAXDOMAIN, <= mc_ncpus */
+	bool mc_pin; /* host: pin CPU threads to host CPUs */
+	uint64_t mc_physmem; /* bytes of physical memory (arena) */
+	uint64_t mc_seed; /* sim: schedule seed */
 };
 
 /*
@@ -91,20 +91,20 @@ static inline int md_curcpu(void);
  * A new context starts in entry(arg); entry must never return.
  */
 struct md_ctx {
-	void *ctx_sp;		/* saved stack pointer */
-	void *ctx_stack;	/* lowest usable byte of the stack */
-	size_t ctx_stacksize;	/* usable bytes above ctx_stack */
-	void *ctx_map;		/* mapping (guard page included), or NULL */
+	void *ctx_sp; /* saved stack pointer */
+	void *ctx_stack; /* lowest usable byte of the stack */
+	size_t ctx_stacksize; /* usable bytes above ctx_stack */
+	void *ctx_map; /* mapping (guard page included), or NULL */
 	size_t ctx_mapsize;
-	void *ctx_tsan_fiber;	/* TSan fiber, when built with TSan */
-	void *ctx_asan_fake;	/* ASan fake stack of a suspended context */
+	void *ctx_tsan_fiber; /* TSan fiber, when built with TSan */
+	void *ctx_asan_fake; /* ASan fake stack of a suspended context */
 	void (*ctx_entry)(void *);
 	void *ctx_arg;
-	bool ctx_self;		/* describes a host thread's own stack */
+	bool ctx_self; /* describes a host thread's own stack */
 };
 
-int md_ctx_create(struct md_ctx *ctx, size_t stacksize,
-    void (*entry)(void *), void *arg);
+int md_ctx_create(
+    struct md_ctx *ctx, size_t stacksize, void (*entry)(void *), void *arg);
 void md_ctx_self(struct md_ctx *ctx);
 void md_ctx_switch(struct md_ctx *from, struct md_ctx *to, bool from_dying);
 void md_ctx_destroy(struct md_ctx *ctx);
@@ -178,11 +178,10 @@ void md_phys_release(uint64_t pa, uint64_t len);
  * synchronous, at any byte offset.
  */
 struct md_disk;
-int md_disk_open(const char *path, uint64_t size, bool create,
-    struct md_disk **diskp);
+int md_disk_open(
+    const char *path, uint64_t size, bool create, struct md_disk **diskp);
 int md_disk_read(struct md_disk *d, void *buf, uint64_t off, size_t len);
-int md_disk_write(struct md_disk *d, const void *buf, uint64_t off,
-    size_t len);
+int md_disk_write(struct md_disk *d, const void *buf, uint64_t off, size_t len);
 uint64_t md_disk_size(const struct md_disk *d);
 void md_disk_close(struct md_disk *d);
 

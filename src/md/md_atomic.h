@@ -56,16 +56,16 @@ static inline bool
 atomic_cmpset_int(uint32_t *p, uint32_t old, uint32_t new)
 {
 	md_sync(p, MD_SYNC_RMW);
-	return (__atomic_compare_exchange_n(p, &old, new, false, MD_SEQ,
-	    MD_RLX));
+	return (
+	    __atomic_compare_exchange_n(p, &old, new, false, MD_SEQ, MD_RLX));
 }
 
 static inline bool
 atomic_fcmpset_int(uint32_t *p, uint32_t *oldp, uint32_t new)
 {
 	md_sync(p, MD_SYNC_RMW);
-	return (__atomic_compare_exchange_n(p, oldp, new, false, MD_SEQ,
-	    MD_RLX));
+	return (
+	    __atomic_compare_exchange_n(p, oldp, new, false, MD_SEQ, MD_RLX));
 }
 
 static inline uint32_t
@@ -129,16 +129,16 @@ static inline bool
 atomic_cmpset_64(uint64_t *p, uint64_t old, uint64_t new)
 {
 	md_sync(p, MD_SYNC_RMW);
-	return (__atomic_compare_exchange_n(p, &old, new, false, MD_SEQ,
-	    MD_RLX));
+	return (
+	    __atomic_compare_exchange_n(p, &old, new, false, MD_SEQ, MD_RLX));
 }
 
 static inline bool
 atomic_fcmpset_64(uint64_t *p, uint64_t *oldp, uint64_t new)
 {
 	md_sync(p, MD_SYNC_RMW);
-	return (__atomic_compare_exchange_n(p, oldp, new, false, MD_SEQ,
-	    MD_RLX));
+	return (
+	    __atomic_compare_exchange_n(p, oldp, new, false, MD_SEQ, MD_RLX));
 }
 
 static inline uint64_t
@@ -201,32 +201,32 @@ static inline bool
 atomic_cmpset_acq_ptr(uintptr_t *p, uintptr_t old, uintptr_t new)
 {
 	md_sync(p, MD_SYNC_RMW);
-	return (__atomic_compare_exchange_n(p, &old, new, false, MD_ACQ,
-	    MD_RLX));
+	return (
+	    __atomic_compare_exchange_n(p, &old, new, false, MD_ACQ, MD_RLX));
 }
 
 static inline bool
 atomic_cmpset_rel_ptr(uintptr_t *p, uintptr_t old, uintptr_t new)
 {
 	md_sync(p, MD_SYNC_RMW);
-	return (__atomic_compare_exchange_n(p, &old, new, false, MD_REL,
-	    MD_RLX));
+	return (
+	    __atomic_compare_exchange_n(p, &old, new, false, MD_REL, MD_RLX));
 }
 
 static inline bool
 atomic_fcmpset_acq_ptr(uintptr_t *p, uintptr_t *oldp, uintptr_t new)
 {
 	md_sync(p, MD_SYNC_RMW);
-	return (__atomic_compare_exchange_n(p, oldp, new, false, MD_ACQ,
-	    MD_RLX));
+	return (
+	    __atomic_compare_exchange_n(p, oldp, new, false, MD_ACQ, MD_RLX));
 }
 
 static inline bool
 atomic_fcmpset_rel_ptr(uintptr_t *p, uintptr_t *oldp, uintptr_t new)
 {
 	md_sync(p, MD_SYNC_RMW);
-	return (__atomic_compare_exchange_n(p, oldp, new, false, MD_REL,
-	    MD_RLX));
+	return (
+	    __atomic_compare_exchange_n(p, oldp, new, false, MD_REL, MD_RLX));
 }
 
 static inline uintptr_t

@@ -1,1 +1,449 @@
-int main(void){return 0;}
+/*
+ * main.c: the vmlab command line.
+ *
+ *	vmlab run SCENARIO [options]	run a scenario
+ *	vmlab list			scenarios and their options
+ *	vmlab sysctl [NAME...]		tunables and statistics
+ *	vmlab --help | --version
+ *
+ * Global options may appear anywhere: --cpus N[,N...], --mem SIZE,
+ * --domains N, --seed N, --backend host|sim, --pin, -o name=value, --json.
+ * Any bad word gets a one-line message naming it and exit status 2.
+ */
+#include "vmlab/vmlab.h"
+#include "vmlab_cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TUNABLES 64
+#define MAX_CPULIST 32
+
+static const struct scenario *const scenarios[] = {
+	&scen_micro,
+	&scen_lockstorm,
+};
+#define NSCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
+
+struct cli {
+	const char *cmd;
+	const char *scen_name;
+	const char *words[64]; /* sysctl names */
+	int nwords;
+	int cpus[MAX_CPULIST];
+	int ncpus;
+	int domains;
+	uint64_t mem;
+	uint64_t seed;
+	int backend;
+	bool pin;
+	bool json;
+	const char *tunables[MAX_TUNABLES];
+	int ntunables;
+	const char *scen_args[SCEN_MAXOPTS]; /* raw --opt values */
+};
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vmlab: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'vmlab --help')\n");
+	exit(2);
+}
+
+static void
+print_help(void)
+{
+	printf(
+	    "usage: vmlab [options] COMMAND [args]\n"
+	    "\n"
+	    "commands:\n"
+	    "  run SCENARIO [options]  run a scenario (see 'vmlab list')\n"
+	    "  list                    list scenarios and their options\n"
+	    "  sysctl [NAME...]        print tunables and statistics\n"
+	    "\n"
+	    "options:\n"
+	    "  --cpus N[,N...]     CPUs (default: host CPUs online); a list\n"
+	    "                      runs once per count and prints a scaling "
+	    "table\n"
+	    "  --mem SIZE          physical memory, e.g. 256m, 1g (default "
+	    "256m)\n"
+	    "  --domains N         memory domains, 1..8 (default 1)\n"
+	    "  --seed N            seed (default 1)\n"
+	    "  --backend host|sim  machine backend (default host)\n"
+	    "  --pin               pin CPU threads to host CPUs\n"
+	    "  -o NAME=VALUE       set a tunable (see 'vmlab sysctl')\n"
+	    "  --json              print one JSON object per run on stdout\n"
+	    "  --help, --version\n");
+}
+
+static const struct scenario *
+find_scenario(const char *name)
+{
+	int i;
+
+	for (i = 0; i < NSCENARIOS; i++)
+		if (strcmp(scenarios[i]->sc_name, name) == 0)
+			return (scenarios[i]);
+	return (NULL);
+}
+
+static int64_t
+parse_int_word(const char *opt, const char *s, int64_t min, int64_t max)
+{
+	uint64_t v;
+
+	if (vmlab_parse_size(s, &v) != 0)
+		usage_error("%s: malformed value '%s'", opt, s);
+	if ((int64_t)v < min || (int64_t)v > max)
+		usage_error("%s: %s is out of range (%lld to %lld)", opt, s,
+		    (long long)min, (long long)max);
+	return ((int64_t)v);
+}
+
+/* Parses "a,b,c" into vals; returns the count. */
+static int
+parse_list(const char *opt, const char *s, int64_t min, int64_t max,
+    int64_t *vals, int maxn, bool list_ok)
+{
+	char buf[512], *p, *comma;
+	int n = 0;
+
+	if (strlen(s) >= sizeof(buf))
+		usage_error("%s: value too long", opt);
+	if (!list_ok && strchr(s, ',') != NULL)
+		usage_error("%s: takes one value, not a list: '%s'", opt, s);
+	strcpy(buf, s);
+	if (buf[0] == '\0' || buf[strlen(buf) - 1] == ',')
+		usage_error("%s: malformed list '%s'", opt, s);
+	for (p = buf; p != NULL; p = comma == NULL ? NULL : comma + 1) {
+		comma = strchr(p, ',');
+		if (comma != NULL)
+			*comma = '\0';
+		if (n == maxn)
+			usage_error("%s: more than %d values", opt, maxn);
+		vals[n++] = parse_int_word(opt, p, min, max);
+	}
+	return (n);
+}
+
+static const char *
+need_arg(int argc, char **argv, int *i)
+{
+	if (*i + 1 >= argc)
+		usage_error("%s: missing value", argv[*i]);
+	return (argv[++*i]);
+}
+
+static void
+parse_global(
+    struct cli *cli, int argc, char **argv, int *i, const struct scenario *sc)
+{
+	const char *a = argv[*i], *v;
+	char err[256];
+	int64_t vals[MAX_CPULIST];
+	int k, n;
+
+	if (strcmp(a, "--cpus") == 0) {
+		n = parse_list(a, need_arg(argc, argv, i), 1, 1024, vals,
+		    MAX_CPULIST, true);
+		for (k = 0; k < n; k++)
+			cli->cpus[k] = (int)vals[k];
+		cli->ncpus = n;
+	} else if (strcmp(a, "--mem") == 0) {
+		cli->mem = (uint64_t)parse_int_word(
+		    a, need_arg(argc, argv, i), 16ll << 20, 1ll << 40);
+	} else if (strcmp(a, "--domains") == 0) {
+		cli->domains =
+		    (int)parse_int_word(a, need_arg(argc, argv, i), 1, 8);
+	} else if (strcmp(a, "--seed") == 0) {
+		cli->seed = (uint64_t)parse_int_word(
+		    a, need_arg(argc, argv, i), 0, INT64_MAX);
+	} else if (strcmp(a, "--backend") == 0) {
+		v = need_arg(argc, argv, i);
+		if (strcmp(v, "host") == 0)
+			cli->backend = VMLAB_BACKEND_HOST;
+		else if (strcmp(v, "sim") == 0)
+			cli->backend = VMLAB_BACKEND_SIM;
+		else
+			usage_error("--backend: unknown backend '%s'", v);
+	} else if (strcmp(a, "--pin") == 0) {
+		cli->pin = true;
+	} else if (strcmp(a, "--json") == 0) {
+		cli->json = true;
+	} else if (strcmp(a, "-o") == 0 || strncmp(a, "-o", 2) == 0) {
+		v = a[2] != '\0' ? a + 2 : need_arg(argc, argv, i);
+		if (vmlab_tunable_check(v, err, sizeof(err)) != 0)
+			usage_error("-o %s", err);
+		if (cli->ntunables == MAX_TUNABLES)
+			usage_error("-o: more than %d tunables", MAX_TUNABLES);
+		cli->tunables[cli->ntunables++] = v;
+	} else if (sc != NULL && strncmp(a, "--", 2) == 0) {
+		for (k = 0; k < sc->sc_nopts; k++)
+			if (strcmp(a + 2, sc->sc_opts[k].so_name) == 0)
+				break;
+		if (k == sc->sc_nopts)
+			usage_error("%s: unknown option of scenario %s", a,
+			    sc->sc_name);
+		cli->scen_args[k] = need_arg(argc, argv, i);
+	} else
+		usage_error("%s: unknown option", a);
+}
+
+static bool
+flag_without_value(const char *a)
+{
+	return (strcmp(a, "--pin") == 0 || strcmp(a, "--json") == 0 ||
+	    strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 ||
+	    strcmp(a, "--version") == 0 || (strncmp(a, "-o", 2) == 0 && a[2]));
+}
+
+static void
+parse_args(struct cli *cli, int argc, char **argv)
+{
+	const struct scenario *sc = NULL;
+	const char *words[2];
+	int i, nw = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			print_help();
+			exit(0);
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("vmlab %s\n", vmlab_version());
+			exit(0);
+		}
+	}
+	/*
+	 * The scenario must be known before its options are parsed: find
+	 * the first two words that are neither options nor their values.
+	 */
+	for (i = 1; i < argc && nw < 2; i++) {
+		if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			if (!flag_without_value(argv[i]))
+				i++;
+			continue;
+		}
+		words[nw++] = argv[i];
+	}
+	if (nw >= 1 && strcmp(words[0], "run") == 0) {
+		if (nw < 2)
+			usage_error("run: missing scenario");
+		sc = find_scenario(words[1]);
+		if (sc == NULL)
+			usage_error("%s: unknown scenario", words[1]);
+	}
+	for (i = 1; i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			parse_global(cli, argc, argv, &i, sc);
+			continue;
+		}
+		if (cli->cmd == NULL)
+			cli->cmd = argv[i];
+		else if (strcmp(cli->cmd, "run") == 0 && cli->scen_name == NULL)
+			cli->scen_name = argv[i];
+		else if (strcmp(cli->cmd, "sysctl") == 0 && cli->nwords < 64)
+			cli->words[cli->nwords++] = argv[i];
+		else
+			usage_error("%s: unexpected argument", argv[i]);
+	}
+}
+
+static struct scen_ctx *run_ctx;
+
+static void
+run_thread(void *arg)
+{
+	struct scen_ctx *ctx = arg;
+
+	ctx->sx_scen->sc_run(ctx);
+}
+
+static void
+boot_or_die(const struct cli *cli, int ncpus)
+{
+	struct vmlab_config cfg;
+	char err[256];
+
+	vmlab_config_default(&cfg);
+	cfg.backend = cli->backend;
+	cfg.ncpus = ncpus;
+	cfg.ndomains = cli->domains;
+	if (cli->mem != 0)
+		cfg.physmem = cli->mem;
+	cfg.seed = cli->seed;
+	cfg.pin = cli->pin;
+	cfg.tunables = cli->tunables;
+	cfg.ntunables = cli->ntunables;
+	if (vmlab_boot(&cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vmlab: %s\n", err);
+		exit(2);
+	}
+}
+
+static void
+parse_scen_opts(
+    const struct cli *cli, const struct scenario *sc, struct scen_ctx *ctx)
+{
+	const struct scen_opt *so;
+	char name[64];
+	int k;
+
+	for (k = 0; k < sc->sc_nopts; k++) {
+		so = &sc->sc_opts[k];
+		snprintf(name, sizeof(name), "--%s", so->so_name);
+		ctx->sx_optcount[k] = parse_list(name,
+		    cli->scen_args[k] != NULL ? cli->scen_args[k]
+					      : so->so_default,
+		    so->so_min, so->so_max, ctx->sx_optval[k], 32, so->so_list);
+	}
+}
+
+static void
+print_scaling(const struct scen_ctx *ctxs, int n, FILE *out)
+{
+	int i, j;
+
+	fprintf(
+	    out, "\nscaling (%s):\n%-28s", ctxs[0].sx_scen->sc_name, "figure");
+	for (i = 0; i < n; i++)
+		fprintf(out, " %10s%-3d", "cpus=", ctxs[i].sx_ncpus);
+	fprintf(out, "\n");
+	for (j = 0; j < ctxs[0].sx_nresults; j++) {
+		fprintf(out, "%-28s", ctxs[0].sx_results[j].rr_key);
+		for (i = 0; i < n; i++) {
+			const struct report_result *r =
+			    report_find(&ctxs[i], ctxs[0].sx_results[j].rr_key);
+			if (r != NULL)
+				fprintf(out, " %13.1f", r->rr_value);
+			else
+				fprintf(out, " %13s", "-");
+		}
+		fprintf(out, "\n");
+	}
+}
+
+static int
+cmd_run(const struct cli *cli)
+{
+	const struct scenario *sc = find_scenario(cli->scen_name);
+	struct scen_ctx *ctxs;
+	int i, n, failed = 0;
+	int defcpus = vmlab_host_cpus();
+
+	n = cli->ncpus > 0 ? cli->ncpus : 1;
+	ctxs = calloc((size_t)n, sizeof(*ctxs));
+	if (ctxs == NULL)
+		return (1);
+	for (i = 0; i < n; i++) {
+		run_ctx = &ctxs[i];
+		run_ctx->sx_scen = sc;
+		run_ctx->sx_json = cli->json;
+		run_ctx->sx_out = cli->json ? stderr : stdout;
+		run_ctx->sx_ncpus = cli->ncpus > 0 ? cli->cpus[i] : defcpus;
+		parse_scen_opts(cli, sc, run_ctx);
+		boot_or_die(cli, run_ctx->sx_ncpus);
+		fprintf(run_ctx->sx_out,
+		    "vmlab %s: scenario %s, %d CPUs (%s)\n", vmlab_version(),
+		    sc->sc_name, run_ctx->sx_ncpus,
+		    cli->backend == VMLAB_BACKEND_SIM ? "sim" : "host");
+		if (vmlab_run(run_thread, run_ctx) != 0) {
+			fprintf(stderr, "vmlab: cannot start the scenario\n");
+			exit(1);
+		}
+		if (!cli->json) {
+			fprintf(
+			    stdout, "\nlock profile (sorted by total wait):\n");
+			report_lockstat(stdout, 20);
+		} else
+			report_json(run_ctx,
+			    cli->backend == VMLAB_BACKEND_SIM ? "sim" : "host",
+			    cli->seed);
+		failed |= run_ctx->sx_failed;
+		if (vmlab_shutdown() != 0) {
+			fprintf(stderr, "vmlab: kernel threads left running\n");
+			exit(1);
+		}
+	}
+	if (n > 1)
+		print_scaling(ctxs, n, cli->json ? stderr : stdout);
+	free(ctxs);
+	return (failed ? 1 : 0);
+}
+
+static int
+cmd_list(void)
+{
+	const struct scen_opt *so;
+	int i, k;
+
+	for (i = 0; i < NSCENARIOS; i++) {
+		printf("%-12s %s\n", scenarios[i]->sc_name,
+		    scenarios[i]->sc_descr);
+		for (k = 0; k < scenarios[i]->sc_nopts; k++) {
+			so = &scenarios[i]->sc_opts[k];
+			printf("    --%-14s %s (default %s)\n", so->so_name,
+			    so->so_help, so->so_default);
+		}
+	}
+	printf("\ntunables: see 'vmlab sysctl'\n");
+	return (0);
+}
+
+static void
+sysctl_noop(void *arg)
+{
+	(void)arg;
+}
+
+static int
+cmd_sysctl(const struct cli *cli)
+{
+	int i;
+
+	boot_or_die(cli, cli->ncpus > 0 ? cli->cpus[0] : vmlab_host_cpus());
+	(void)vmlab_run(sysctl_noop, NULL);
+	i = report_sysctl(stdout, cli->words, cli->nwords);
+	(void)vmlab_shutdown();
+	return (i);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli cli;
+	int i;
+
+	memset(&cli, 0, sizeof(cli));
+	cli.seed = 1;
+	cli.domains = 1;
+	if (vmlab_tunables_init() != 0) {
+		fprintf(stderr, "vmlab: cannot register tunables\n");
+		return (1);
+	}
+	for (i = 0; i < NSCENARIOS; i++)
+		if (scenarios[i]->sc_tunables != NULL)
+			scenarios[i]->sc_tunables();
+	parse_args(&cli, argc, argv);
+	if (cli.cmd == NULL) {
+		print_help();
+		return (2);
+	}
+	if (strcmp(cli.cmd, "run") == 0)
+		return (cmd_run(&cli));
+	if (strcmp(cli.cmd, "list") == 0)
+		return (cmd_list());
+	if (strcmp(cli.cmd, "sysctl") == 0)
+		return (cmd_sysctl(&cli));
+	usage_error("%s: unknown command", cli.cmd);
+}

@@ -13,6 +13,11 @@
  *	(x) touched only by the owning CPU
  *	(e) md_ext_mtx
  */
+#include "md/host/md_host.h"
+
+#include "md/md.h"
+#include "md/md_atomic.h"
+
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -25,38 +30,34 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "md/host/md_host.h"
-#include "md/md.h"
-#include "md/md_atomic.h"
-
 struct md_ipi_req {
 	struct md_ipi_req *ir_next;
 	void (*ir_fn)(void *);
 	void *ir_arg;
-	uint32_t *ir_remaining;	/* sender's count, or NULL: free this */
+	uint32_t *ir_remaining; /* sender's count, or NULL: free this */
 };
 
 struct md_host_cpu {
-	uintptr_t mhc_ipi_head;	/* (a) pending struct md_ipi_req list */
-	uint32_t mhc_wake;	/* (a) wake token (futex word) */
-	uint32_t mhc_sleeping;	/* (a) CPU is (about to be) in futex wait */
-	int mhc_intr_nest;	/* (x) md_intr_disable() depth */
-	uint64_t mhc_ipis;	/* (x) IPIs handled */
-	pthread_t mhc_thread;	/* (c) */
-	int mhc_cpu;		/* (c) */
+	uintptr_t mhc_ipi_head; /* (a) pending struct md_ipi_req list */
+	uint32_t mhc_wake; /* (a) wake token (futex word) */
+	uint32_t mhc_sleeping; /* (a) CPU is (about to be) in futex wait */
+	int mhc_intr_nest; /* (x) md_intr_disable() depth */
+	uint64_t mhc_ipis; /* (x) IPIs handled */
+	pthread_t mhc_thread; /* (c) */
+	int mhc_cpu; /* (c) */
 } __attribute__((aligned(MD_CACHE_LINE)));
 
-static __thread int md_host_cpu_tls __attribute__((tls_model("initial-exec")))
-= -1;
+static __thread int md_host_cpu_tls __attribute__((tls_model("initial-exec"))) =
+    -1;
 
 intptr_t md_tls_cpu_off;
 bool md_sim_enabled;
 int md_sim_curcpu;
 
-static struct md_config md_cfg;			/* (c) */
-static struct md_host_cpu *md_cpus;		/* (c) */
-static void (*md_cpu_main)(int);		/* (c) */
-static uint32_t md_halt_flag;			/* (a) */
+static struct md_config md_cfg; /* (c) */
+static struct md_host_cpu *md_cpus; /* (c) */
+static void (*md_cpu_main)(int); /* (c) */
+static uint32_t md_halt_flag; /* (a) */
 static pthread_mutex_t md_ext_mtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t md_ext_cv = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t md_print_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -359,8 +360,8 @@ md_ipi_poll(void)
 			 * sender once it sees the count drop.  The request
 			 * belongs to the sender after this store.
 			 */
-			(void)atomic_fetchadd_int(r->ir_remaining,
-			    (uint32_t)-1);
+			(void)atomic_fetchadd_int(
+			    r->ir_remaining, (uint32_t)-1);
 		} else
 			free(r);
 	}
@@ -376,8 +377,8 @@ md_ipi_push(int cpu, struct md_ipi_req *r)
 	do {
 		r->ir_next = (struct md_ipi_req *)head;
 		/* Release: publish the request's fields with the push. */
-	} while (!atomic_fcmpset_rel_ptr(&c->mhc_ipi_head, &head,
-	    (uintptr_t)r));
+	} while (
+	    !atomic_fcmpset_rel_ptr(&c->mhc_ipi_head, &head, (uintptr_t)r));
 	md_cpu_wake(cpu);
 }
 

@@ -20,15 +20,15 @@
  *
  * Locking key: (s) md_stack_mtx.
  */
+#include "md/host/md_host.h"
+#include "md/md.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#include "md/host/md_host.h"
-#include "md/md.h"
 
 #ifdef VMLAB_ASAN
 #include <sanitizer/asan_interface.h>
@@ -69,12 +69,12 @@ void md_ctx_trampoline(void);
 void md_ctx_entry(struct md_ctx *ctx);
 
 static pthread_mutex_t md_stack_mtx = PTHREAD_MUTEX_INITIALIZER;
-static struct md_stack_chunk *md_chunks;	/* (s) */
-static struct md_stack_free *md_stack_free;	/* (s) */
-static uint64_t md_nchunks;			/* (s) */
-static uint64_t md_stacks_live;			/* (s) */
-static int md_guard_mode = -1;	/* (s) 0 madvise, 1 mprotect, 2 canary */
-static long md_guard_vmas;	/* (s) VMAs spent on mprotect guards */
+static struct md_stack_chunk *md_chunks; /* (s) */
+static struct md_stack_free *md_stack_free; /* (s) */
+static uint64_t md_nchunks; /* (s) */
+static uint64_t md_stacks_live; /* (s) */
+static int md_guard_mode = -1; /* (s) 0 madvise, 1 mprotect, 2 canary */
+static long md_guard_vmas; /* (s) VMAs spent on mprotect guards */
 
 size_t
 md_ctx_default_stacksize(void)
@@ -207,8 +207,8 @@ md_ctx_fini(void)
 }
 
 int
-md_ctx_create(struct md_ctx *ctx, size_t stacksize, void (*entry)(void *),
-    void *arg)
+md_ctx_create(
+    struct md_ctx *ctx, size_t stacksize, void (*entry)(void *), void *arg)
 {
 	uintptr_t *sp;
 	char *stack;
@@ -229,13 +229,13 @@ md_ctx_create(struct md_ctx *ctx, size_t stacksize, void (*entry)(void *),
 #if defined(__x86_64__)
 	sp -= 7;
 	memset(sp, 0, 7 * sizeof(*sp));
-	sp[3] = (uintptr_t)ctx;				/* r12 */
-	sp[6] = (uintptr_t)md_ctx_trampoline;		/* return address */
+	sp[3] = (uintptr_t)ctx; /* r12 */
+	sp[6] = (uintptr_t)md_ctx_trampoline; /* return address */
 #elif defined(__aarch64__)
 	sp -= 22;
 	memset(sp, 0, 22 * sizeof(*sp));
-	sp[0] = (uintptr_t)ctx;				/* x19 */
-	sp[11] = (uintptr_t)md_ctx_trampoline;		/* x30 */
+	sp[0] = (uintptr_t)ctx; /* x19 */
+	sp[11] = (uintptr_t)md_ctx_trampoline; /* x30 */
 #endif
 	ctx->ctx_sp = sp;
 #ifdef VMLAB_TSAN
@@ -284,8 +284,8 @@ md_ctx_entry(struct md_ctx *ctx)
 	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
 	ctx->ctx_entry(ctx->ctx_arg);
-	md_panic("md_ctx_entry: context entry %p returned",
-	    (void *)ctx->ctx_entry);
+	md_panic(
+	    "md_ctx_entry: context entry %p returned", (void *)ctx->ctx_entry);
 }
 
 void
@@ -293,8 +293,8 @@ md_ctx_switch(struct md_ctx *from, struct md_ctx *to, bool from_dying)
 {
 	if (!from->ctx_self && from->ctx_stack != NULL &&
 	    *(uint64_t *)from->ctx_stack != MD_STACK_CANARY)
-		md_panic("md_ctx_switch: stack overflow below %p",
-		    from->ctx_stack);
+		md_panic(
+		    "md_ctx_switch: stack overflow below %p", from->ctx_stack);
 #ifdef VMLAB_ASAN
 	__sanitizer_start_switch_fiber(from_dying ? NULL : &from->ctx_asan_fake,
 	    to->ctx_stack, to->ctx_stacksize);

@@ -5,6 +5,9 @@
  * the host backs it lazily (and with 2 MiB pages where it can); the direct
  * map is md_phys_base() + pa.
  */
+#include "md/host/md_host.h"
+#include "md/md.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,16 +17,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "md/host/md_host.h"
-#include "md/md.h"
-
 struct md_disk {
 	int d_fd;
 	uint64_t d_size;
 };
 
-static uint8_t *md_phys;	/* (c) */
-static uint64_t md_phys_len;	/* (c) */
+static uint8_t *md_phys; /* (c) */
+static uint64_t md_phys_len; /* (c) */
 
 int
 md_phys_init(uint64_t size)
@@ -75,8 +75,8 @@ md_phys_release(uint64_t pa, uint64_t len)
 }
 
 int
-md_disk_open(const char *path, uint64_t size, bool create,
-    struct md_disk **diskp)
+md_disk_open(
+    const char *path, uint64_t size, bool create, struct md_disk **diskp)
 {
 	struct md_disk *d;
 	struct stat st;
@@ -94,8 +94,8 @@ md_disk_open(const char *path, uint64_t size, bool create,
 		unlink(tmpl);
 		create = true;
 	} else {
-		fd = open(path, create ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR,
-		    0600);
+		fd = open(
+		    path, create ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR, 0600);
 		if (fd < 0)
 			return (errno);
 	}

@@ -1,0 +1,292 @@
+/*
+ * report.c: results, the lock-profile table, counters and JSON.
+ */
+#include "kern/lock.h"
+#include "kern/sysctl.h"
+#include "vmlab_cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct scen_opt *
+scen_find_opt(const struct scen_ctx *ctx, const char *name, int *kp)
+{
+	int k;
+
+	for (k = 0; k < ctx->sx_scen->sc_nopts; k++)
+		if (strcmp(ctx->sx_scen->sc_opts[k].so_name, name) == 0) {
+			*kp = k;
+			return (&ctx->sx_scen->sc_opts[k]);
+		}
+	fprintf(stderr, "vmlab: scenario %s has no option %s\n",
+	    ctx->sx_scen->sc_name, name);
+	abort();
+}
+
+int64_t
+scen_opt(const struct scen_ctx *ctx, const char *name, int i)
+{
+	int k;
+
+	(void)scen_find_opt(ctx, name, &k);
+	return (ctx->sx_optval[k][i < ctx->sx_optcount[k] ? i : 0]);
+}
+
+int
+scen_opt_count(const struct scen_ctx *ctx, const char *name)
+{
+	int k;
+
+	(void)scen_find_opt(ctx, name, &k);
+	return (ctx->sx_optcount[k]);
+}
+
+void
+report_result(
+    struct scen_ctx *ctx, const char *key, double value, const char *unit)
+{
+	struct report_result *r;
+
+	if (ctx->sx_nresults == REPORT_MAXRESULTS)
+		return;
+	r = &ctx->sx_results[ctx->sx_nresults++];
+	snprintf(r->rr_key, sizeof(r->rr_key), "%s", key);
+	snprintf(r->rr_unit, sizeof(r->rr_unit), "%s", unit);
+	r->rr_value = value;
+}
+
+const struct report_result *
+report_find(const struct scen_ctx *ctx, const char *key)
+{
+	int i;
+
+	for (i = 0; i < ctx->sx_nresults; i++)
+		if (strcmp(ctx->sx_results[i].rr_key, key) == 0)
+			return (&ctx->sx_results[i]);
+	return (NULL);
+}
+
+static struct lock_prof_row *
+report_snapshot(int *np)
+{
+	struct lock_prof_row *rows;
+	int n = lock_prof_count() + 16;
+
+	rows = calloc((size_t)n, sizeof(*rows));
+	if (rows == NULL) {
+		*np = 0;
+		return (NULL);
+	}
+	*np = lock_prof_snapshot(rows, n);
+	return (rows);
+}
+
+void
+report_lockstat(FILE *out, int max)
+{
+	struct lock_prof_row *rows, *r;
+	int i, n;
+
+	rows = report_snapshot(&n);
+	fprintf(out, "%14s %12s %14s %12s %12s %14s  %s\n", "wait_total_us",
+	    "wait_max_us", "hold_total_us", "hold_max_us", "contentions",
+	    "count", "(class:name)");
+	for (i = 0; i < n && i < max; i++) {
+		r = &rows[i];
+		if (r->lpr_acquisitions == 0 && r->lpr_contentions == 0)
+			continue;
+		fprintf(out,
+		    "%14.1f %12.1f %14.1f %12.1f %12llu %14llu  (%s:%s)\n",
+		    r->lpr_wait_total_ns / 1e3, r->lpr_wait_max_ns / 1e3,
+		    r->lpr_hold_total_ns / 1e3, r->lpr_hold_max_ns / 1e3,
+		    (unsigned long long)r->lpr_contentions,
+		    (unsigned long long)r->lpr_acquisitions, r->lpr_class,
+		    r->lpr_name);
+	}
+	free(rows);
+}
+
+static void
+json_string(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+json_number(double v)
+{
+	if (v == (double)(long long)v && v < 9e15 && v > -9e15)
+		printf("%lld", (long long)v);
+	else
+		printf("%.3f", v);
+}
+
+static int
+json_counter(const struct sysctl_info *si, void *arg)
+{
+	int *first = arg;
+
+	if (si->si_kind != SYSCTL_STAT)
+		return (0);
+	printf("%s", *first ? "" : ", ");
+	*first = 0;
+	json_string(si->si_name);
+	printf(": %lld", (long long)si->si_value);
+	return (0);
+}
+
+static int
+json_tunable(const struct sysctl_info *si, void *arg)
+{
+	int *first = arg;
+
+	if (si->si_kind == SYSCTL_STAT)
+		return (0);
+	printf("%s", *first ? "" : ", ");
+	*first = 0;
+	json_string(si->si_name);
+	printf(": ");
+	if (si->si_kind == SYSCTL_TUNABLE_ENUM)
+		json_string(si->si_enum[si->si_value]);
+	else
+		printf("%lld", (long long)si->si_value);
+	return (0);
+}
+
+void
+report_json(const struct scen_ctx *ctx, const char *backend, uint64_t seed)
+{
+	struct lock_prof_row *rows, *r;
+	int i, n, first;
+
+	printf("{\"scenario\": ");
+	json_string(ctx->sx_scen->sc_name);
+	printf(", \"backend\": ");
+	json_string(backend);
+	printf(", \"cpus\": %d, \"seed\": %llu, \"results\": {", ctx->sx_ncpus,
+	    (unsigned long long)seed);
+	for (i = 0; i < ctx->sx_nresults; i++) {
+		printf("%s", i == 0 ? "" : ", ");
+		json_string(ctx->sx_results[i].rr_key);
+		printf(": ");
+		json_number(ctx->sx_results[i].rr_value);
+	}
+	printf("}, \"units\": {");
+	for (i = 0; i < ctx->sx_nresults; i++) {
+		printf("%s", i == 0 ? "" : ", ");
+		json_string(ctx->sx_results[i].rr_key);
+		printf(": ");
+		json_string(ctx->sx_results[i].rr_unit);
+	}
+	printf("}, \"lockstat\": [");
+	rows = report_snapshot(&n);
+	for (i = 0, first = 1; i < n; i++) {
+		r = &rows[i];
+		if (r->lpr_acquisitions == 0 && r->lpr_contentions == 0)
+			continue;
+		printf("%s{\"name\": ", first ? "" : ", ");
+		first = 0;
+		json_string(r->lpr_name);
+		printf(", \"class\": ");
+		json_string(r->lpr_class);
+		printf(", \"acquisitions\": %llu, \"contentions\": %llu, "
+		       "\"wait_total_ns\": %llu, \"wait_max_ns\": %llu, "
+		       "\"hold_total_ns\": %llu, \"hold_max_ns\": %llu}",
+		    (unsigned long long)r->lpr_acquisitions,
+		    (unsigned long long)r->lpr_contentions,
+		    (unsigned long long)r->lpr_wait_total_ns,
+		    (unsigned long long)r->lpr_wait_max_ns,
+		    (unsigned long long)r->lpr_hold_total_ns,
+		    (unsigned long long)r->lpr_hold_max_ns);
+	}
+	free(rows);
+	printf("], \"counters\": {");
+	first = 1;
+	(void)sysctl_foreach(json_counter, &first);
+	printf("}, \"tunables\": {");
+	first = 1;
+	(void)sysctl_foreach(json_tunable, &first);
+	printf("}}\n");
+	fflush(stdout);
+}
+
+static int
+print_counter(const struct sysctl_info *si, void *arg)
+{
+	FILE *out = arg;
+
+	if (si->si_kind == SYSCTL_STAT && si->si_value != 0)
+		fprintf(out, "  %-36s %lld\n", si->si_name,
+		    (long long)si->si_value);
+	return (0);
+}
+
+void
+report_counters(FILE *out)
+{
+	fprintf(out, "\ncounters:\n");
+	(void)sysctl_foreach(print_counter, out);
+}
+
+struct sysctl_print {
+	FILE *sp_out;
+	const char *const *sp_names;
+	int sp_n;
+	int *sp_found;
+};
+
+static int
+print_sysctl(const struct sysctl_info *si, void *arg)
+{
+	struct sysctl_print *sp = arg;
+	int i;
+
+	if (sp->sp_n > 0) {
+		for (i = 0; i < sp->sp_n; i++)
+			if (strcmp(sp->sp_names[i], si->si_name) == 0)
+				break;
+		if (i == sp->sp_n)
+			return (0);
+		sp->sp_found[i] = 1;
+	}
+	if (si->si_kind == SYSCTL_TUNABLE_ENUM)
+		fprintf(sp->sp_out, "%s: %s", si->si_name,
+		    si->si_enum[si->si_value]);
+	else
+		fprintf(sp->sp_out, "%s: %lld", si->si_name,
+		    (long long)si->si_value);
+	fprintf(sp->sp_out, "%s\t# %s%s\n",
+	    si->si_kind == SYSCTL_STAT ? "" : "", si->si_descr,
+	    si->si_kind == SYSCTL_STAT ? "" : " (tunable)");
+	return (0);
+}
+
+int
+report_sysctl(FILE *out, const char *const *names, int n)
+{
+	struct sysctl_print sp = { out, names, n, NULL };
+	int i, rv = 0;
+
+	sp.sp_found = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+	if (sp.sp_found == NULL)
+		return (1);
+	(void)sysctl_foreach(print_sysctl, &sp);
+	for (i = 0; i < n; i++)
+		if (!sp.sp_found[i]) {
+			fprintf(
+			    stderr, "vmlab: %s: unknown sysctl\n", names[i]);
+			rv = 2;
+		}
+	free(sp.sp_found);
+	return (rv);
+}

@@ -1,0 +1,81 @@
+/*
+ * vmlab_cli.h: the laboratory CLI's internal interfaces.
+ *
+ * A scenario is a workload with options.  The CLI boots a machine per run
+ * (one per CPU count given with --cpus), runs the scenario's run() in a
+ * kernel thread, and reports what the scenario recorded with
+ * report_result() plus the lock profile and the counters.
+ */
+#ifndef VMLAB_CLI_H
+#define VMLAB_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SCEN_MAXOPTS 8
+#define REPORT_MAXRESULTS 128
+
+/* A scenario option `--name VALUE' (an integer with optional suffix). */
+struct scen_opt {
+	const char *so_name;
+	const char *so_help;
+	const char *so_default; /* textual default (may be a list) */
+	int64_t so_min, so_max;
+	bool so_list; /* accepts a comma-separated list */
+};
+
+struct scen_ctx;
+
+struct scenario {
+	const char *sc_name;
+	const char *sc_descr;
+	struct scen_opt sc_opts[SCEN_MAXOPTS];
+	int sc_nopts;
+	/* Registers the scenario's tunables (before option parsing). */
+	void (*sc_tunables)(void);
+	/* Runs in a kernel thread of the booted machine. */
+	void (*sc_run)(struct scen_ctx *ctx);
+};
+
+/* One recorded figure. */
+struct report_result {
+	char rr_key[64];
+	double rr_value;
+	char rr_unit[16];
+};
+
+struct scen_ctx {
+	const struct scenario *sx_scen;
+	int64_t sx_optval[SCEN_MAXOPTS][32]; /* parsed option values */
+	int sx_optcount[SCEN_MAXOPTS];
+	bool sx_json;
+	FILE *sx_out; /* human output (stderr with --json) */
+	int sx_ncpus;
+	struct report_result sx_results[REPORT_MAXRESULTS];
+	int sx_nresults;
+	int sx_failed; /* the scenario detected an error */
+};
+
+extern const struct scenario scen_micro;
+extern const struct scenario scen_lockstorm;
+
+/* Value i of option `name' (the default when not given). */
+int64_t scen_opt(const struct scen_ctx *ctx, const char *name, int i);
+int scen_opt_count(const struct scen_ctx *ctx, const char *name);
+
+void report_result(
+    struct scen_ctx *ctx, const char *key, double value, const char *unit);
+const struct report_result *report_find(
+    const struct scen_ctx *ctx, const char *key);
+/* Prints the lock profile table (top `max' rows) to `out'. */
+void report_lockstat(FILE *out, int max);
+/* Prints one JSON object for the run on stdout. */
+void report_json(
+    const struct scen_ctx *ctx, const char *backend, uint64_t seed);
+/* Prints the non-zero statistics (vmstat-like). */
+void report_counters(FILE *out);
+/* Prints tunables and statistics (all, or those named); 0 or 2. */
+int report_sysctl(FILE *out, const char *const *names, int n);
+
+#endif /* !VMLAB_CLI_H */
