@@ -15,6 +15,7 @@
 #include "kern/sleepq.h"
 #include "kern/sysctl.h"
 #include "kern/thread.h"
+#include "vm/vm_boot.h"
 #include "vmlab/vmlab.h"
 
 #include <errno.h>
@@ -24,6 +25,24 @@
 
 static bool kern_booted;
 static bool kern_tunables_done;
+
+/*
+ * Subsystems above the kernel services, in initialisation order.  This
+ * table is the one place where boot names the layers above it: each entry
+ * registers its tunables once per process, initialises after the kernel
+ * services at boot (from the booting thread, before the CPUs start) and
+ * tears down at shutdown, in reverse order, after the CPUs stopped.
+ */
+struct kern_subsystem {
+	const char *ks_name;
+	int (*ks_tunables)(void);
+	int (*ks_init)(void);
+	void (*ks_fini)(void);
+};
+
+static const struct kern_subsystem kern_subsystems[] = {
+	{ "vm", vm_tunables, vm_init, vm_fini },
+};
 
 struct kern_run {
 	void (*kr_fn)(void *);
@@ -75,8 +94,13 @@ vmlab_tunables_init(void)
 {
 	if (kern_tunables_done)
 		return (0);
+	size_t i;
+	int error;
+
 	kern_tunables_done = true;
-	/* Modules with tunables register them here as they arrive. */
+	for (i = 0; i < nitems(kern_subsystems); i++)
+		if ((error = kern_subsystems[i].ks_tunables()) != 0)
+			return (error);
 	return (0);
 }
 
@@ -127,6 +151,7 @@ kern_apply_tunables(const struct vmlab_config *cfg, char *err, size_t errlen)
 static int
 kern_init_services(void)
 {
+	size_t i;
 	int error;
 
 	if ((error = sched_init()) != 0 || (error = counter_init()) != 0 ||
@@ -140,6 +165,9 @@ kern_init_services(void)
 	    NULL, "context switches");
 	(void)sysctl_stat_register(
 	    "kern.ipi.delivered", kern_stat_ipis, NULL, "IPIs handled by CPUs");
+	for (i = 0; i < nitems(kern_subsystems); i++)
+		if ((error = kern_subsystems[i].ks_init()) != 0)
+			return (error);
 	return (0);
 }
 
@@ -190,8 +218,10 @@ vmlab_boot(const struct vmlab_config *cfg, char *err, size_t errlen)
 	}
 	/* Step 3. */
 	error = kern_init_services();
-	if (error != 0)
+	if (error != 0) {
+		snprintf(err, errlen, "boot: %s", strerror(error));
 		VM_PANIC("vmlab_boot: kernel services: %s", strerror(error));
+	}
 	/* Step 4. */
 	kern_booted = true;
 	return (md_start(sched_cpu_main));
@@ -229,12 +259,16 @@ vmlab_run(void (*fn)(void *), void *arg)
 int
 vmlab_shutdown(void)
 {
+	size_t i;
+
 	if (!kern_booted)
 		return (ENXIO);
 	if (kthread_live() != 0)
 		return (EBUSY);
 	md_halt();
 	md_join();
+	for (i = nitems(kern_subsystems); i-- > 0;)
+		kern_subsystems[i].ks_fini();
 	epoch_fini();
 	sleepq_fini();
 	sysctl_stat_unregister_all();
