@@ -56,6 +56,16 @@ int vmlab_tunable_register_int(const char *name, int64_t *ptr, int64_t def,
 /* Parses "123", "64m", "2g" (powers of 1024). */
 int vmlab_parse_size(const char *s, uint64_t *vp);
 int vmlab_host_cpus(void);
+/*
+ * The simulated machine.  vmlab_sim_exec_norandom() re-executes the
+ * program (argv) with address-space randomisation off unless it already
+ * is, so that sim runs repeat byte for byte across processes; call it
+ * first thing in main().  The trace hash digests the schedule (every
+ * dispatch of a virtual CPU and its clock); events counts sync points.
+ */
+void vmlab_sim_exec_norandom(char **argv);
+uint64_t vmlab_sim_trace_hash(void);
+uint64_t vmlab_sim_events(void);
 const char *vmlab_version(void);
 
 #endif /* !VMLAB_VMLAB_H */

@@ -25,6 +25,7 @@
 
 static bool kern_booted;
 static bool kern_tunables_done;
+static int64_t kern_sim_params[MD_SIM_NPARAMS];	/* sim.* tunables */
 
 /*
  * Subsystems above the kernel services, in initialisation order.  This
@@ -89,6 +90,38 @@ vmlab_config_default(struct vmlab_config *cfg)
 	cfg->seed = 1;
 }
 
+/* The simulated machine's parameters, as tunables "sim.<name>". */
+static int
+kern_sim_tunables(void)
+{
+	const struct md_sim_param *sp;
+	char *name;
+	int error, i, n;
+
+	for (i = 0; i < MD_SIM_NPARAMS; i++) {
+		sp = &md_sim_params[i];
+		/* Names live as long as the registry: for the process. */
+		name = malloc(strlen(sp->sp_name) + 5);
+		if (name == NULL)
+			return (ENOMEM);
+		strcpy(name, "sim.");
+		strcat(name, sp->sp_name);
+		if (sp->sp_enum != NULL) {
+			for (n = 0; sp->sp_enum[n] != NULL; n++)
+				;
+			error = tunable_enum_register(name,
+			    &kern_sim_params[i], sp->sp_default, sp->sp_enum,
+			    n, sp->sp_descr);
+		} else
+			error = tunable_int_register(name, &kern_sim_params[i],
+			    sp->sp_default, sp->sp_min, sp->sp_max,
+			    sp->sp_descr);
+		if (error != 0)
+			return (error);
+	}
+	return (0);
+}
+
 int
 vmlab_tunables_init(void)
 {
@@ -98,6 +131,8 @@ vmlab_tunables_init(void)
 	int error;
 
 	kern_tunables_done = true;
+	if ((error = kern_sim_tunables()) != 0)
+		return (error);
 	for (i = 0; i < nitems(kern_subsystems); i++)
 		if ((error = kern_subsystems[i].ks_tunables()) != 0)
 			return (error);
@@ -195,6 +230,7 @@ vmlab_boot(const struct vmlab_config *cfg, char *err, size_t errlen)
 	mc.mc_physmem = cfg->physmem;
 	mc.mc_seed = cfg->seed;
 	mc.mc_pin = cfg->pin;
+	memcpy(mc.mc_sim, kern_sim_params, sizeof(mc.mc_sim));
 	if (mc.mc_ncpus > MD_MAXCPU) {
 		snprintf(err, errlen, "cpus: %d is out of range (1 to %d)",
 		    mc.mc_ncpus, MD_MAXCPU);
@@ -208,10 +244,6 @@ vmlab_boot(const struct vmlab_config *cfg, char *err, size_t errlen)
 	}
 	/* Step 2. */
 	error = md_init(&mc);
-	if (error == ENOTSUP) {
-		snprintf(err, errlen, "backend: not available in this build");
-		return (error);
-	}
 	if (error != 0) {
 		snprintf(err, errlen, "md_init: %s", strerror(error));
 		return (error);
@@ -309,6 +341,24 @@ int
 vmlab_host_cpus(void)
 {
 	return (md_host_online_cpus());
+}
+
+void
+vmlab_sim_exec_norandom(char **argv)
+{
+	md_sim_exec_norandom(argv);
+}
+
+uint64_t
+vmlab_sim_trace_hash(void)
+{
+	return (md_sim_trace_hash());
+}
+
+uint64_t
+vmlab_sim_events(void)
+{
+	return (md_sim_events());
 }
 
 const char *

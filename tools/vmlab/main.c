@@ -435,6 +435,9 @@ main(int argc, char **argv)
 		if (scenarios[i]->sc_tunables != NULL)
 			scenarios[i]->sc_tunables();
 	parse_args(&cli, argc, argv);
+	/* Sim runs repeat byte for byte only with fixed addresses. */
+	if (cli.backend == VMLAB_BACKEND_SIM)
+		vmlab_sim_exec_norandom(argv);
 	if (cli.cmd == NULL) {
 		print_help();
 		return (2);

@@ -3,6 +3,7 @@
  */
 #include "kern/lock.h"
 #include "kern/sysctl.h"
+#include "vmlab/vmlab.h"
 #include "vmlab_cli.h"
 
 #include <stdio.h>
@@ -173,8 +174,13 @@ report_json(const struct scen_ctx *ctx, const char *backend, uint64_t seed)
 	json_string(ctx->sx_scen->sc_name);
 	printf(", \"backend\": ");
 	json_string(backend);
-	printf(", \"cpus\": %d, \"seed\": %llu, \"results\": {", ctx->sx_ncpus,
+	printf(", \"cpus\": %d, \"seed\": %llu", ctx->sx_ncpus,
 	    (unsigned long long)seed);
+	if (strcmp(backend, "sim") == 0)
+		printf(", \"trace_hash\": \"%016llx\", \"sim_events\": %llu",
+		    (unsigned long long)vmlab_sim_trace_hash(),
+		    (unsigned long long)vmlab_sim_events());
+	printf(", \"results\": {");
 	for (i = 0; i < ctx->sx_nresults; i++) {
 		printf("%s", i == 0 ? "" : ", ");
 		json_string(ctx->sx_results[i].rr_key);

@@ -20,8 +20,8 @@
  *
  * Locking key: (s) md_stack_mtx.
  */
-#include "md/host/md_host.h"
 #include "md/md.h"
+#include "md/md_backend.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -245,7 +245,7 @@ md_ctx_create(
 }
 
 void
-md_ctx_self(struct md_ctx *ctx)
+md_ctx_self_host(struct md_ctx *ctx)
 {
 	pthread_attr_t attr;
 	size_t size = 0;
@@ -289,7 +289,7 @@ md_ctx_entry(struct md_ctx *ctx)
 }
 
 void
-md_ctx_switch(struct md_ctx *from, struct md_ctx *to, bool from_dying)
+md_ctx_swap_raw(struct md_ctx *from, struct md_ctx *to, bool from_dying)
 {
 	if (!from->ctx_self && from->ctx_stack != NULL &&
 	    *(uint64_t *)from->ctx_stack != MD_STACK_CANARY)

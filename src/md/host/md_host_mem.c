@@ -5,8 +5,8 @@
  * the host backs it lazily (and with 2 MiB pages where it can); the direct
  * map is md_phys_base() + pa.
  */
-#include "md/host/md_host.h"
 #include "md/md.h"
+#include "md/md_backend.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,0 +1,391 @@
+/*
+ * md_common.c: the backend-independent half of the machine contract.
+ *
+ * Configuration, IPI mailboxes, interrupt nesting and the console live
+ * here; everything that depends on how CPUs are made (pthreads or virtual
+ * CPUs) is forwarded to the active backend (md_backend.h).
+ *
+ * IPIs are requests pushed on a per-CPU lock-free stack (mc_ipi_head) and
+ * run by md_ipi_poll() on the target, which the kernel calls from every
+ * spin loop, every switch and the idle loop.
+ *
+ * Locking key:
+ *	(c) constant after md_init()
+ *	(a) atomic
+ *	(x) touched only by the owning CPU
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "md/md.h"
+#include "md/md_atomic.h"
+#include "md/md_backend.h"
+
+struct md_ipi_req {
+	struct md_ipi_req *ir_next;
+	void (*ir_fn)(void *);
+	void *ir_arg;
+	uint32_t *ir_remaining;	/* sender's count, or NULL: free this */
+};
+
+struct md_cpu {
+	uintptr_t mc_ipi_head;	/* (a) pending struct md_ipi_req list */
+	int mc_intr_nest;	/* (x) md_intr_disable() depth */
+	uint64_t mc_ipis;	/* (x) IPIs handled */
+} __attribute__((aligned(MD_CACHE_LINE)));
+
+struct md_config md_cfg;			/* (c) */
+const struct md_backend *md_backend = &md_host_backend;	/* (c) */
+bool md_sim_enabled;				/* (c) */
+int md_sim_curcpu = -1;
+static struct md_cpu *md_cpus;			/* (c) */
+static uint32_t md_halt_flag;			/* (a) */
+
+void
+md_common_init(int ncpus)
+{
+	md_cpus = calloc((size_t)ncpus, sizeof(*md_cpus));
+	if (md_cpus == NULL)
+		md_panic("md_common_init: out of memory");
+	atomic_store_int(&md_halt_flag, 0);
+}
+
+void
+md_common_fini(void)
+{
+	free(md_cpus);
+	md_cpus = NULL;
+}
+
+int
+md_init(const struct md_config *cfg)
+{
+	const struct md_backend *b;
+	int error;
+
+	b = cfg->mc_backend == MD_BACKEND_SIM ? &md_sim_backend
+					      : &md_host_backend;
+	if (cfg->mc_ncpus < 1 || cfg->mc_ncpus > MD_MAXCPU ||
+	    cfg->mc_ndomains < 1 || cfg->mc_ndomains > MD_MAXDOMAIN ||
+	    cfg->mc_ndomains > cfg->mc_ncpus)
+		return (EINVAL);
+	md_cfg = *cfg;
+	md_backend = b;
+	md_common_init(cfg->mc_ncpus);
+	error = md_phys_init(cfg->mc_physmem);
+	if (error == 0)
+		error = b->mb_init(cfg);
+	if (error != 0) {
+		md_phys_fini();
+		md_common_fini();
+		md_backend = &md_host_backend;
+	}
+	return (error);
+}
+
+int
+md_start(void (*cpu_main)(int))
+{
+	return (md_backend->mb_start(cpu_main));
+}
+
+void
+md_halt(void)
+{
+	atomic_store_rel_int(&md_halt_flag, 1);
+	md_backend->mb_halt();
+}
+
+bool
+md_halting(void)
+{
+	return (atomic_load_acq_int(&md_halt_flag) != 0);
+}
+
+void
+md_join(void)
+{
+	md_backend->mb_join();
+}
+
+void
+md_shutdown(void)
+{
+	md_backend->mb_shutdown();
+	md_common_fini();
+	md_ctx_fini();
+	md_phys_fini();
+	md_backend = &md_host_backend;
+}
+
+const struct md_config *
+md_config(void)
+{
+	return (&md_cfg);
+}
+
+void
+md_external_wait(const int *flag)
+{
+	md_backend->mb_external_wait(flag);
+}
+
+void
+md_external_notify(void)
+{
+	md_backend->mb_external_notify();
+}
+
+int
+md_ncpus(void)
+{
+	return (md_cfg.mc_ncpus);
+}
+
+int
+md_ndomains(void)
+{
+	return (md_cfg.mc_ndomains);
+}
+
+/* CPUs are split into domains in contiguous, nearly equal ranges. */
+int
+md_cpu_domain(int cpu)
+{
+	return ((int)((int64_t)cpu * md_cfg.mc_ndomains / md_cfg.mc_ncpus));
+}
+
+uint64_t
+md_nanotime(void)
+{
+	return (md_backend->mb_nanotime());
+}
+
+void
+md_cost(uint64_t ns)
+{
+	md_backend->mb_cost(ns);
+}
+
+void
+md_cpu_idle(uint64_t deadline)
+{
+	md_backend->mb_cpu_idle(deadline);
+}
+
+void
+md_cpu_wake(int cpu)
+{
+	md_backend->mb_cpu_wake(cpu);
+}
+
+void
+md_spin_wait(const void *addr)
+{
+	md_backend->mb_spin_wait(addr);
+}
+
+void
+md_ctx_switch(struct md_ctx *from, struct md_ctx *to, bool from_dying)
+{
+	if (md_sim_enabled)
+		md_backend->mb_ctx_switched(to);
+	md_ctx_swap_raw(from, to, from_dying);
+}
+
+void
+md_ctx_self(struct md_ctx *ctx)
+{
+	md_backend->mb_ctx_self(ctx);
+}
+
+void
+md_intr_disable(void)
+{
+	int cpu = md_curcpu();
+
+	if (cpu >= 0)
+		md_cpus[cpu].mc_intr_nest++;
+}
+
+void
+md_intr_enable(void)
+{
+	struct md_cpu *c;
+	int cpu = md_curcpu();
+
+	if (cpu < 0)
+		return;
+	c = &md_cpus[cpu];
+	if (c->mc_intr_nest <= 0)
+		md_panic("md_intr_enable: not disabled on CPU %d", cpu);
+	c->mc_intr_nest--;
+}
+
+int
+md_intr_nesting(void)
+{
+	int cpu = md_curcpu();
+
+	return (cpu < 0 ? 0 : md_cpus[cpu].mc_intr_nest);
+}
+
+bool
+md_ipi_pending(int cpu)
+{
+	return (atomic_load_ptr(&md_cpus[cpu].mc_ipi_head) != 0);
+}
+
+void
+md_ipi_poll(void)
+{
+	struct md_cpu *c;
+	struct md_ipi_req *r, *next, *fifo;
+	int cpu;
+
+	cpu = md_curcpu();
+	if (cpu < 0)
+		return;
+	c = &md_cpus[cpu];
+	if (atomic_load_ptr(&c->mc_ipi_head) == 0 || c->mc_intr_nest != 0)
+		return;
+	r = (struct md_ipi_req *)atomic_swap_ptr(&c->mc_ipi_head, 0);
+	/* Acquire: the requests' contents were written before the push. */
+	atomic_thread_fence_acq();
+	/* The stack is LIFO; reverse it so requests run in send order. */
+	for (fifo = NULL; r != NULL; r = next) {
+		next = r->ir_next;
+		r->ir_next = fifo;
+		fifo = r;
+	}
+	for (r = fifo; r != NULL; r = next) {
+		next = r->ir_next;
+		pcpu_add_64(&c->mc_ipis, 1);
+		if (md_sim_enabled)
+			md_backend->mb_ipi_cost(false);
+		r->ir_fn(r->ir_arg);
+		if (r->ir_remaining != NULL) {
+			/*
+			 * Release (seq_cst RMW): the handler's effects are
+			 * visible to the sender once it sees the count drop.
+			 * The request belongs to the sender after this.
+			 */
+			(void)atomic_fetchadd_int(r->ir_remaining,
+			    (uint32_t)-1);
+		} else
+			free(r);
+	}
+}
+
+static void
+md_ipi_push(int cpu, struct md_ipi_req *r)
+{
+	struct md_cpu *c = &md_cpus[cpu];
+	uintptr_t head;
+
+	if (md_sim_enabled)
+		md_backend->mb_ipi_cost(true);
+	head = atomic_load_ptr(&c->mc_ipi_head);
+	do {
+		r->ir_next = (struct md_ipi_req *)head;
+		/* Release: publish the request's fields with the push. */
+	} while (!atomic_fcmpset_rel_ptr(&c->mc_ipi_head, &head,
+	    (uintptr_t)r));
+	md_cpu_wake(cpu);
+}
+
+void
+md_ipi_send(const bool *set, void (*fn)(void *), void *arg, bool wait)
+{
+	struct md_ipi_req *reqs = NULL, *r;
+	uint32_t remaining = 0;
+	int cpu, self, n = 0;
+
+	self = md_curcpu();
+	if (wait && self >= 0 && md_cpus[self].mc_intr_nest != 0)
+		md_panic("md_ipi_send: waiting IPI with interrupts disabled");
+	for (cpu = 0; cpu < md_cfg.mc_ncpus; cpu++)
+		if (set[cpu] && cpu != self)
+			n++;
+	if (wait && n > 0) {
+		reqs = calloc((size_t)n, sizeof(*reqs));
+		if (reqs == NULL)
+			md_panic("md_ipi_send: out of memory");
+		remaining = (uint32_t)n;
+	}
+	n = 0;
+	for (cpu = 0; cpu < md_cfg.mc_ncpus; cpu++) {
+		if (!set[cpu] || cpu == self)
+			continue;
+		if (wait)
+			r = &reqs[n++];
+		else if ((r = calloc(1, sizeof(*r))) == NULL)
+			md_panic("md_ipi_send: out of memory");
+		r->ir_fn = fn;
+		r->ir_arg = arg;
+		r->ir_remaining = wait ? &remaining : NULL;
+		md_ipi_push(cpu, r);
+	}
+	if (self >= 0 && set[self])
+		fn(arg);
+	if (wait) {
+		/* Acquire: see the handlers' effects (pairs with fetchadd). */
+		while (atomic_load_acq_int(&remaining) != 0)
+			md_spin_wait(&remaining);
+		free(reqs);
+	}
+}
+
+void
+md_ipi_send_one(int cpu, void (*fn)(void *), void *arg, bool wait)
+{
+	bool *set;
+
+	set = calloc((size_t)md_cfg.mc_ncpus, sizeof(*set));
+	if (set == NULL)
+		md_panic("md_ipi_send_one: out of memory");
+	set[cpu] = true;
+	md_ipi_send(set, fn, arg, wait);
+	free(set);
+}
+
+uint64_t
+md_ipi_count(void)
+{
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < md_cfg.mc_ncpus; i++)
+		n += pcpu_load_64(&md_cpus[i].mc_ipis);
+	return (n);
+}
+
+void
+md_panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	va_start(ap, fmt);
+	fprintf(stderr, "vmlab: panic: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	if (md_sim_enabled)
+		fprintf(stderr, "vmlab: simulated machine, seed %llu\n",
+		    (unsigned long long)md_cfg.mc_seed);
+	abort();
+}
+
+void
+md_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
