@@ -1,17 +1,19 @@
 /*
  * harness.c: the in-tree test harness (see harness.h).
  */
+#include "harness.h"
+
+#include "vmlab/vmlab.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "harness.h"
-#include "vmlab/vmlab.h"
-
-static uint64_t harness_failures;	/* failures in the current case */
+static uint64_t harness_failures; /* failures in the current case */
 static uint64_t harness_seed;
+static const char *harness_prog = "test";
 
 void
 test_fail(const char *file, int line, const char *fmt, ...)
@@ -24,6 +26,18 @@ test_fail(const char *file, int line, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, " (seed %llu)\n", (unsigned long long)harness_seed);
+}
+
+const char *
+test_progname(void)
+{
+	return (harness_prog);
+}
+
+uint64_t
+test_failures(void)
+{
+	return (__atomic_load_n(&harness_failures, __ATOMIC_RELAXED));
 }
 
 uint64_t
@@ -51,15 +65,30 @@ test_rand(uint64_t *state)
 	return (z ^ (z >> 31));
 }
 
+bool
+test_sim(void)
+{
+	const char *s = getenv("VMLAB_TEST_BACKEND");
+
+	return (s != NULL && strcmp(s, "sim") == 0);
+}
+
 void
 test_boot(int ncpus, const char *const *tunables)
 {
 	struct vmlab_config cfg;
+	const char *s;
 	char err[256];
 	int n = 0;
 
 	vmlab_config_default(&cfg);
 	cfg.ncpus = ncpus;
+	if (test_sim()) {
+		cfg.backend = VMLAB_BACKEND_SIM;
+		s = getenv("VMLAB_TEST_CPUS");
+		if (s != NULL && atoi(s) > ncpus)
+			cfg.ncpus = atoi(s);
+	}
 	cfg.seed = harness_seed;
 	if (tunables != NULL)
 		while (tunables[n] != NULL)
@@ -102,11 +131,16 @@ test_main(int argc, char **argv, const struct test_case *cases, int n)
 			return (2);
 		}
 	}
+	harness_prog = argv[0];
+	/* Sim runs repeat only with fixed addresses: maybe re-execute. */
+	if (test_sim())
+		vmlab_sim_exec_norandom(argv);
 	s = getenv("VMLAB_SEED");
 	harness_seed = s != NULL ? strtoull(s, NULL, 0)
 				 : (uint64_t)time(NULL) * 2654435761u;
-	printf("%s: seed %llu (rerun with VMLAB_SEED=%llu)\n", argv[0],
-	    (unsigned long long)harness_seed, (unsigned long long)harness_seed);
+	printf("%s: seed %llu (rerun with VMLAB_SEED=%llu)%s\n", argv[0],
+	    (unsigned long long)harness_seed, (unsigned long long)harness_seed,
+	    test_sim() ? ", simulated machine" : "");
 	for (i = 0; i < n; i++) {
 		if (filter != NULL && strstr(cases[i].tc_name, filter) == NULL)
 			continue;

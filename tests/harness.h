@@ -26,7 +26,10 @@ struct test_case {
 	void (*tc_fn)(void);
 };
 
-#define TEST_CASE(fn) { #fn, fn }
+#define TEST_CASE(fn)                                                          \
+	{                                                                      \
+#fn, fn                                                        \
+	}
 #define TEST_NCASES(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 int test_main(int argc, char **argv, const struct test_case *cases, int n);
@@ -35,22 +38,30 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 /* The run's seed, and a scale factor: 1, or smaller under sanitizers. */
 uint64_t test_seed(void);
 bool test_sanitizer(void);
-/* Boots a machine of `ncpus' CPUs (tunables: NULL-terminated list). */
+/*
+ * Boots a machine of `ncpus' CPUs (tunables: NULL-terminated list).  With
+ * VMLAB_TEST_BACKEND=sim in the environment the machine is simulated, and
+ * VMLAB_TEST_CPUS=N raises its CPU count to N.
+ */
+bool test_sim(void);
+const char *test_progname(void);
+/* Checks failed so far in the current case. */
+uint64_t test_failures(void);
 void test_boot(int ncpus, const char *const *tunables);
 void test_shutdown(void);
 /* Runs fn(arg) in a kernel thread of the booted machine. */
 void test_run(void (*fn)(void *), void *arg);
 uint64_t test_rand(uint64_t *state);
 
-#define CHECK(e)                                                              \
-	do {                                                                  \
-		if (!(e))                                                     \
-			test_fail(__FILE__, __LINE__, "%s", #e);              \
+#define CHECK(e)                                                               \
+	do {                                                                   \
+		if (!(e))                                                      \
+			test_fail(__FILE__, __LINE__, "%s", #e);               \
 	} while (0)
-#define CHECKF(e, ...)                                                        \
-	do {                                                                  \
-		if (!(e))                                                     \
-			test_fail(__FILE__, __LINE__, __VA_ARGS__);           \
+#define CHECKF(e, ...)                                                         \
+	do {                                                                   \
+		if (!(e))                                                      \
+			test_fail(__FILE__, __LINE__, __VA_ARGS__);            \
 	} while (0)
 
 #endif /* !VMLAB_TEST_HARNESS_H */

@@ -18,7 +18,7 @@
 #define COUNTER_SLOTS 4096
 
 struct counter {
-	uint32_t c_slot; /* (c) */
+	uint32_t c_slot;    /* (c) */
 	const char *c_name; /* (c) */
 };
 typedef struct counter *counter_u64_t;

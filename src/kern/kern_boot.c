@@ -25,7 +25,7 @@
 
 static bool kern_booted;
 static bool kern_tunables_done;
-static int64_t kern_sim_params[MD_SIM_NPARAMS];	/* sim.* tunables */
+static int64_t kern_sim_params[MD_SIM_NPARAMS]; /* sim.* tunables */
 
 /*
  * Subsystems above the kernel services, in initialisation order.  This
@@ -109,9 +109,8 @@ kern_sim_tunables(void)
 		if (sp->sp_enum != NULL) {
 			for (n = 0; sp->sp_enum[n] != NULL; n++)
 				;
-			error = tunable_enum_register(name,
-			    &kern_sim_params[i], sp->sp_default, sp->sp_enum,
-			    n, sp->sp_descr);
+			error = tunable_enum_register(name, &kern_sim_params[i],
+			    sp->sp_default, sp->sp_enum, n, sp->sp_descr);
 		} else
 			error = tunable_int_register(name, &kern_sim_params[i],
 			    sp->sp_default, sp->sp_min, sp->sp_max,

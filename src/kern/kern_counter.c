@@ -16,7 +16,7 @@
 
 uint64_t *counter_ext_slots; /* (a) */
 static struct mtx counter_mtx;
-static uint64_t counter_used[COUNTER_SLOTS / 64]; /* (k) bitmap */
+static uint64_t counter_used[COUNTER_SLOTS / 64];  /* (k) bitmap */
 static struct counter *counter_all[COUNTER_SLOTS]; /* (k) */
 
 int

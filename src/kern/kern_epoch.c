@@ -35,10 +35,10 @@ struct epoch_item {
 
 struct epoch_list {
 	struct epoch_item *el_head, *el_tail; /* (x) */
-	uint64_t el_count; /* (x) */
+	uint64_t el_count;		      /* (x) */
 };
 
-static uint64_t epoch_wrseq; /* (a) */
+static uint64_t epoch_wrseq;	/* (a) */
 static uint64_t epoch_npending; /* (a) */
 
 int

@@ -18,16 +18,16 @@
 #define LOCK_PROF_HASH 256
 
 struct lock_prof {
-	const char *lp_name; /* (c) */
+	const char *lp_name;		   /* (c) */
 	const struct lock_class *lp_class; /* (c) */
-	uint64_t lp_acq_dead; /* (p) acquisitions of destroyed locks */
+	uint64_t lp_acq_dead;	 /* (p) acquisitions of destroyed locks */
 	uint64_t lp_contentions; /* (a) */
-	uint64_t lp_wait_total; /* (a) */
-	uint64_t lp_wait_max; /* (a) */
-	uint64_t lp_hold_total; /* (a) */
-	uint64_t lp_hold_max; /* (a) */
+	uint64_t lp_wait_total;	 /* (a) */
+	uint64_t lp_wait_max;	 /* (a) */
+	uint64_t lp_hold_total;	 /* (a) */
+	uint64_t lp_hold_max;	 /* (a) */
 	LIST_HEAD(lolist, lock_object) lp_locks; /* (p) */
-	struct lock_prof *lp_next; /* (p) hash chain */
+	struct lock_prof *lp_next;		 /* (p) hash chain */
 };
 
 static struct mtx lock_prof_mtx = {
@@ -38,7 +38,7 @@ static struct mtx lock_prof_mtx = {
 	},
 };
 static struct lock_prof *lock_prof_hash[LOCK_PROF_HASH]; /* (p) */
-static int lock_prof_nprofs; /* (p) */
+static int lock_prof_nprofs;				 /* (p) */
 
 static unsigned
 lock_prof_hashfn(const char *name, const struct lock_class *lc)

@@ -106,8 +106,10 @@ static __attribute__((noinline)) void
 mtx_lock_sleep(struct mtx *m, struct thread *td)
 {
 	uint64_t start = md_nanotime();
+	struct lock_delay ld;
 	uintptr_t v;
 
+	lock_delay_init(&ld);
 	for (;;) {
 		/* Step 1. */
 		v = atomic_load_ptr(&m->mtx_lock);
@@ -122,7 +124,7 @@ mtx_lock_sleep(struct mtx *m, struct thread *td)
 			td->td_name));
 		/* Step 2. */
 		if (thread_is_running(mtx_owner_of(v))) {
-			md_spin_wait(&m->mtx_lock);
+			lock_delay(&ld, &m->mtx_lock);
 			continue;
 		}
 		/* Step 3. */
@@ -138,6 +140,7 @@ mtx_lock_sleep(struct mtx *m, struct thread *td)
 		}
 		sleepq_add(m, m->lock_object.lo_name, 0, 0);
 		(void)sleepq_wait();
+		lock_delay_init(&ld);
 	}
 	lock_prof_contended(&m->lock_object, start, true);
 }
@@ -203,14 +206,16 @@ static __attribute__((noinline)) void
 mtx_lock_spin_slow(struct mtx *m, uintptr_t me)
 {
 	uint64_t start = md_nanotime();
+	struct lock_delay ld;
 	uintptr_t v;
 
+	lock_delay_init(&ld);
 	for (;;) {
 		v = atomic_load_ptr(&m->mtx_lock);
 		if (v == MTX_UNOWNED &&
 		    atomic_cmpset_acq_ptr(&m->mtx_lock, v, me))
 			break;
-		md_spin_wait(&m->mtx_lock);
+		lock_delay(&ld, &m->mtx_lock);
 	}
 	lock_prof_contended(&m->lock_object, start, true);
 }

@@ -67,9 +67,11 @@ rwl_rlock(struct lock_object *lo, uintptr_t *word)
 {
 	struct thread *td = curthread;
 	uint64_t start = 0;
+	struct lock_delay ld;
 	bool woken = false;
 	uintptr_t v;
 
+	lock_delay_init(&ld);
 	for (;;) {
 		v = atomic_load_ptr(word);
 		if (rwl_can_read(v, td, woken)) {
@@ -80,7 +82,7 @@ rwl_rlock(struct lock_object *lo, uintptr_t *word)
 		if (start == 0)
 			start = md_nanotime();
 		if (!rwl_sleepable(lo) && rwl_owner_running(v)) {
-			md_spin_wait(word);
+			lock_delay(&ld, word);
 			continue;
 		}
 		sleepq_lock(lo);
@@ -144,11 +146,13 @@ static void
 rwl_wlock(struct lock_object *lo, uintptr_t *word)
 {
 	struct thread *td = curthread;
+	struct lock_delay ld;
 	uint64_t start;
 	uintptr_t v;
 
 	if (atomic_cmpset_acq_ptr(word, RW_UNLOCKED, (uintptr_t)td))
 		goto out;
+	lock_delay_init(&ld);
 	start = md_nanotime();
 	for (;;) {
 		v = atomic_load_ptr(word);
@@ -161,7 +165,7 @@ rwl_wlock(struct lock_object *lo, uintptr_t *word)
 		VM_ASSERT((v & RW_READ) != 0 || RW_OWNER(v) != td,
 		    ("rw_wlock: recursion on %s", lo->lo_name));
 		if (!rwl_sleepable(lo) && rwl_owner_running(v)) {
-			md_spin_wait(word);
+			lock_delay(&ld, word);
 			continue;
 		}
 		sleepq_lock(lo);

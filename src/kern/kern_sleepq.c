@@ -29,11 +29,11 @@
 
 struct sleepqueue {
 	struct threadq sq_blocked[SLEEPQ_NQUEUES]; /* (s) */
-	uint32_t sq_count[SLEEPQ_NQUEUES]; /* (s) */
-	LIST_ENTRY(sleepqueue) sq_hash; /* (s) */
-	LIST_HEAD(sqfree, sleepqueue) sq_free; /* (s) */
-	LIST_ENTRY(sleepqueue) sq_freeq; /* (s) */
-	uintptr_t sq_wchan; /* (s) */
+	uint32_t sq_count[SLEEPQ_NQUEUES];	   /* (s) */
+	LIST_ENTRY(sleepqueue) sq_hash;		   /* (s) */
+	LIST_HEAD(sqfree, sleepqueue) sq_free;	   /* (s) */
+	LIST_ENTRY(sleepqueue) sq_freeq;	   /* (s) */
+	uintptr_t sq_wchan;			   /* (s) */
 };
 
 struct sleepq_chain {
@@ -42,7 +42,7 @@ struct sleepq_chain {
 } __aligned(MD_CACHE_LINE);
 
 static struct sleepq_chain *sleepq_chains; /* (c) */
-static counter_u64_t sleepq_nwakeups; /* threads woken */
+static counter_u64_t sleepq_nwakeups;	   /* threads woken */
 
 static struct sleepq_chain *
 sleepq_chain(uintptr_t wchan)

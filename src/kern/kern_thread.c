@@ -29,11 +29,11 @@
 
 struct pcpu *kern_pcpu; /* (c) */
 static struct mtx kthread_free_mtx;
-static struct threadq kthread_freeq; /* (f) reaped threads */
-static uint64_t kthread_nlive; /* (a) */
-static uint64_t kthread_nextid; /* (a) */
-static uint32_t kthread_rr; /* (a) round-robin CPU */
-static struct thread **kthread_all; /* (f) every struct, to free */
+static struct threadq kthread_freeq;	    /* (f) reaped threads */
+static uint64_t kthread_nlive;		    /* (a) */
+static uint64_t kthread_nextid;		    /* (a) */
+static uint32_t kthread_rr;		    /* (a) round-robin CPU */
+static struct thread **kthread_all;	    /* (f) every struct, to free */
 static size_t kthread_nall, kthread_allcap; /* (f) */
 
 static void sched_idle_loop(struct pcpu *pc);
@@ -438,8 +438,11 @@ sched_yield(void)
 void
 maybe_yield(void)
 {
+	struct pcpu *pc = curpcpu_get();
+
 	md_ipi_poll();
-	if (atomic_load_int(&curpcpu_get()->pc_runqlen) != 0)
+	timeout_run(pc);
+	if (atomic_load_int(&pc->pc_runqlen) != 0)
 		sched_yield();
 }
 

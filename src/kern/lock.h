@@ -35,7 +35,7 @@ struct lock_object;
 struct lock_prof;
 
 /* lc_flags */
-#define LC_SPINLOCK 0x01 /* holder may not be switched out at all */
+#define LC_SPINLOCK 0x01  /* holder may not be switched out at all */
 #define LC_SLEEPLOCK 0x02 /* waiters sleep */
 #define LC_SLEEPABLE 0x04 /* holder may sleep */
 
@@ -59,13 +59,13 @@ extern const struct lock_class lock_class_lockmgr;
 #define LO_INITED 0x02
 
 struct lock_object {
-	const char *lo_name; /* (c) */
+	const char *lo_name;		   /* (c) */
 	const struct lock_class *lo_class; /* (c) */
-	struct lock_prof *lo_prof; /* (c) NULL: not profiled */
-	uint64_t lo_acq; /* (l) acquisitions (a: shared) */
+	struct lock_prof *lo_prof;	   /* (c) NULL: not profiled */
+	uint64_t lo_acq;		   /* (l) acquisitions (a: shared) */
 	uint64_t lo_hold_start; /* (l) time of a contended acquisition */
-	uint32_t lo_flags; /* (c) LO_* */
-	int lo_rank; /* (c) 0: unranked */
+	uint32_t lo_flags;	/* (c) LO_* */
+	int lo_rank;		/* (c) 0: unranked */
 	LIST_ENTRY(lock_object) lo_link; /* (p) live locks of lo_prof */
 };
 
@@ -122,6 +122,40 @@ int lock_prof_snapshot(struct lock_prof_row *rows, int max);
 int lock_prof_count(void);
 void lock_prof_reset(void);
 void lock_prof_fini(void);
+
+/*
+ * Spin-loop backoff (as FreeBSD's lock_delay): the first rounds watch the
+ * lock word and react to its release; later rounds back off for a delay
+ * that doubles up to LOCK_DELAY_MAX_NS, so that many spinners do not all
+ * rush at every release.
+ */
+#define LOCK_DELAY_WATCH 2
+#define LOCK_DELAY_MIN_NS 40
+#define LOCK_DELAY_MAX_NS 2560
+
+struct lock_delay {
+	uint32_t ld_rounds;
+	uint32_t ld_ns;
+};
+
+static inline void
+lock_delay_init(struct lock_delay *ld)
+{
+	ld->ld_rounds = 0;
+	ld->ld_ns = LOCK_DELAY_MIN_NS;
+}
+
+static inline void
+lock_delay(struct lock_delay *ld, const void *addr)
+{
+	if (ld->ld_rounds++ < LOCK_DELAY_WATCH) {
+		md_spin_wait(addr);
+		return;
+	}
+	md_spin_delay(ld->ld_ns);
+	if (ld->ld_ns < LOCK_DELAY_MAX_NS)
+		ld->ld_ns *= 2;
+}
 
 /* Lock-order checking (VM_INVARIANTS builds; no-ops otherwise). */
 int witness_rank(const char *name, const struct lock_class *lc);

@@ -19,8 +19,8 @@ struct lockmgr {
 	struct lock_object lock_object;
 	struct mtx lk_interlock;
 	struct thread *lk_owner; /* (i) exclusive holder */
-	uint32_t lk_sharecount; /* (i) shared holders */
-	uint32_t lk_waiters; /* (i) threads asleep on the lock */
+	uint32_t lk_sharecount;	 /* (i) shared holders */
+	uint32_t lk_waiters;	 /* (i) threads asleep on the lock */
 };
 
 void lockmgr_init(struct lockmgr *lk, const char *name);

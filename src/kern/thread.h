@@ -51,53 +51,53 @@
 struct sleepqueue;
 
 struct thread {
-	struct md_ctx td_ctx; /* (t) saved context */
-	TAILQ_ENTRY(thread) td_runq; /* (r) */
-	TAILQ_ENTRY(thread) td_slpq; /* (s) */
-	TAILQ_ENTRY(thread) td_timoq; /* (T) */
-	TAILQ_ENTRY(thread) td_freeq; /* thread cache */
+	struct md_ctx td_ctx;		  /* (t) saved context */
+	TAILQ_ENTRY(thread) td_runq;	  /* (r) */
+	TAILQ_ENTRY(thread) td_slpq;	  /* (s) */
+	TAILQ_ENTRY(thread) td_timoq;	  /* (T) */
+	TAILQ_ENTRY(thread) td_freeq;	  /* thread cache */
 	struct sleepqueue *td_sleepqueue; /* (s) spare queue, or NULL */
-	uintptr_t td_wchan; /* (s,a) channel slept on */
-	const char *td_wmesg; /* (s) */
-	uint64_t td_slpgen; /* (s,a) sleeps so far */
-	uint64_t td_timo; /* (T) deadline of timed sleep */
+	uintptr_t td_wchan;		  /* (s,a) channel slept on */
+	const char *td_wmesg;		  /* (s) */
+	uint64_t td_slpgen;		  /* (s,a) sleeps so far */
+	uint64_t td_timo;		  /* (T) deadline of timed sleep */
 	uint32_t td_timocpu; /* (a) CPU + 1 whose timeout list has it */
-	uint32_t td_state; /* (a) TDS_* */
-	uint32_t td_oncpu; /* (a) context is live */
-	uint32_t td_exited; /* (s of &td_exited) */
-	int td_sqqueue; /* (s) sleep sub-queue */
-	bool td_timedout; /* (s) */
-	int td_cpu; /* (r) last / queued CPU */
-	int td_bindcpu; /* (c) bound CPU or -1 */
-	uint32_t td_flags; /* (c) TDF_* */
-	int td_nosleep; /* (t) held locks that forbid sleeping */
-	int td_rlocks; /* (t) rw/sx shared locks held */
-	int td_nheld; /* (t) */
+	uint32_t td_state;   /* (a) TDS_* */
+	uint32_t td_oncpu;   /* (a) context is live */
+	uint32_t td_exited;  /* (s of &td_exited) */
+	int td_sqqueue;	     /* (s) sleep sub-queue */
+	bool td_timedout;    /* (s) */
+	int td_cpu;	     /* (r) last / queued CPU */
+	int td_bindcpu;	     /* (c) bound CPU or -1 */
+	uint32_t td_flags;   /* (c) TDF_* */
+	int td_nosleep;	     /* (t) held locks that forbid sleeping */
+	int td_rlocks;	     /* (t) rw/sx shared locks held */
+	int td_nheld;	     /* (t) */
 	struct lock_object *td_held[TD_MAXHELD]; /* (t) witness */
-	void (*td_func)(void *); /* (c) */
-	void *td_arg; /* (c) */
-	int *td_reapnotify; /* (c) set when reaped */
-	uint64_t td_tid; /* (c) */
-	char td_name[24]; /* (c) */
+	void (*td_func)(void *);		 /* (c) */
+	void *td_arg;				 /* (c) */
+	int *td_reapnotify;			 /* (c) set when reaped */
+	uint64_t td_tid;			 /* (c) */
+	char td_name[24];			 /* (c) */
 } __aligned(64);
 
 struct pcpu {
-	struct thread *pc_curthread; /* (x) */
-	struct thread *pc_idlethread; /* (c) */
-	struct thread *pc_prevthread; /* (x) switch in progress */
-	int pc_cpuid; /* (c) */
-	int pc_domain; /* (c) */
-	uint32_t pc_idle; /* (a) in the idle loop */
-	uint32_t pc_runqlen; /* (r,a) */
-	struct mtx pc_rqlock; /* run-queue lock */
+	struct thread *pc_curthread;	     /* (x) */
+	struct thread *pc_idlethread;	     /* (c) */
+	struct thread *pc_prevthread;	     /* (x) switch in progress */
+	int pc_cpuid;			     /* (c) */
+	int pc_domain;			     /* (c) */
+	uint32_t pc_idle;		     /* (a) in the idle loop */
+	uint32_t pc_runqlen;		     /* (r,a) */
+	struct mtx pc_rqlock;		     /* run-queue lock */
 	TAILQ_HEAD(threadq, thread) pc_runq; /* (r) */
-	struct mtx pc_timolock; /* timeout lock */
-	struct threadq pc_timoq; /* (T) sorted by td_timo */
-	uint64_t pc_timonext; /* (T,a) first deadline or 0 */
-	uint64_t *pc_counters; /* (x) counter slots */
-	uint64_t pc_epoch; /* (a) SMR read section */
-	void *pc_epoch_deferred; /* (x) deferred frees */
-	uint64_t pc_switches; /* (x) */
+	struct mtx pc_timolock;		     /* timeout lock */
+	struct threadq pc_timoq;	     /* (T) sorted by td_timo */
+	uint64_t pc_timonext;		     /* (T,a) first deadline or 0 */
+	uint64_t *pc_counters;		     /* (x) counter slots */
+	uint64_t pc_epoch;		     /* (a) SMR read section */
+	void *pc_epoch_deferred;	     /* (x) deferred frees */
+	uint64_t pc_switches;		     /* (x) */
 } __aligned(MD_CACHE_LINE);
 
 extern struct pcpu *kern_pcpu; /* (c) array of md_ncpus() */

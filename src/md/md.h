@@ -50,12 +50,12 @@
 #define MD_SIM_COST_PAGE_COPY 11
 #define MD_SIM_COST_DISK_LATENCY 12
 #define MD_SIM_COST_DISK_MBPS 13
-#define MD_SIM_SCHED 14	      /* 0: virtual time, 1: PCT */
-#define MD_SIM_JITTER 15      /* max random ns added per sync point */
-#define MD_SIM_PCT_DEPTH 16   /* PCT priority change points */
-#define MD_SIM_PCT_STEPS 17   /* sync points the change points spread over */
-#define MD_SIM_SPIN_MAX 18    /* longest a spinner waits for its line */
-#define MD_SIM_QUANTUM 19     /* ns a CPU may run ahead of the next one */
+#define MD_SIM_SCHED 14	    /* 0: virtual time, 1: PCT */
+#define MD_SIM_JITTER 15    /* max random ns added per sync point */
+#define MD_SIM_PCT_DEPTH 16 /* PCT priority change points */
+#define MD_SIM_PCT_STEPS 17 /* sync points the change points spread over */
+#define MD_SIM_SPIN_MAX 18  /* longest a spinner waits for its line */
+#define MD_SIM_QUANTUM 19   /* ns a CPU may run ahead of the next one */
 #define MD_SIM_NPARAMS 20
 
 struct md_sim_param {
@@ -140,13 +140,13 @@ static inline int md_curcpu(void);
  * A new context starts in entry(arg); entry must never return.
  */
 struct md_ctx {
-	void *ctx_sp; /* saved stack pointer */
-	void *ctx_stack; /* lowest usable byte of the stack */
+	void *ctx_sp;	      /* saved stack pointer */
+	void *ctx_stack;      /* lowest usable byte of the stack */
 	size_t ctx_stacksize; /* usable bytes above ctx_stack */
-	void *ctx_map; /* mapping (guard page included), or NULL */
+	void *ctx_map;	      /* mapping (guard page included), or NULL */
 	size_t ctx_mapsize;
 	void *ctx_tsan_fiber; /* TSan fiber, when built with TSan */
-	void *ctx_asan_fake; /* ASan fake stack of a suspended context */
+	void *ctx_asan_fake;  /* ASan fake stack of a suspended context */
 	void (*ctx_entry)(void *);
 	void *ctx_arg;
 	bool ctx_self; /* describes a host thread's own stack */
@@ -195,6 +195,11 @@ void md_cpu_wake(int cpu);
  * that line.
  */
 void md_spin_wait(const void *addr);
+/*
+ * Busy-waits about `ns' nanoseconds without watching memory (backoff):
+ * polls for IPIs; under sim the CPU's clock jumps by `ns'.
+ */
+void md_spin_delay(uint64_t ns);
 
 /*
  * IPIs.  md_ipi_send() runs fn(arg) on every CPU in `set' (an array of

@@ -25,6 +25,7 @@ struct md_backend {
 	void (*mb_cpu_idle)(uint64_t deadline);
 	void (*mb_cpu_wake)(int cpu);
 	void (*mb_spin_wait)(const void *addr);
+	void (*mb_spin_delay)(uint64_t ns);
 	/* The kernel switched the current CPU to `to' (sim bookkeeping). */
 	void (*mb_ctx_switched)(struct md_ctx *to);
 	/* Describes the running CPU's own context (md_ctx_self). */
@@ -35,8 +36,8 @@ struct md_backend {
 
 extern const struct md_backend md_host_backend;
 extern const struct md_backend md_sim_backend;
-extern const struct md_backend *md_backend;	/* (c) active backend */
-extern struct md_config md_cfg;			/* (c) */
+extern const struct md_backend *md_backend; /* (c) active backend */
+extern struct md_config md_cfg;		    /* (c) */
 
 /* Host helpers shared by both backends (md_host_ctx.c, md_host_mem.c). */
 int md_phys_init(uint64_t size);

@@ -14,35 +14,35 @@
  *	(a) atomic
  *	(x) touched only by the owning CPU
  */
+#include "md/md.h"
+#include "md/md_atomic.h"
+#include "md/md_backend.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "md/md.h"
-#include "md/md_atomic.h"
-#include "md/md_backend.h"
-
 struct md_ipi_req {
 	struct md_ipi_req *ir_next;
 	void (*ir_fn)(void *);
 	void *ir_arg;
-	uint32_t *ir_remaining;	/* sender's count, or NULL: free this */
+	uint32_t *ir_remaining; /* sender's count, or NULL: free this */
 };
 
 struct md_cpu {
-	uintptr_t mc_ipi_head;	/* (a) pending struct md_ipi_req list */
-	int mc_intr_nest;	/* (x) md_intr_disable() depth */
-	uint64_t mc_ipis;	/* (x) IPIs handled */
+	uintptr_t mc_ipi_head; /* (a) pending struct md_ipi_req list */
+	int mc_intr_nest;      /* (x) md_intr_disable() depth */
+	uint64_t mc_ipis;      /* (x) IPIs handled */
 } __attribute__((aligned(MD_CACHE_LINE)));
 
-struct md_config md_cfg;			/* (c) */
-const struct md_backend *md_backend = &md_host_backend;	/* (c) */
-bool md_sim_enabled;				/* (c) */
+struct md_config md_cfg;				/* (c) */
+const struct md_backend *md_backend = &md_host_backend; /* (c) */
+bool md_sim_enabled;					/* (c) */
 int md_sim_curcpu = -1;
-static struct md_cpu *md_cpus;			/* (c) */
-static uint32_t md_halt_flag;			/* (a) */
+static struct md_cpu *md_cpus; /* (c) */
+static uint32_t md_halt_flag;  /* (a) */
 
 void
 md_common_init(int ncpus)
@@ -189,6 +189,12 @@ md_spin_wait(const void *addr)
 }
 
 void
+md_spin_delay(uint64_t ns)
+{
+	md_backend->mb_spin_delay(ns);
+}
+
+void
 md_ctx_switch(struct md_ctx *from, struct md_ctx *to, bool from_dying)
 {
 	if (md_sim_enabled)
@@ -233,10 +239,12 @@ md_intr_nesting(void)
 	return (cpu < 0 ? 0 : md_cpus[cpu].mc_intr_nest);
 }
 
+/* A plain peek, not a sync point: backends call it while parking. */
 bool
 md_ipi_pending(int cpu)
 {
-	return (atomic_load_ptr(&md_cpus[cpu].mc_ipi_head) != 0);
+	return (
+	    __atomic_load_n(&md_cpus[cpu].mc_ipi_head, __ATOMIC_ACQUIRE) != 0);
 }
 
 void
@@ -273,8 +281,8 @@ md_ipi_poll(void)
 			 * visible to the sender once it sees the count drop.
 			 * The request belongs to the sender after this.
 			 */
-			(void)atomic_fetchadd_int(r->ir_remaining,
-			    (uint32_t)-1);
+			(void)atomic_fetchadd_int(
+			    r->ir_remaining, (uint32_t)-1);
 		} else
 			free(r);
 	}
@@ -292,8 +300,7 @@ md_ipi_push(int cpu, struct md_ipi_req *r)
 	do {
 		r->ir_next = (struct md_ipi_req *)head;
 		/* Release: publish the request's fields with the push. */
-	} while (!atomic_fcmpset_rel_ptr(&c->mc_ipi_head, &head,
-	    (uintptr_t)r));
+	} while (!atomic_fcmpset_rel_ptr(&c->mc_ipi_head, &head, (uintptr_t)r));
 	md_cpu_wake(cpu);
 }
 

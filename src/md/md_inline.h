@@ -18,8 +18,8 @@
 #endif
 
 extern intptr_t md_tls_cpu_off; /* (c) offset of the CPU number from TP */
-extern bool md_sim_enabled; /* (c) the sim backend is running */
-extern int md_sim_curcpu; /* sim: the CPU the engine is running */
+extern bool md_sim_enabled;	/* (c) the sim backend is running */
+extern int md_sim_curcpu;	/* sim: the CPU the engine is running */
 
 static inline char *
 md_thread_pointer(void)

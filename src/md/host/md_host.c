@@ -11,6 +11,10 @@
  *	(a) atomic
  *	(e) md_ext_mtx
  */
+#include "md/md.h"
+#include "md/md_atomic.h"
+#include "md/md_backend.h"
+
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -21,24 +25,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "md/md.h"
-#include "md/md_atomic.h"
-#include "md/md_backend.h"
-
 struct md_host_cpu {
-	uint32_t mhc_wake;	/* (a) wake token (futex word) */
-	uint32_t mhc_sleeping;	/* (a) CPU is (about to be) in futex wait */
-	pthread_t mhc_thread;	/* (c) */
-	int mhc_cpu;		/* (c) */
+	uint32_t mhc_wake;     /* (a) wake token (futex word) */
+	uint32_t mhc_sleeping; /* (a) CPU is (about to be) in futex wait */
+	pthread_t mhc_thread;  /* (c) */
+	int mhc_cpu;	       /* (c) */
 } __attribute__((aligned(MD_CACHE_LINE)));
 
-static __thread int md_host_cpu_tls __attribute__((tls_model("initial-exec")))
-= -1;
+static __thread int md_host_cpu_tls __attribute__((tls_model("initial-exec"))) =
+    -1;
 
 intptr_t md_tls_cpu_off;
 
-static struct md_host_cpu *md_hcpus;		/* (c) */
-static void (*md_cpu_main)(int);		/* (c) */
+static struct md_host_cpu *md_hcpus; /* (c) */
+static void (*md_cpu_main)(int);     /* (c) */
 static pthread_mutex_t md_ext_mtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t md_ext_cv = PTHREAD_COND_INITIALIZER;
 
@@ -222,6 +222,17 @@ md_host_spin_wait(const void *addr)
 }
 
 static void
+md_host_spin_delay(uint64_t ns)
+{
+	uint64_t end = md_host_nanotime() + ns;
+
+	do {
+		md_cpu_relax();
+		md_ipi_poll();
+	} while (md_host_nanotime() < end);
+}
+
+static void
 md_host_ctx_switched(struct md_ctx *to)
 {
 	(void)to;
@@ -247,6 +258,7 @@ const struct md_backend md_host_backend = {
 	.mb_cpu_idle = md_host_cpu_idle,
 	.mb_cpu_wake = md_host_cpu_wake,
 	.mb_spin_wait = md_host_spin_wait,
+	.mb_spin_delay = md_host_spin_delay,
 	.mb_ctx_switched = md_host_ctx_switched,
 	.mb_ctx_self = md_ctx_self_host,
 	.mb_ipi_cost = md_host_ipi_cost,

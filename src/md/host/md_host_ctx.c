@@ -69,12 +69,12 @@ void md_ctx_trampoline(void);
 void md_ctx_entry(struct md_ctx *ctx);
 
 static pthread_mutex_t md_stack_mtx = PTHREAD_MUTEX_INITIALIZER;
-static struct md_stack_chunk *md_chunks; /* (s) */
+static struct md_stack_chunk *md_chunks;    /* (s) */
 static struct md_stack_free *md_stack_free; /* (s) */
-static uint64_t md_nchunks; /* (s) */
-static uint64_t md_stacks_live; /* (s) */
+static uint64_t md_nchunks;		    /* (s) */
+static uint64_t md_stacks_live;		    /* (s) */
 static int md_guard_mode = -1; /* (s) 0 madvise, 1 mprotect, 2 canary */
-static long md_guard_vmas; /* (s) VMAs spent on mprotect guards */
+static long md_guard_vmas;     /* (s) VMAs spent on mprotect guards */
 
 size_t
 md_ctx_default_stacksize(void)
@@ -229,12 +229,12 @@ md_ctx_create(
 #if defined(__x86_64__)
 	sp -= 7;
 	memset(sp, 0, 7 * sizeof(*sp));
-	sp[3] = (uintptr_t)ctx; /* r12 */
+	sp[3] = (uintptr_t)ctx;		      /* r12 */
 	sp[6] = (uintptr_t)md_ctx_trampoline; /* return address */
 #elif defined(__aarch64__)
 	sp -= 22;
 	memset(sp, 0, 22 * sizeof(*sp));
-	sp[0] = (uintptr_t)ctx; /* x19 */
+	sp[0] = (uintptr_t)ctx;		       /* x19 */
 	sp[11] = (uintptr_t)md_ctx_trampoline; /* x30 */
 #endif
 	ctx->ctx_sp = sp;

@@ -22,7 +22,7 @@ struct md_disk {
 	uint64_t d_size;
 };
 
-static uint8_t *md_phys; /* (c) */
+static uint8_t *md_phys;     /* (c) */
 static uint64_t md_phys_len; /* (c) */
 
 int

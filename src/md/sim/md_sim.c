@@ -19,12 +19,16 @@
  *
  * Waiting costs no host time.  A CPU that spins (md_spin_wait) leaves the
  * run queue until another CPU writes the line it spins on (its clock then
- * jumps to the write plus a transfer) or sim.spin_max passes; an idle CPU
- * until it is woken, an IPI arrives or its deadline passes.
+ * jumps to the write plus a transfer) or sim.spin_max passes (doubling
+ * each time it passes in vain, so a long wait costs a few dispatches); an
+ * idle CPU until it is woken, an IPI arrives or its deadline passes.
  *
  * Locking key: everything here belongs to the single host thread that
  * runs the simulation; nothing is shared with other host threads.
  */
+#include "md/md.h"
+#include "md/md_backend.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,14 +36,12 @@
 #include <sys/personality.h>
 #include <unistd.h>
 
-#include "md/md.h"
-#include "md/md_backend.h"
-
 #define SIM_RUNNABLE 0
 #define SIM_RUNNING 1
 #define SIM_IDLE 2
 #define SIM_SPIN 3
 #define SIM_HALTED 4
+#define SIM_DELAY 5 /* pct: backing off, wakes by its timer only */
 
 static const char *const md_sim_sched_names[] = { "time", "pct", NULL };
 
@@ -54,43 +56,41 @@ static const char *const md_sim_sched_names[] = { "time", "pct", NULL };
  */
 const struct md_sim_param md_sim_params[MD_SIM_NPARAMS] = {
 	[MD_SIM_COST_ATOMIC] = { "cost.atomic",
-	    "ns of an atomic read-modify-write on a line held", 10, 0,
-	    1000000, NULL },
+	    "ns of an atomic read-modify-write on a line held", 10, 0, 1000000,
+	    NULL },
 	[MD_SIM_COST_LOAD] = { "cost.load", "ns of a load that hits", 1, 0,
 	    1000000, NULL },
 	[MD_SIM_COST_STORE] = { "cost.store", "ns of a store that hits", 1, 0,
 	    1000000, NULL },
 	[MD_SIM_COST_TRANSFER] = { "cost.transfer",
-	    "ns to move a cache line from another CPU", 30, 0, 1000000,
-	    NULL },
+	    "ns to move a cache line from another CPU", 30, 0, 1000000, NULL },
 	[MD_SIM_COST_FENCE] = { "cost.fence", "ns of a full fence", 10, 0,
 	    1000000, NULL },
-	[MD_SIM_COST_SWITCH] = { "cost.switch", "ns of a context switch", 40,
+	[MD_SIM_COST_SWITCH] = { "cost.switch", "ns of a context switch", 40, 0,
+	    1000000, NULL },
+	[MD_SIM_COST_IPI_SEND] = { "cost.ipi_send", "ns to send one IPI", 300,
 	    0, 1000000, NULL },
-	[MD_SIM_COST_IPI_SEND] = { "cost.ipi_send", "ns to send one IPI",
-	    300, 0, 1000000, NULL },
 	[MD_SIM_COST_IPI_HANDLE] = { "cost.ipi_handle",
 	    "ns to take and handle one IPI", 400, 0, 1000000, NULL },
-	[MD_SIM_COST_WAKE] = { "cost.wake",
-	    "ns for an idle CPU to wake up", 1000, 0, 100000000, NULL },
-	[MD_SIM_COST_SPIN] = { "cost.spin",
-	    "ns of one spin-loop iteration", 10, 0, 1000000, NULL },
-	[MD_SIM_COST_PAGE_ZERO] = { "cost.page_zero",
-	    "ns to zero a 4 KiB page", 35, 0, 100000000, NULL },
-	[MD_SIM_COST_PAGE_COPY] = { "cost.page_copy",
-	    "ns to copy a 4 KiB page", 146, 0, 100000000, NULL },
+	[MD_SIM_COST_WAKE] = { "cost.wake", "ns for an idle CPU to wake up",
+	    1000, 0, 100000000, NULL },
+	[MD_SIM_COST_SPIN] = { "cost.spin", "ns of one spin-loop iteration", 10,
+	    0, 1000000, NULL },
+	[MD_SIM_COST_PAGE_ZERO] = { "cost.page_zero", "ns to zero a 4 KiB page",
+	    35, 0, 100000000, NULL },
+	[MD_SIM_COST_PAGE_COPY] = { "cost.page_copy", "ns to copy a 4 KiB page",
+	    146, 0, 100000000, NULL },
 	[MD_SIM_COST_DISK_LATENCY] = { "cost.disk_latency",
 	    "ns of disk I/O latency", 20000, 0, 1000000000, NULL },
-	[MD_SIM_COST_DISK_MBPS] = { "cost.disk_mbps",
-	    "disk bandwidth in MB/s", 2000, 1, 1000000, NULL },
+	[MD_SIM_COST_DISK_MBPS] = { "cost.disk_mbps", "disk bandwidth in MB/s",
+	    2000, 1, 1000000, NULL },
 	[MD_SIM_SCHED] = { "sched",
 	    "schedule: virtual time (time) or PCT priorities (pct)", 0, 0, 1,
 	    md_sim_sched_names },
 	[MD_SIM_JITTER] = { "jitter",
-	    "random ns (0..N) added to every sync point", 0, 0, 1000000,
-	    NULL },
-	[MD_SIM_PCT_DEPTH] = { "pct.depth", "PCT priority change points", 3,
-	    0, 1000, NULL },
+	    "random ns (0..N) added to every sync point", 0, 0, 1000000, NULL },
+	[MD_SIM_PCT_DEPTH] = { "pct.depth", "PCT priority change points", 3, 0,
+	    1000, NULL },
 	[MD_SIM_PCT_STEPS] = { "pct.steps",
 	    "sync points over which PCT change points are spread", 20000, 1,
 	    1000000000, NULL },
@@ -104,24 +104,25 @@ const struct md_sim_param md_sim_params[MD_SIM_NPARAMS] = {
 };
 
 struct sim_cpu {
-	uint64_t sc_clock;		/* virtual ns */
-	uint64_t sc_deadline;		/* idle/spin: timer, or 0 */
-	uint64_t sc_spinline;		/* spin: line waited on */
-	uint64_t sc_prio;		/* pct: priority (higher runs) */
-	struct md_ctx *sc_cur;		/* context live on this CPU */
-	struct md_ctx sc_boot;		/* runs cpu_main() */
-	int sc_state;			/* SIM_* */
-	int sc_rqidx;			/* index in sim_rq, or -1 */
-	int sc_tmidx;			/* index in sim_tm, or -1 */
+	uint64_t sc_clock;     /* virtual ns */
+	uint64_t sc_deadline;  /* idle/spin: timer, or 0 */
+	uint64_t sc_spinline;  /* spin: line waited on */
+	uint64_t sc_prio;      /* pct: priority (higher runs) */
+	struct md_ctx *sc_cur; /* context live on this CPU */
+	struct md_ctx sc_boot; /* runs cpu_main() */
+	int sc_state;	       /* SIM_* */
+	int sc_rqidx;	       /* index in sim_rq, or -1 */
+	int sc_tmidx;	       /* index in sim_tm, or -1 */
 	int sc_cpu;
-	bool sc_wake;			/* wake token */
+	int sc_spinshift; /* spin timer backoff (doublings) */
+	bool sc_wake;	  /* wake token */
 };
 
 struct sim_line {
-	uint64_t sl_key;		/* line + 1; 0: empty slot */
-	int32_t sl_owner;		/* CPU holding it modified, or -1 */
-	uint32_t sl_nspin;		/* CPUs spinning on it */
-	uint32_t sl_sharers;		/* index of its bitmap in sim_bits */
+	uint64_t sl_key;     /* line + 1; 0: empty slot */
+	int32_t sl_owner;    /* CPU holding it modified, or -1 */
+	uint32_t sl_nspin;   /* CPUs spinning on it */
+	uint32_t sl_sharers; /* index of its bitmap in sim_bits */
 };
 
 static struct sim_cpu *sim_cpus;
@@ -131,12 +132,12 @@ static struct md_ctx sim_engine_ctx;
 static void (*sim_cpu_main)(int);
 static uint64_t sim_rng, sim_hash, sim_events, sim_steps, sim_now;
 static uint64_t sim_dispatches;
-static uint64_t sim_change[16];		/* pct change points */
+static uint64_t sim_change[16]; /* pct change points */
 static int sim_nchange;
 static bool sim_notified;
 /* Run queue and timer heaps (below). */
 static int sim_nrq, sim_ntm;
-static uint64_t sim_next;	/* earliest competitor of the running CPU */
+static uint64_t sim_next; /* earliest competitor of the running CPU */
 /* Cache lines. */
 static struct sim_line *sim_lines;
 static size_t sim_lcap, sim_lcount;
@@ -201,8 +202,8 @@ sim_he_less(const struct sim_heap_ent *a, const struct sim_heap_ent *b)
 }
 
 static inline void
-sim_heap_put(struct sim_heap_ent *heap, int i, const struct sim_heap_ent *e,
-    bool rq)
+sim_heap_put(
+    struct sim_heap_ent *heap, int i, const struct sim_heap_ent *e, bool rq)
 {
 	heap[i] = *e;
 	if (rq)
@@ -245,8 +246,8 @@ sim_heap_down(struct sim_heap_ent *heap, int n, int i, bool rq)
 }
 
 static void
-sim_heap_insert(struct sim_heap_ent *heap, int *np, uint64_t k1,
-    uint64_t k2, int cpu, bool rq)
+sim_heap_insert(struct sim_heap_ent *heap, int *np, uint64_t k1, uint64_t k2,
+    int cpu, bool rq)
 {
 	struct sim_heap_ent e = { k1, k2, cpu };
 
@@ -268,7 +269,8 @@ sim_heap_remove(struct sim_heap_ent *heap, int *np, int i, bool rq)
 	sim_heap_put(heap, i, &last, rq);
 	sim_heap_down(heap, *np, i, rq);
 	sim_heap_up(heap,
-	    rq ? sim_cpus[last.he_cpu].sc_rqidx : sim_cpus[last.he_cpu].sc_tmidx,
+	    rq ? sim_cpus[last.he_cpu].sc_rqidx
+	       : sim_cpus[last.he_cpu].sc_tmidx,
 	    rq);
 }
 
@@ -307,8 +309,8 @@ sim_make_runnable(struct sim_cpu *c, uint64_t clock)
 		sim_heap_insert(sim_rq, &sim_nrq, ~c->sc_prio, c->sc_clock,
 		    c->sc_cpu, true);
 	else
-		sim_heap_insert(sim_rq, &sim_nrq, c->sc_clock, sim_rand(),
-		    c->sc_cpu, true);
+		sim_heap_insert(
+		    sim_rq, &sim_nrq, c->sc_clock, sim_rand(), c->sc_cpu, true);
 	sim_update_next();
 }
 
@@ -332,8 +334,10 @@ sim_line_lookup(uint64_t line)
 			if (old[i].sl_key == 0)
 				continue;
 			mask = sim_lcap - 1;
-			for (l = &sim_lines[(old[i].sl_key * 0x9e3779b97f4a7c15ull >>
-				     20) & mask];
+			for (l = &sim_lines[(old[i].sl_key *
+						    0x9e3779b97f4a7c15ull >>
+						20) &
+				 mask];
 			     l->sl_key != 0;
 			     l = &sim_lines[(size_t)(l - sim_lines + 1) & mask])
 				;
@@ -351,8 +355,8 @@ sim_line_lookup(uint64_t line)
 			break;
 	}
 	if (sim_bcount + (size_t)sim_words > sim_bcap) {
-		sim_bcap = sim_bcap == 0 ? 4096 * (size_t)sim_words
-					 : sim_bcap * 2;
+		sim_bcap =
+		    sim_bcap == 0 ? 4096 * (size_t)sim_words : sim_bcap * 2;
 		sim_bits = realloc(sim_bits, sim_bcap * sizeof(*sim_bits));
 		if (sim_bits == NULL)
 			md_panic("sim: out of memory for cache lines");
@@ -381,7 +385,9 @@ sim_wake_spinners(struct sim_line *l, uint64_t clock)
 			continue;
 		}
 		/* sim_make_runnable() removes it from sim_spinners[i]. */
-		sim_make_runnable(c, clock + (uint64_t)sim_p[MD_SIM_COST_TRANSFER]);
+		c->sc_spinshift = 0;
+		sim_make_runnable(
+		    c, clock + (uint64_t)sim_p[MD_SIM_COST_TRANSFER]);
 	}
 }
 
@@ -410,8 +416,8 @@ sim_line_access(struct sim_cpu *c, const void *addr, int kind)
 		return ((uint64_t)(sim_p[MD_SIM_COST_LOAD] +
 		    sim_p[MD_SIM_COST_TRANSFER]));
 	}
-	cost = (uint64_t)sim_p[kind == MD_SYNC_RMW ? MD_SIM_COST_ATOMIC
-						   : MD_SIM_COST_STORE];
+	cost = (uint64_t)
+	    sim_p[kind == MD_SYNC_RMW ? MD_SIM_COST_ATOMIC : MD_SIM_COST_STORE];
 	if (l->sl_owner != cpu) {
 		alone = l->sl_owner < 0;
 		for (i = 0; i < sim_words && alone; i++)
@@ -436,10 +442,11 @@ sim_maybe_preempt(struct sim_cpu *c)
 
 	if (sim_p[MD_SIM_SCHED] == 1) {
 		sim_steps++;
-		while (sim_nchange > 0 &&
-		    sim_steps >= sim_change[sim_nchange - 1])
+		while (
+		    sim_nchange > 0 && sim_steps >= sim_change[sim_nchange - 1])
 			c->sc_prio = (uint64_t)sim_nchange--;
-		if (sim_nrq > 0 && sim_cpus[sim_rq[0].he_cpu].sc_prio > c->sc_prio)
+		if (sim_nrq > 0 &&
+		    sim_cpus[sim_rq[0].he_cpu].sc_prio > c->sc_prio)
 			yield = true;
 		if (sim_ntm > 0 && sim_tm[0].he_k1 < c->sc_clock)
 			yield = true;
@@ -469,14 +476,15 @@ md_sync_slow(const void *addr, int kind)
 	sim_maybe_preempt(c);
 	c->sc_clock += sim_line_access(c, addr, kind);
 	if (sim_p[MD_SIM_JITTER] != 0)
-		c->sc_clock += sim_rand() % (uint64_t)(sim_p[MD_SIM_JITTER] + 1);
+		c->sc_clock +=
+		    sim_rand() % (uint64_t)(sim_p[MD_SIM_JITTER] + 1);
 }
 
 static uint64_t
 md_sim_nanotime(void)
 {
-	return (md_sim_curcpu >= 0 ? sim_cpus[md_sim_curcpu].sc_clock
-				   : sim_now);
+	return (
+	    md_sim_curcpu >= 0 ? sim_cpus[md_sim_curcpu].sc_clock : sim_now);
 }
 
 static void
@@ -489,8 +497,8 @@ md_sim_cost(uint64_t ns)
 static void
 md_sim_ipi_cost(bool send)
 {
-	md_sim_cost((uint64_t)sim_p[send ? MD_SIM_COST_IPI_SEND
-					 : MD_SIM_COST_IPI_HANDLE]);
+	md_sim_cost((uint64_t)
+		sim_p[send ? MD_SIM_COST_IPI_SEND : MD_SIM_COST_IPI_HANDLE]);
 }
 
 static void
@@ -499,8 +507,8 @@ sim_timer_arm(struct sim_cpu *c, uint64_t deadline)
 	c->sc_deadline = deadline;
 	if (deadline == 0)
 		return;
-	sim_heap_insert(sim_tm, &sim_ntm, deadline, (uint64_t)c->sc_cpu,
-	    c->sc_cpu, false);
+	sim_heap_insert(
+	    sim_tm, &sim_ntm, deadline, (uint64_t)c->sc_cpu, c->sc_cpu, false);
 }
 
 static void
@@ -508,7 +516,15 @@ md_sim_cpu_idle(uint64_t deadline)
 {
 	struct sim_cpu *c = &sim_cpus[md_sim_curcpu];
 
-	if (c->sc_wake || md_ipi_pending(c->sc_cpu) || md_halting()) {
+	bool go_on;
+
+	/*
+	 * md_halting() is a sync point where another CPU may run and wake
+	 * us: evaluate it before the wake token, with no sync point between
+	 * the token check and parking.
+	 */
+	go_on = md_halting() || md_ipi_pending(c->sc_cpu);
+	if (go_on || c->sc_wake) {
 		c->sc_wake = false;
 		return;
 	}
@@ -550,8 +566,37 @@ md_sim_spin_wait(const void *addr)
 	c->sc_spinline = (uintptr_t)addr >> 6;
 	c->sc_state = SIM_SPIN;
 	sim_spinners[sim_nspinners++] = c->sc_cpu;
-	sim_timer_arm(c, c->sc_clock + (uint64_t)sim_p[MD_SIM_SPIN_MAX]);
+	sim_timer_arm(c,
+	    c->sc_clock +
+		((uint64_t)sim_p[MD_SIM_SPIN_MAX] << c->sc_spinshift));
 	sim_yield(c);
+}
+
+static void
+md_sim_spin_delay(uint64_t ns)
+{
+	struct sim_cpu *c;
+
+	if (md_sim_curcpu < 0)
+		return;
+	c = &sim_cpus[md_sim_curcpu];
+	md_ipi_poll();
+	if (sim_p[MD_SIM_SCHED] == 1) {
+		/*
+		 * PCT runs the highest priority until it blocks: a CPU that
+		 * backs off must let lower ones run, so it parks on a timer.
+		 */
+		c->sc_state = SIM_DELAY;
+		sim_timer_arm(c, c->sc_clock + ns);
+		sim_yield(c);
+		return;
+	}
+	/* Busy, but watching nothing: run on once the clock got there. */
+	c->sc_clock += ns;
+	if (c->sc_clock > sim_next) {
+		c->sc_state = SIM_RUNNABLE;
+		sim_yield(c);
+	}
 }
 
 static void
@@ -621,13 +666,13 @@ md_sim_init(const struct md_config *cfg)
 		    (sim_rand() % 1000000) * (uint64_t)n + (uint64_t)i;
 	}
 	if (sim_p[MD_SIM_SCHED] == 1) {
-		sim_nchange = (int)(sim_p[MD_SIM_PCT_DEPTH] < 16
-			? sim_p[MD_SIM_PCT_DEPTH]
-			: 16);
+		sim_nchange =
+		    (int)(sim_p[MD_SIM_PCT_DEPTH] < 16 ? sim_p[MD_SIM_PCT_DEPTH]
+						       : 16);
 		/* Change point k (at index k - 1) gives priority k. */
 		for (i = 0; i < sim_nchange; i++)
-			sim_change[i] = 1 + sim_rand() %
-			    (uint64_t)sim_p[MD_SIM_PCT_STEPS];
+			sim_change[i] =
+			    1 + sim_rand() % (uint64_t)sim_p[MD_SIM_PCT_STEPS];
 		/* Descending: the next change point is the last one. */
 		qsort(sim_change, (size_t)sim_nchange, sizeof(sim_change[0]),
 		    sim_cmp_desc);
@@ -671,6 +716,9 @@ sim_pick(void)
 	    (sim_nrq == 0 ||
 		sim_tm[0].he_k1 <= sim_cpus[sim_rq[0].he_cpu].sc_clock)) {
 		c = &sim_cpus[sim_tm[0].he_cpu];
+		/* A spinner that timed out looks again less often. */
+		if (c->sc_state == SIM_SPIN && c->sc_spinshift < 20)
+			c->sc_spinshift++;
 		sim_make_runnable(c, c->sc_deadline);
 	}
 	if (sim_nrq == 0)
@@ -722,10 +770,18 @@ sim_run(bool (*done)(const void *), const void *arg)
 		if (done(arg))
 			return;
 		c = sim_pick();
-		if (c == NULL)
-			md_panic("sim: deadlock: every CPU is idle with nothing "
-				 "to wake it (seed %llu)",
+		if (c == NULL) {
+			for (int i = 0; i < sim_ncpu; i++)
+				fprintf(stderr,
+				    "sim: cpu %d state %d clock %llu wake %d\n",
+				    i, sim_cpus[i].sc_state,
+				    (unsigned long long)sim_cpus[i].sc_clock,
+				    sim_cpus[i].sc_wake);
+			md_panic(
+			    "sim: deadlock: every CPU is idle with nothing "
+			    "to wake it (seed %llu)",
 			    (unsigned long long)md_cfg.mc_seed);
+		}
 		md_sim_curcpu = c->sc_cpu;
 		md_ctx_swap_raw(&sim_engine_ctx, c->sc_cur, false);
 		md_sim_curcpu = -1;
@@ -833,6 +889,7 @@ const struct md_backend md_sim_backend = {
 	.mb_cpu_idle = md_sim_cpu_idle,
 	.mb_cpu_wake = md_sim_cpu_wake,
 	.mb_spin_wait = md_sim_spin_wait,
+	.mb_spin_delay = md_sim_spin_delay,
 	.mb_ctx_switched = md_sim_ctx_switched,
 	.mb_ctx_self = md_sim_ctx_self,
 	.mb_ipi_cost = md_sim_ipi_cost,

@@ -1,0 +1,96 @@
+/*
+ * vm_domain.h: per-domain page-allocation state.
+ *
+ * A domain is a NUMA node: some CPUs and the physical memory near them.
+ * Each domain has one free lock, a spin mutex that protects its buddy free
+ * lists (vm_phys), its reservations' state (vm_reserv) and its free count.
+ * It is a spin mutex rather than an adaptive one because its holders never
+ * block and hold it briefly (one block split or merge, one cache batch),
+ * and because a spin mutex's release is a plain store: the uncontended
+ * lock+unlock pair costs one atomic instruction, not two.  No other lock
+ * but the reservation hash locks may be taken while it is held, and no
+ * waited IPI may be sent (the IPI handlers that drain per-CPU caches take
+ * it).
+ *
+ * The free count is written only under the free lock (so the free-count
+ * reservation of vm_domain_allocate_locked() needs no compare-and-swap),
+ * with atomic stores, and read anywhere with atomic loads.
+ *
+ * Locking key:
+ *	(c) constant after boot
+ *	(f) vmd_free_mtx
+ *	(a) atomic
+ */
+#ifndef VMLAB_VM_DOMAIN_H
+#define VMLAB_VM_DOMAIN_H
+
+#include "kern/kassert.h"
+#include "kern/mutex.h"
+#include "md/md.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm_domain {
+	/* Read-mostly: read by every CPU, written on threshold changes. */
+	uint32_t vmd_pgcache_bypass; /* (a) below free_min: frees skip the
+					per-CPU caches */
+	int vmd_domain;		     /* (c) */
+	uint64_t vmd_page_count;     /* (c) pages in the domain */
+	uint64_t vmd_interrupt_free_min; /* (c) floor of VM_ALLOC_SYSTEM */
+	uint64_t vmd_pageout_free_min;	 /* (c) */
+	uint64_t vmd_free_reserved;	 /* (c) floor of VM_ALLOC_NORMAL */
+	uint64_t vmd_free_min;		 /* (c) */
+	uint64_t vmd_free_severe;	 /* (c) */
+	uint64_t vmd_free_target;	 /* (c) */
+
+	/* The free lock and what it alone protects: another line. */
+	struct mtx vmd_free_mtx __aligned(MD_CACHE_LINE);
+	uint64_t vmd_free_count; /* (f,a) buddy + reservation-free pages */
+	int64_t vmd_allocated;	 /* (f) pages allocated through the free
+				    lock, less pages freed through it */
+} __aligned(MD_CACHE_LINE);
+
+extern struct vm_domain vm_dom[MD_MAXDOMAIN];
+extern int vm_ndomains; /* (c) */
+
+#define VM_DOMAIN(d) (&vm_dom[(d)])
+
+static inline void
+vm_domain_free_lock(struct vm_domain *vmd)
+{
+	mtx_lock_spin(&vmd->vmd_free_mtx);
+}
+
+static inline void
+vm_domain_free_unlock(struct vm_domain *vmd)
+{
+	mtx_unlock_spin(&vmd->vmd_free_mtx);
+}
+
+#define vm_domain_free_assert_locked(vmd) mtx_assert_owned(&(vmd)->vmd_free_mtx)
+
+static inline uint64_t
+vm_domain_free_count(const struct vm_domain *vmd)
+{
+	return (atomic_load_64(&vmd->vmd_free_count));
+}
+
+/*
+ * Free-count reservation.  vm_domain_allocate_locked() takes npages out of
+ * the free count if that leaves it at or above the floor of the request's
+ * class, and returns whether it did.  vm_domain_freecnt_inc_locked() puts
+ * npages back and returns true when a threshold that sleepers wait for was
+ * crossed upwards: the caller then calls vm_domain_wakeup() after
+ * dropping the free lock.  Both called with the free lock held.
+ */
+bool vm_domain_allocate_locked(
+    struct vm_domain *vmd, int req, uint64_t npages);
+bool vm_domain_freecnt_inc_locked(struct vm_domain *vmd, uint64_t npages);
+/* Takes npages out of the free count unconditionally (cache refills). */
+void vm_domain_freecnt_dec_locked(struct vm_domain *vmd, uint64_t npages);
+void vm_domain_wakeup(struct vm_domain *vmd);
+/* The floor of the request's class; constant. */
+uint64_t vm_domain_floor(const struct vm_domain *vmd, int req);
+
+#endif /* !VMLAB_VM_DOMAIN_H */

@@ -1,0 +1,189 @@
+/*
+ * vm_page.h: physical pages, their allocation and the free-page thresholds.
+ *
+ * The page array.  Every page of physical memory has one struct vm_page,
+ * created at boot by vm_phys_init() and never freed while the machine
+ * runs, so a stale page pointer always points at a page (batch queues and
+ * lockless lookups rely on this).  The array lives in host memory, not in
+ * the arena, so the dense and sparse layouts (vm.phys.sparse) leave the
+ * same physical pages free.
+ *
+ * Where a page is.  At any moment each page is in exactly one place:
+ *	1. a buddy free block (vm_phys), under its domain's free lock;
+ *	2. a per-CPU page cache (vm_pgcache), owned by that CPU;
+ *	3. the free part of a superpage reservation (vm_reserv), under the
+ *	   domain's free lock;
+ *	4. allocated: owned by whoever allocated it.
+ * vm_page_check() verifies this for every page and that the counts add
+ * up: pages = buddy + cached + reservation-free + allocated.
+ *
+ * Do cached pages count as free?  No.  The free count (vmd_free_count)
+ * is buddy + reservation-free pages.  Filling a cache takes its pages out
+ * of the free count under the free lock, so the cache fast paths (alloc
+ * and free of one page) touch neither the free lock nor the shared free
+ * count: no atomic instruction at all.  The price is that up to
+ * (CPUs x pools x vm.pgcache.high) pages per domain look allocated while
+ * they sit in caches.  Three rules keep them from being stranded:
+ * caches hold together at most 1/16 of a domain's pages; a cache is
+ * refilled only while the domain stays above its free_min threshold; and
+ * when the free count falls below free_min, frees bypass the caches, and
+ * an allocation that would fail (or sleep in vm_wait) first drains every
+ * CPU's cache into the buddy allocator and retries.
+ *
+ * Allocation classes and thresholds.  Each domain of P pages has (as in
+ * FreeBSD's vm_pageout_init_domain(); MAXBSIZE 64 KiB, cluster 32 pages):
+ *	interrupt_free_min = 2
+ *	pageout_free_min   = 2 * 64 KiB / 4 KiB + interrupt_free_min = 34
+ *	free_reserved      = 32 + pageout_free_min + P / 768
+ *	free_min           = free_reserved + P / 200
+ *	free_severe        = free_reserved + P / 400
+ *	free_target        = free_reserved + 4 * (P / 200)
+ * An allocation of n pages succeeds only if free_count - n stays at or
+ * above the floor of its class: VM_ALLOC_NORMAL free_reserved,
+ * VM_ALLOC_SYSTEM interrupt_free_min, VM_ALLOC_INTERRUPT 0.  The domain
+ * is "min" below free_min (frees bypass caches; vm_wait sleeps until it
+ * is above) and "severe" below free_severe (vm_wait_severe sleeps).
+ * free_target is what a page daemon will aim for (a later issue).
+ *
+ * Locking key:
+ *	(c) constant after boot
+ *	(f) free lock of the page's domain, while the page is free in the
+ *	    buddy allocator or a reservation
+ *	(x) the CPU whose page cache holds the page, while cached
+ *	(w) the page's owner, while allocated: the object lock for object
+ *	    pages, otherwise the thread that allocated it
+ */
+#ifndef VMLAB_VM_PAGE_H
+#define VMLAB_VM_PAGE_H
+
+#include "kern/queue.h"
+#include "md/md.h"
+#include "vm/vm_param.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm_object;
+
+/*
+ * flags.  PG_FREE is set by every free and cleared by every allocation of
+ * the page (of a block's first page only, for blocks), which catches
+ * double frees.  PG_PCPU_CACHE marks a single page that may be freed into
+ * a per-CPU cache: pages from reservations, contiguous runs and blocks go
+ * back through the free lock instead.
+ */
+#define PG_PCPU_CACHE 0x0001
+#define PG_FREE 0x0002
+
+struct vm_page {
+	TAILQ_ENTRY(vm_page) listq; /* (f) buddy free list */
+	struct vm_object *object;   /* (w) owner object, or NULL */
+	vm_pindex_t pindex;	    /* (w) index in the object */
+	vm_paddr_t phys_addr;	    /* (c) */
+	uint16_t flags;		    /* (f,x,w) PG_* */
+	uint8_t order;		    /* (f) order of a free block's first
+				       page, else VM_NFREEORDER */
+	uint8_t pool;		    /* (f) VM_FREEPOOL_* of its free block */
+	uint8_t segind;		    /* (c) segment, VM_PHYSSEG_NONE: hole */
+	uint8_t domain;		    /* (c) memory domain */
+};
+TAILQ_HEAD(pglist, vm_page);
+
+#define VM_PHYSSEG_NONE 0xff
+#define VM_PAGE_TO_PHYS(m) ((m)->phys_addr)
+
+/* Allocation requests: a class, and options. */
+#define VM_ALLOC_NORMAL 0
+#define VM_ALLOC_INTERRUPT 1
+#define VM_ALLOC_SYSTEM 2
+#define VM_ALLOC_CLASS_MASK 3
+#define VM_ALLOC_NOWAIT 0x00 /* fail rather than sleep (default) */
+#define VM_ALLOC_WAITOK 0x10 /* sleep in vm_wait until pages are freed */
+#define VM_ALLOC_ZERO 0x20   /* return zero-filled pages */
+
+/* The page's bytes through the direct map. */
+static inline uint8_t *
+vm_page_dmap(const struct vm_page *m)
+{
+	return (md_phys_base() + m->phys_addr);
+}
+
+/*
+ * Allocation.  Every function prefers the current CPU's domain and falls
+ * back to the others in order; the _domain variants use one domain.
+ * They return NULL (or fewer pages) when the class floor would be crossed
+ * in every domain, unless VM_ALLOC_WAITOK is given: then they sleep in
+ * vm_wait until they succeed.  They run in kernel threads, with no spin
+ * lock held (they may drain other CPUs' caches through IPIs).
+ *
+ * vm_page_alloc(): a page for (object, pindex), from the superpage
+ *	reservation covering pindex when vm.reserv.enable is on.  The caller
+ *	serialises allocations and frees of one object's pages.
+ * vm_page_alloc_noobj(): a page without an object (kernel memory).
+ * vm_page_alloc_bulk(): up to npages pages without object into ma[];
+ *	returns how many.
+ * vm_page_alloc_block(): a naturally aligned block of 2^order pages as one
+ *	unit: only the first page is set up; free it with
+ *	vm_page_free_block() (a 2 MiB superpage is order 9).
+ * vm_page_alloc_contig(): npages contiguous pages in [low, high), the
+ *	first aligned to `alignment' (a power of two, at least PAGE_SIZE),
+ *	the run not crossing a multiple of `boundary' (0: none).  Every page
+ *	is set up, so pages may also be freed one by one.
+ */
+struct vm_page *vm_page_alloc(
+    struct vm_object *object, vm_pindex_t pindex, int req);
+struct vm_page *vm_page_alloc_domain(
+    struct vm_object *object, vm_pindex_t pindex, int domain, int req);
+struct vm_page *vm_page_alloc_noobj(int req);
+struct vm_page *vm_page_alloc_noobj_domain(int domain, int req);
+int vm_page_alloc_bulk(int req, struct vm_page **ma, int npages);
+struct vm_page *vm_page_alloc_block(int req, int order);
+struct vm_page *vm_page_alloc_block_domain(int domain, int req, int order);
+struct vm_page *vm_page_alloc_contig(int req, uint64_t npages, vm_paddr_t low,
+    vm_paddr_t high, uint64_t alignment, vm_paddr_t boundary);
+struct vm_page *vm_page_alloc_contig_domain(int domain, int req,
+    uint64_t npages, vm_paddr_t low, vm_paddr_t high, uint64_t alignment,
+    vm_paddr_t boundary);
+
+/* Frees; same context rules as allocation, and never sleep. */
+void vm_page_free(struct vm_page *m);
+void vm_page_free_bulk(struct vm_page **ma, int npages);
+void vm_page_free_block(struct vm_page *m, int order);
+void vm_page_free_contig(struct vm_page *m, uint64_t npages);
+
+/*
+ * Waiting for free pages (kernel threads, no lock held).  vm_wait_domain()
+ * sleeps until the domain is at or above free_min; vm_wait() until some
+ * domain is; vm_wait_severe() until some domain is at or above
+ * free_severe.  Each drains the per-CPU caches before sleeping.
+ */
+void vm_wait_domain(int domain);
+void vm_wait(void);
+void vm_wait_severe(void);
+bool vm_page_count_min_domain(int domain);
+bool vm_page_count_severe_domain(int domain);
+bool vm_page_count_min(void);
+bool vm_page_count_severe(void);
+
+/* Totals (any context; a snapshot). */
+uint64_t vm_page_count_total(void);
+uint64_t vm_page_free_count(void);
+
+/*
+ * Page accounting: every page is in exactly one place and the counts add
+ * up (see the header comment), checked per domain under its free lock.
+ * Returns the number of violations, describing the first few with
+ * md_printf().  Call from a kernel thread with no allocation or free in
+ * flight anywhere (it snapshots the per-CPU caches through IPIs).
+ */
+int vm_page_check(void);
+
+/* Checkers: counts a violation and describes the first few. */
+void vm_check_fail(int *nerrp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Boot and shutdown (vm_boot.c). */
+int vm_page_startup(void);
+void vm_page_shutdown(void);
+
+#endif /* !VMLAB_VM_PAGE_H */

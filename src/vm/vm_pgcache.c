@@ -1,0 +1,431 @@
+/*
+ * vm_pgcache.c: per-domain per-CPU page caches (see vm_pgcache.h).
+ *
+ * Memory layout: vm_pgcache_array holds one cache line per (CPU, domain,
+ * pool), CPU-major, so each CPU's caches are adjacent and no two CPUs
+ * share a line.  Their page stacks are slices of one array of pointers.
+ *
+ * Invariants (checked by vm_page_check()):
+ *	pc_count <= pc_high, and pc_high <= the domain's effective high;
+ *	every cached page belongs to the cache's domain and pool, has
+ *	PG_FREE | PG_PCPU_CACHE set and no object;
+ *	cached pages are not in the free count (see vm_page.h).
+ */
+#include "vm/vm_pgcache.h"
+
+#include "kern/counter.h"
+#include "kern/kassert.h"
+#include "kern/sysctl.h"
+#include "kern/thread.h"
+#include "vm/vm_domain.h"
+#include "vm/vm_page.h"
+#include "vm/vm_phys.h"
+#include "vm/vm_reserv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VM_PGCACHE_BATCH_MAX 256
+
+struct vm_pgcache *vm_pgcache_array;
+int vm_pgcache_ndomains;
+
+static struct vm_page **vm_pgcache_slots;	/* (c) all stacks */
+static bool *vm_pgcache_allcpus;		/* (c) IPI set: every CPU */
+static uint32_t vm_pgcache_dom_high[MD_MAXDOMAIN];  /* (c) */
+static uint32_t vm_pgcache_dom_batch[MD_MAXDOMAIN]; /* (c) */
+static uint32_t vm_pgcache_on;			    /* (a) */
+static int64_t vm_pgcache_enable_tun, vm_pgcache_batch_tun,
+    vm_pgcache_high_tun;
+static counter_u64_t vm_pgcache_shortage_drains;
+
+/* Argument of the IPI handlers. */
+struct vm_pgcache_ipi {
+	int pi_enable;	      /* -1: leave pc_high, 0: disable, 1: enable */
+	bool pi_drain;	      /* drain the CPU's caches */
+	uint64_t pi_drained;  /* (a) pages drained */
+	uint32_t pi_wake;     /* (a) domains whose sleepers need a wakeup */
+	void (*pi_fn)(struct vm_page *, int, void *); /* foreach */
+	void *pi_arg;
+};
+
+int
+vm_pgcache_tunables(void)
+{
+	int error;
+
+	if ((error = tunable_int_register("vm.pgcache.enable",
+		 &vm_pgcache_enable_tun, 1, 0, 1,
+		 "per-CPU page caches in front of the buddy allocator")) != 0)
+		return (error);
+	if ((error = tunable_int_register("vm.pgcache.batch",
+		 &vm_pgcache_batch_tun, 32, 1, VM_PGCACHE_BATCH_MAX,
+		 "pages moved per refill or drain of a per-CPU cache")) != 0)
+		return (error);
+	return (tunable_int_register("vm.pgcache.high", &vm_pgcache_high_tun,
+	    256, 0, 8192,
+	    "capacity of a per-CPU cache in pages (capped so that all "
+	    "caches hold at most 1/16 of a domain)"));
+}
+
+int
+vm_pgcache_pop_bulk(struct vm_pgcache *pc, struct vm_page **ma, int n)
+{
+	uint64_t count = pcpu_load_64(&pc->pc_count), k;
+
+	k = count < (uint64_t)n ? count : (uint64_t)n;
+	memcpy(ma, &pc->pc_pages[count - k], k * sizeof(*ma));
+	pcpu_store_64(&pc->pc_count, count - k);
+	pcpu_add_64(&pc->pc_allocs, k);
+	return ((int)k);
+}
+
+int
+vm_pgcache_refill_locked(struct vm_pgcache *pc, int domain, int pool)
+{
+	struct vm_domain *vmd = VM_DOMAIN(domain);
+	int got, i, n = (int)pc->pc_batch;
+
+	vm_domain_free_assert_locked(vmd);
+	if (pc->pc_high == 0 || pcpu_load_64(&pc->pc_count) != 0 ||
+	    vm_domain_free_count(vmd) < vmd->vmd_free_min + (uint64_t)n)
+		return (0);
+	got = vm_phys_alloc_npages(domain, pool, n, pc->pc_pages);
+	while (got < n && vm_reserv_reclaim_inactive(domain))
+		got += vm_phys_alloc_npages(
+		    domain, pool, n - got, &pc->pc_pages[got]);
+	for (i = 0; i < got; i++)
+		pc->pc_pages[i]->flags = PG_PCPU_CACHE | PG_FREE;
+	/* Cached pages leave the free count; we stay above free_min. */
+	vm_domain_freecnt_dec_locked(vmd, (uint64_t)got);
+	pcpu_store_64(&pc->pc_count, (uint64_t)got);
+	pcpu_add_64(&pc->pc_refills, 1);
+	return (got);
+}
+
+/* Frees n cached pages of one domain to the buddy allocator. */
+static bool
+vm_pgcache_release(int domain, struct vm_page **ma, uint64_t n)
+{
+	struct vm_domain *vmd = VM_DOMAIN(domain);
+	uint64_t i;
+	bool wake;
+
+	vm_domain_free_lock(vmd);
+	for (i = 0; i < n; i++)
+		vm_phys_free_pages(ma[i], 0);
+	wake = vm_domain_freecnt_inc_locked(vmd, n);
+	vm_domain_free_unlock(vmd);
+	return (wake);
+}
+
+void
+vm_pgcache_drain_batch(struct vm_pgcache *pc, int domain)
+{
+	struct vm_page *batch[VM_PGCACHE_BATCH_MAX];
+	uint64_t count = pcpu_load_64(&pc->pc_count), n = pc->pc_batch;
+
+	VM_ASSERT(count >= n && n > 0,
+	    ("%s: cache holds %llu pages, batch %llu", __func__,
+		(unsigned long long)count, (unsigned long long)n));
+	/*
+	 * The oldest pages go: the most recently freed are the likeliest to
+	 * be in the CPU cache for the next allocation.  The cache is left
+	 * consistent before the free lock is taken.
+	 */
+	memcpy(batch, pc->pc_pages, n * sizeof(batch[0]));
+	memmove(pc->pc_pages, &pc->pc_pages[n], (count - n) * sizeof(batch[0]));
+	pcpu_store_64(&pc->pc_count, count - n);
+	pcpu_add_64(&pc->pc_drains, 1);
+	if (vm_pgcache_release(domain, batch, n))
+		vm_domain_wakeup(VM_DOMAIN(domain));
+}
+
+/*
+ * Drains all caches of the current CPU; returns pages drained and sets the
+ * bits of domains whose sleepers need a wakeup.  Runs on `cpu' itself
+ * (an IPI handler or the sender), so it may not sleep: wakeups are left to
+ * the caller.
+ */
+static uint64_t
+vm_pgcache_drain_cpu(int cpu, uint32_t *wakep)
+{
+	struct vm_pgcache *pc;
+	uint64_t n, total = 0;
+	int d, p;
+
+	for (d = 0; d < vm_pgcache_ndomains; d++)
+		for (p = 0; p < VM_NFREEPOOL; p++) {
+			pc = vm_pgcache_get(cpu, d, p);
+			n = pcpu_load_64(&pc->pc_count);
+			if (n == 0)
+				continue;
+			pcpu_store_64(&pc->pc_count, 0);
+			pcpu_add_64(&pc->pc_drains, 1);
+			if (vm_pgcache_release(d, pc->pc_pages, n))
+				*wakep |= 1u << d;
+			total += n;
+		}
+	return (total);
+}
+
+static void
+vm_pgcache_ipi_handler(void *arg)
+{
+	struct vm_pgcache_ipi *pi = arg;
+	uint32_t wake = 0;
+	int cpu = curcpu, d, p;
+
+	if (pi->pi_enable >= 0)
+		for (d = 0; d < vm_pgcache_ndomains; d++)
+			for (p = 0; p < VM_NFREEPOOL; p++)
+				vm_pgcache_get(cpu, d, p)->pc_high =
+				    pi->pi_enable != 0 ? vm_pgcache_dom_high[d]
+						       : 0;
+	if (pi->pi_drain) {
+		atomic_add_64(&pi->pi_drained, vm_pgcache_drain_cpu(cpu, &wake));
+		if (wake != 0)
+			atomic_set_int(&pi->pi_wake, wake);
+	}
+}
+
+/* Runs the handler on every CPU and does the wakeups it asked for. */
+static uint64_t
+vm_pgcache_broadcast(struct vm_pgcache_ipi *pi)
+{
+	uint32_t wake;
+	int d;
+
+	VM_ASSERT(md_intr_nesting() == 0,
+	    ("%s: called with a spin lock held", __func__));
+	md_ipi_send(vm_pgcache_allcpus, vm_pgcache_ipi_handler, pi, true);
+	/* The waited IPI ordered the handlers' stores before this point. */
+	wake = atomic_load_int(&pi->pi_wake);
+	for (d = 0; d < vm_pgcache_ndomains; d++)
+		if ((wake & (1u << d)) != 0)
+			vm_domain_wakeup(VM_DOMAIN(d));
+	return (atomic_load_64(&pi->pi_drained));
+}
+
+uint64_t
+vm_pgcache_drain_all(void)
+{
+	struct vm_pgcache_ipi pi = { .pi_enable = -1, .pi_drain = true };
+	int d;
+
+	for (d = 0; d < vm_pgcache_ndomains; d++)
+		if (vm_pgcache_count(d) != 0)
+			break;
+	if (d == vm_pgcache_ndomains)
+		return (0);
+	counter_u64_add(vm_pgcache_shortage_drains, 1);
+	return (vm_pgcache_broadcast(&pi));
+}
+
+void
+vm_pgcache_set_enabled(bool on)
+{
+	struct vm_pgcache_ipi pi = { .pi_enable = on ? 1 : 0,
+		.pi_drain = !on };
+
+	atomic_store_int(&vm_pgcache_on, on ? 1 : 0);
+	(void)vm_pgcache_broadcast(&pi);
+}
+
+bool
+vm_pgcache_enabled(void)
+{
+	return (atomic_load_int(&vm_pgcache_on) != 0);
+}
+
+uint64_t
+vm_pgcache_count(int domain)
+{
+	uint64_t n = 0;
+	int cpu, p;
+
+	for (cpu = 0; cpu < md_ncpus(); cpu++)
+		for (p = 0; p < VM_NFREEPOOL; p++)
+			n += pcpu_load_64(
+			    &vm_pgcache_get(cpu, domain, p)->pc_count);
+	return (n);
+}
+
+int64_t
+vm_pgcache_net_allocs(int domain)
+{
+	struct vm_pgcache *pc;
+	int64_t n = 0;
+	int cpu, p;
+
+	for (cpu = 0; cpu < md_ncpus(); cpu++)
+		for (p = 0; p < VM_NFREEPOOL; p++) {
+			pc = vm_pgcache_get(cpu, domain, p);
+			n += (int64_t)(pcpu_load_64(&pc->pc_allocs) -
+			    pcpu_load_64(&pc->pc_frees));
+		}
+	return (n);
+}
+
+static void
+vm_pgcache_foreach_handler(void *arg)
+{
+	struct vm_pgcache_ipi *pi = arg;
+	struct vm_pgcache *pc;
+	uint64_t i, n;
+	int cpu = curcpu, d, p;
+
+	for (d = 0; d < vm_pgcache_ndomains; d++)
+		for (p = 0; p < VM_NFREEPOOL; p++) {
+			pc = vm_pgcache_get(cpu, d, p);
+			n = pcpu_load_64(&pc->pc_count);
+			for (i = 0; i < n; i++)
+				pi->pi_fn(pc->pc_pages[i], cpu, pi->pi_arg);
+		}
+}
+
+void
+vm_pgcache_foreach(void (*fn)(struct vm_page *m, int cpu, void *arg),
+    void *arg)
+{
+	struct vm_pgcache_ipi pi = { .pi_fn = fn, .pi_arg = arg };
+	int cpu;
+
+	for (cpu = 0; cpu < md_ncpus(); cpu++)
+		md_ipi_send_one(cpu, vm_pgcache_foreach_handler, &pi, true);
+}
+
+uint32_t
+vm_pgcache_high(int domain)
+{
+	return (vm_pgcache_dom_high[domain]);
+}
+
+uint32_t
+vm_pgcache_batch(int domain)
+{
+	return (vm_pgcache_dom_batch[domain]);
+}
+
+/* Statistics: sums of one per-cache field (offset in arg). */
+static uint64_t
+vm_pgcache_stat(void *arg)
+{
+	size_t off = (size_t)(uintptr_t)arg, i, n;
+	uint64_t sum = 0;
+
+	n = (size_t)md_ncpus() * (size_t)vm_pgcache_ndomains * VM_NFREEPOOL;
+	for (i = 0; i < n; i++)
+		sum += pcpu_load_64(
+		    (uint64_t *)((char *)&vm_pgcache_array[i] + off));
+	return (sum);
+}
+
+static uint64_t
+vm_pgcache_stat_size(void *arg)
+{
+	return (arg != NULL ? vm_pgcache_dom_high[0] : vm_pgcache_dom_batch[0]);
+}
+
+static void
+vm_pgcache_init_stats(void)
+{
+	vm_pgcache_shortage_drains = counter_u64_alloc(
+	    "vm.stats.pgcache.shortage_drains",
+	    "drains of every CPU's caches by an allocation short of pages");
+	(void)sysctl_stat_register("vm.stats.pgcache.cached", vm_pgcache_stat,
+	    (void *)offsetof(struct vm_pgcache, pc_count),
+	    "pages in per-CPU caches (not counted as free)");
+	(void)sysctl_stat_register("vm.stats.pgcache.alloc_hits",
+	    vm_pgcache_stat, (void *)offsetof(struct vm_pgcache, pc_allocs),
+	    "pages allocated from a per-CPU cache");
+	(void)sysctl_stat_register("vm.stats.pgcache.free_hits",
+	    vm_pgcache_stat, (void *)offsetof(struct vm_pgcache, pc_frees),
+	    "pages freed into a per-CPU cache");
+	(void)sysctl_stat_register("vm.stats.pgcache.refills", vm_pgcache_stat,
+	    (void *)offsetof(struct vm_pgcache, pc_refills),
+	    "batches moved from the buddy allocator to a cache");
+	(void)sysctl_stat_register("vm.stats.pgcache.drains", vm_pgcache_stat,
+	    (void *)offsetof(struct vm_pgcache, pc_drains),
+	    "batches moved from a cache to the buddy allocator");
+	(void)sysctl_stat_register("vm.stats.pgcache.high",
+	    vm_pgcache_stat_size, (void *)1,
+	    "effective capacity of a cache of domain 0");
+	(void)sysctl_stat_register("vm.stats.pgcache.batch",
+	    vm_pgcache_stat_size, NULL, "effective batch of domain 0");
+}
+
+/* Effective high and batch of each domain (see vm_pgcache.h). */
+static uint64_t
+vm_pgcache_size_domains(void)
+{
+	uint64_t cap, high, batch, slots = 0;
+	int d, ncpus = md_ncpus();
+
+	for (d = 0; d < vm_pgcache_ndomains; d++) {
+		high = (uint64_t)vm_pgcache_high_tun;
+		cap = vm_phys_domain_pages(d) /
+		    (16 * (uint64_t)ncpus * VM_NFREEPOOL);
+		if (high > cap)
+			high = cap;
+		batch = (uint64_t)vm_pgcache_batch_tun;
+		if (batch > high / 2)
+			batch = high / 2;
+		if (batch == 0)
+			high = 0;
+		vm_pgcache_dom_high[d] = (uint32_t)high;
+		vm_pgcache_dom_batch[d] = (uint32_t)batch;
+		slots += high * (uint64_t)ncpus * VM_NFREEPOOL;
+	}
+	return (slots);
+}
+
+/* Runs at boot after vm_phys_init(), before the CPUs start. */
+int
+vm_pgcache_init(void)
+{
+	struct vm_pgcache *pc;
+	struct vm_page **next;
+	size_t n;
+	int cpu, d, p, ncpus = md_ncpus();
+
+	vm_pgcache_ndomains = vm_ndomains;
+	n = (size_t)ncpus * (size_t)vm_ndomains * VM_NFREEPOOL;
+	vm_pgcache_array = aligned_alloc(MD_CACHE_LINE, n * sizeof(*pc));
+	vm_pgcache_slots = calloc(vm_pgcache_size_domains() + 1, sizeof(*next));
+	vm_pgcache_allcpus = calloc((size_t)ncpus, sizeof(bool));
+	if (vm_pgcache_array == NULL || vm_pgcache_slots == NULL ||
+	    vm_pgcache_allcpus == NULL)
+		return (ENOMEM);
+	memset(vm_pgcache_array, 0, n * sizeof(*pc));
+	atomic_store_int(&vm_pgcache_on, vm_pgcache_enable_tun != 0);
+	next = vm_pgcache_slots;
+	for (cpu = 0; cpu < ncpus; cpu++) {
+		vm_pgcache_allcpus[cpu] = true;
+		for (d = 0; d < vm_ndomains; d++)
+			for (p = 0; p < VM_NFREEPOOL; p++) {
+				pc = vm_pgcache_get(cpu, d, p);
+				pc->pc_pages = next;
+				next += vm_pgcache_dom_high[d];
+				pc->pc_batch = vm_pgcache_dom_batch[d];
+				pc->pc_high = vm_pgcache_enabled()
+				    ? vm_pgcache_dom_high[d]
+				    : 0;
+			}
+	}
+	vm_pgcache_init_stats();
+	return (0);
+}
+
+void
+vm_pgcache_fini(void)
+{
+	counter_u64_free(vm_pgcache_shortage_drains);
+	free(vm_pgcache_array);
+	free(vm_pgcache_slots);
+	free(vm_pgcache_allcpus);
+	vm_pgcache_array = NULL;
+	vm_pgcache_slots = NULL;
+	vm_pgcache_allcpus = NULL;
+}

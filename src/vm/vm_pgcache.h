@@ -1,0 +1,141 @@
+/*
+ * vm_pgcache.h: per-domain per-CPU page caches.
+ *
+ * Every CPU has, for every domain and pool, a small stack of free single
+ * pages in front of that domain's buddy allocator.  Allocation pops, free
+ * pushes; an empty cache is refilled and a full one drained by
+ * vm.pgcache.batch pages at a time, under the domain's free lock.
+ *
+ * The fast paths use no lock and no atomic read-modify-write: the kernel
+ * is non-preemptive, so a thread that reads curcpu once and does not
+ * sleep is the only code touching that CPU's caches.  The one exception is
+ * an IPI handler (drain, enable/disable, snapshot), which runs on the CPU
+ * itself and only at a poll point (a spin loop, a switch, the idle loop);
+ * the cache code has no poll point between reading and writing a cache,
+ * because the free lock is a spin mutex, which holds IPIs off while it
+ * spins and while it is held.  pc_count and the statistics are written
+ * with relaxed atomic stores so that other CPUs may read them.
+ *
+ * Sizes (computed at boot per domain; see vm_page.h for why cached pages
+ * are not free pages): high = min(vm.pgcache.high, pages of the domain /
+ * (16 x CPUs x pools)), batch = min(vm.pgcache.batch, high / 2); a domain
+ * whose high would be below 2 has no caches.  vm.pgcache.enable=0 (or
+ * vm_pgcache_set_enabled(false) at run time) sets every high to 0.
+ *
+ * Locking key:
+ *	(c) constant after boot
+ *	(x) the owning CPU (its threads and IPI handlers)
+ *	(a) atomic: written by the owning CPU, read by any
+ */
+#ifndef VMLAB_VM_PGCACHE_H
+#define VMLAB_VM_PGCACHE_H
+
+#include "kern/kassert.h"
+#include "md/md_atomic.h"
+#include "vm/vm_param.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm_page;
+
+struct vm_pgcache {
+	uint64_t pc_count;	   /* (x,a) pages in pc_pages */
+	uint32_t pc_high;	   /* (x) capacity now; 0: disabled */
+	uint32_t pc_batch;	   /* (x) pages per refill or drain */
+	struct vm_page **pc_pages; /* (c) stack, top at pc_count - 1 */
+	uint64_t pc_allocs;	   /* (x,a) pages handed out */
+	uint64_t pc_frees;	   /* (x,a) pages taken back */
+	uint64_t pc_refills;	   /* (x,a) batches taken from the buddy */
+	uint64_t pc_drains;	   /* (x,a) batches given back */
+} __aligned(MD_CACHE_LINE);
+
+extern struct vm_pgcache *vm_pgcache_array; /* (c) [cpu][domain][pool] */
+extern int vm_pgcache_ndomains;		    /* (c) */
+
+/* The cache of (cpu, domain, pool); cpu must be the current CPU to use. */
+static inline struct vm_pgcache *
+vm_pgcache_get(int cpu, int domain, int pool)
+{
+	return (&vm_pgcache_array[((size_t)cpu * (size_t)vm_pgcache_ndomains +
+					 (size_t)domain) *
+		VM_NFREEPOOL +
+	    (size_t)pool]);
+}
+
+/* Pops the most recently cached page, or NULL.  Current CPU's cache. */
+static inline struct vm_page *
+vm_pgcache_pop(struct vm_pgcache *pc)
+{
+	uint64_t n = pcpu_load_64(&pc->pc_count);
+
+	if (__builtin_expect(n == 0, 0))
+		return (NULL);
+	pcpu_store_64(&pc->pc_count, n - 1);
+	pcpu_add_64(&pc->pc_allocs, 1);
+	return (pc->pc_pages[n - 1]);
+}
+
+/* Pushes m if there is room; false if full.  Current CPU's cache. */
+static inline bool
+vm_pgcache_push(struct vm_pgcache *pc, struct vm_page *m)
+{
+	uint64_t n = pcpu_load_64(&pc->pc_count);
+
+	if (__builtin_expect(n >= pc->pc_high, 0))
+		return (false);
+	pc->pc_pages[n] = m;
+	pcpu_store_64(&pc->pc_count, n + 1);
+	pcpu_add_64(&pc->pc_frees, 1);
+	return (true);
+}
+
+/*
+ * Pops up to n pages into ma[] (bulk allocation); returns how many.
+ * Current CPU's cache.
+ */
+int vm_pgcache_pop_bulk(struct vm_pgcache *pc, struct vm_page **ma, int n);
+
+/*
+ * Refills the current CPU's empty cache (cpu, domain, pool) with a batch
+ * from the buddy allocator, if the domain stays at or above free_min
+ * afterwards; returns the pages added.  Free lock of the domain held.
+ */
+int vm_pgcache_refill_locked(struct vm_pgcache *pc, int domain, int pool);
+/*
+ * Gives a batch of the current CPU's full cache back to the buddy
+ * allocator (takes the free lock), making room for one page.
+ */
+void vm_pgcache_drain_batch(struct vm_pgcache *pc, int domain);
+/*
+ * Drains every CPU's caches into the buddy allocator (IPIs, waited) and
+ * returns the pages drained; does nothing if no cache holds a page.
+ * Kernel thread, no spin lock held.
+ */
+uint64_t vm_pgcache_drain_all(void);
+/* Enables or disables all caches at run time (draining them); as above. */
+void vm_pgcache_set_enabled(bool on);
+bool vm_pgcache_enabled(void);
+
+/*
+ * Accounting, per domain: pages cached now, and pages the caches handed
+ * out less pages they took back (since boot).  Racy unless quiescent.
+ */
+uint64_t vm_pgcache_count(int domain);
+int64_t vm_pgcache_net_allocs(int domain);
+/*
+ * Calls fn(m, arg) for every cached page, on each CPU in turn through a
+ * waited IPI (so fn never runs concurrently with itself).  Kernel thread,
+ * no spin lock held.
+ */
+void vm_pgcache_foreach(void (*fn)(struct vm_page *m, int cpu, void *arg),
+    void *arg);
+/* Effective sizes of a domain's caches. */
+uint32_t vm_pgcache_high(int domain);
+uint32_t vm_pgcache_batch(int domain);
+
+int vm_pgcache_tunables(void);
+int vm_pgcache_init(void);
+void vm_pgcache_fini(void);
+
+#endif /* !VMLAB_VM_PGCACHE_H */

@@ -1,0 +1,148 @@
+/*
+ * explore.c: schedule exploration on the simulated machine (explore.h).
+ */
+#include "explore.h"
+
+#include "harness.h"
+#include "vmlab/vmlab.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int
+explore_nseeds(int def)
+{
+	const char *s = getenv("VMLAB_EXPLORE_SEEDS");
+
+	if (s != NULL && atoi(s) > 0)
+		return (atoi(s));
+	return (test_sanitizer() ? (def + 4) / 5 : def);
+}
+
+struct explore_child {
+	void (*ec_body)(void *);
+	void (*ec_check)(void *);
+	void *ec_arg;
+};
+
+static void
+explore_thread(void *arg)
+{
+	struct explore_child *ec = arg;
+
+	ec->ec_body(ec->ec_arg);
+	if (ec->ec_check != NULL)
+		ec->ec_check(ec->ec_arg);
+}
+
+/* Runs one seed in this (child) process; returns the exit status. */
+static int
+explore_one(const struct explore_opts *o, uint64_t seed,
+    struct explore_child *ec, int hashfd)
+{
+	struct vmlab_config cfg;
+	char sched[32], jitter[48], depth[48], steps[48], err[256];
+	const char *tun[4];
+	uint64_t h;
+
+	snprintf(sched, sizeof(sched), "sim.sched=%s",
+	    o->eo_mode == EXPLORE_PCT ? "pct" : "time");
+	snprintf(jitter, sizeof(jitter), "sim.jitter=%d", o->eo_jitter);
+	snprintf(depth, sizeof(depth), "sim.pct.depth=%d", o->eo_pct_depth);
+	snprintf(steps, sizeof(steps), "sim.pct.steps=%d",
+	    o->eo_pct_steps > 0 ? o->eo_pct_steps : 20000);
+	tun[0] = sched;
+	tun[1] = jitter;
+	tun[2] = depth;
+	tun[3] = steps;
+	vmlab_config_default(&cfg);
+	cfg.backend = VMLAB_BACKEND_SIM;
+	cfg.ncpus = o->eo_ncpus;
+	cfg.seed = seed;
+	cfg.tunables = tun;
+	cfg.ntunables = 4;
+	if (vmlab_boot(&cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "explore: %s\n", err);
+		return (2);
+	}
+	if (vmlab_run(explore_thread, ec) != 0)
+		return (2);
+	h = vmlab_sim_trace_hash();
+	if (vmlab_shutdown() != 0)
+		return (3);
+	if (write(hashfd, &h, sizeof(h)) != (ssize_t)sizeof(h))
+		return (2);
+	return (test_failures() == 0 ? 0 : 1);
+}
+
+void
+explore(const struct explore_opts *o, void (*body)(void *),
+    void (*check)(void *), void *arg, struct explore_result *res)
+{
+	struct explore_child ec = { body, check, arg };
+	const char *only = o->eo_fixed ? NULL : getenv("VMLAB_EXPLORE_SEED");
+	uint64_t seed, base = test_seed(), h;
+	int i, n, status, fds[2], devnull;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	n = only != NULL
+	    ? 1
+	    : (o->eo_fixed ? o->eo_seeds : explore_nseeds(o->eo_seeds));
+	if (o->eo_fixed)
+		base = o->eo_seed_base;
+	fflush(NULL);
+	for (i = 0; i < n; i++) {
+		seed =
+		    only != NULL ? strtoull(only, NULL, 0) : base + (uint64_t)i;
+		if (pipe(fds) != 0) {
+			test_fail(__FILE__, __LINE__, "explore: pipe failed");
+			return;
+		}
+		pid = fork();
+		if (pid == 0) {
+			close(fds[0]);
+			if (o->eo_quiet && only == NULL) {
+				devnull = open("/dev/null", O_WRONLY);
+				dup2(devnull, 2);
+				dup2(devnull, 1);
+			}
+			_exit(explore_one(o, seed, &ec, fds[1]));
+		}
+		close(fds[1]);
+		h = 0;
+		if (read(fds[0], &h, sizeof(h)) != (ssize_t)sizeof(h))
+			h = 0;
+		close(fds[0]);
+		if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+			test_fail(__FILE__, __LINE__, "explore: fork failed");
+			return;
+		}
+		res->er_runs++;
+		res->er_hash = h;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			continue;
+		if (res->er_failed++ == 0) {
+			res->er_first_failed = seed;
+			res->er_first_status = WIFSIGNALED(status)
+			    ? -WTERMSIG(status)
+			    : WEXITSTATUS(status);
+		}
+		if (!o->eo_quiet)
+			fprintf(stderr,
+			    "  explore: %s failed with seed %llu (%s %d); "
+			    "reproduce: VMLAB_EXPLORE_SEED=%llu %s -k %s\n",
+			    o->eo_name, (unsigned long long)seed,
+			    WIFSIGNALED(status) ? "signal" : "status",
+			    WIFSIGNALED(status) ? WTERMSIG(status)
+						: WEXITSTATUS(status),
+			    (unsigned long long)seed, test_progname(),
+			    o->eo_name);
+		if (o->eo_stop_first)
+			break;
+	}
+}
