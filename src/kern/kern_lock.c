@@ -254,6 +254,7 @@ static const struct {
 	{ "kthread free", 900 },
 	{ "counter", 900 },
 	{ "sleepq chain", 920 },
+	{ "turnstile chain", 930 },
 	{ "sched timeout", 940 },
 	{ "sched runq", 960 },
 };

@@ -128,17 +128,17 @@ mtx_lock_sleep(struct mtx *m, struct thread *td)
 			continue;
 		}
 		/* Step 3. */
-		sleepq_lock(m);
+		sleepq_lock(TS_WCHAN(m));
 		v = atomic_load_ptr(&m->mtx_lock);
 		if (mtx_owner_of(v) == NULL ||
 		    ((v & MTX_CONTESTED) == 0 &&
 			!atomic_cmpset_acq_ptr(
 			    &m->mtx_lock, v, v | MTX_CONTESTED)) ||
 		    thread_is_running(mtx_owner_of(v))) {
-			sleepq_release(m);
+			sleepq_release(TS_WCHAN(m));
 			continue;
 		}
-		sleepq_add(m, m->lock_object.lo_name, 0, 0);
+		sleepq_add(TS_WCHAN(m), m->lock_object.lo_name, 0, 0);
 		(void)sleepq_wait();
 		lock_delay_init(&ld);
 	}
@@ -178,13 +178,13 @@ mtx_unlock_sleep(struct mtx *m)
 {
 	uint32_t n;
 
-	sleepq_lock(m);
-	n = sleepq_count(m, 0);
+	sleepq_lock(TS_WCHAN(m));
+	n = sleepq_count(TS_WCHAN(m), 0);
 	/* Release: the critical section is done before the lock is free. */
 	atomic_store_rel_ptr(&m->mtx_lock, n > 1 ? MTX_CONTESTED : MTX_UNOWNED);
 	if (n > 0)
-		(void)sleepq_signal(m, 0);
-	sleepq_release(m);
+		(void)sleepq_signal(TS_WCHAN(m), 0);
+	sleepq_release(TS_WCHAN(m));
 }
 
 void
@@ -306,25 +306,25 @@ qmtx_lock_slow(struct qmtx *q, struct thread *td)
 	uintptr_t v;
 
 	for (;;) {
-		sleepq_lock(q);
+		sleepq_lock(TS_WCHAN(q));
 		v = atomic_load_ptr(&q->qm_lock);
 		if (v == MTX_UNOWNED) {
 			if (atomic_cmpset_acq_ptr(
 				&q->qm_lock, v, (uintptr_t)td)) {
-				sleepq_release(q);
+				sleepq_release(TS_WCHAN(q));
 				break;
 			}
-			sleepq_release(q);
+			sleepq_release(TS_WCHAN(q));
 			continue;
 		}
 		VM_ASSERT(mtx_owner_of(v) != td,
 		    ("qmtx_lock: recursion on %s", q->lock_object.lo_name));
 		if ((v & MTX_CONTESTED) == 0 &&
 		    !atomic_cmpset_acq_ptr(&q->qm_lock, v, v | MTX_CONTESTED)) {
-			sleepq_release(q);
+			sleepq_release(TS_WCHAN(q));
 			continue;
 		}
-		sleepq_add(q, q->lock_object.lo_name, 0, 0);
+		sleepq_add(TS_WCHAN(q), q->lock_object.lo_name, 0, 0);
 		(void)sleepq_wait();
 		/* Acquire: the releaser handed us the lock before waking us. */
 		v = atomic_load_acq_ptr(&q->qm_lock);
@@ -361,16 +361,16 @@ qmtx_unlock(struct qmtx *q)
 	WITNESS_UNLOCK(&q->lock_object);
 	if (atomic_cmpset_rel_ptr(&q->qm_lock, (uintptr_t)td, MTX_UNOWNED))
 		return;
-	sleepq_lock(q);
-	n = sleepq_count(q, 0);
-	next = sleepq_first(q, 0);
+	sleepq_lock(TS_WCHAN(q));
+	n = sleepq_count(TS_WCHAN(q), 0);
+	next = sleepq_first(TS_WCHAN(q), 0);
 	/* Release: hand over; the new owner reads the word with acquire. */
 	atomic_store_rel_ptr(&q->qm_lock,
 	    next == NULL ? MTX_UNOWNED
 			 : (uintptr_t)next | (n > 1 ? MTX_CONTESTED : 0));
 	if (next != NULL)
-		(void)sleepq_signal(q, 0);
-	sleepq_release(q);
+		(void)sleepq_signal(TS_WCHAN(q), 0);
+	sleepq_release(TS_WCHAN(q));
 }
 
 static void

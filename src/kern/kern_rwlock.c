@@ -85,15 +85,15 @@ rwl_rlock(struct lock_object *lo, uintptr_t *word)
 			lock_delay(&ld, word);
 			continue;
 		}
-		sleepq_lock(lo);
+		sleepq_lock(TS_WCHAN(lo));
 		v = atomic_load_ptr(word);
 		if (rwl_can_read(v, td, woken) ||
 		    ((v & RW_RWAIT) == 0 &&
 			!atomic_cmpset_acq_ptr(word, v, v | RW_RWAIT))) {
-			sleepq_release(lo);
+			sleepq_release(TS_WCHAN(lo));
 			continue;
 		}
-		sleepq_add(lo, lo->lo_name, RWQ_READERS, 0);
+		sleepq_add(TS_WCHAN(lo), lo->lo_name, RWQ_READERS, 0);
 		(void)sleepq_wait();
 		woken = true;
 	}
@@ -122,22 +122,22 @@ rwl_runlock(struct lock_object *lo, uintptr_t *word)
 			continue;
 		}
 		/* Last reader with sleepers. */
-		sleepq_lock(lo);
-		nw = sleepq_count(lo, RWQ_WRITERS);
-		nr = sleepq_count(lo, RWQ_READERS);
+		sleepq_lock(TS_WCHAN(lo));
+		nw = sleepq_count(TS_WCHAN(lo), RWQ_WRITERS);
+		nr = sleepq_count(TS_WCHAN(lo), RWQ_READERS);
 		new = RW_UNLOCKED;
 		if (nw > 0)
 			new |=
 			    (nw > 1 ? RW_WWAIT : 0) | (nr > 0 ? RW_RWAIT : 0);
 		if (!atomic_cmpset_rel_ptr(word, v, new)) {
-			sleepq_release(lo);
+			sleepq_release(TS_WCHAN(lo));
 			continue;
 		}
 		if (nw > 0)
-			(void)sleepq_signal(lo, RWQ_WRITERS);
+			(void)sleepq_signal(TS_WCHAN(lo), RWQ_WRITERS);
 		else if (nr > 0)
-			(void)sleepq_broadcast(lo, RWQ_READERS);
-		sleepq_release(lo);
+			(void)sleepq_broadcast(TS_WCHAN(lo), RWQ_READERS);
+		sleepq_release(TS_WCHAN(lo));
 		return;
 	}
 }
@@ -168,15 +168,15 @@ rwl_wlock(struct lock_object *lo, uintptr_t *word)
 			lock_delay(&ld, word);
 			continue;
 		}
-		sleepq_lock(lo);
+		sleepq_lock(TS_WCHAN(lo));
 		v = atomic_load_ptr(word);
 		if (((v & RW_READ) != 0 && RW_READERS(v) == 0) ||
 		    ((v & RW_WWAIT) == 0 &&
 			!atomic_cmpset_acq_ptr(word, v, v | RW_WWAIT))) {
-			sleepq_release(lo);
+			sleepq_release(TS_WCHAN(lo));
 			continue;
 		}
-		sleepq_add(lo, lo->lo_name, RWQ_WRITERS, 0);
+		sleepq_add(TS_WCHAN(lo), lo->lo_name, RWQ_WRITERS, 0);
 		(void)sleepq_wait();
 	}
 	lock_prof_contended(lo, start, true);
@@ -199,9 +199,9 @@ rwl_wunlock(struct lock_object *lo, uintptr_t *word)
 	/* Release: the critical section is done before the lock is free. */
 	if (atomic_cmpset_rel_ptr(word, (uintptr_t)td, RW_UNLOCKED))
 		return;
-	sleepq_lock(lo);
-	nw = sleepq_count(lo, RWQ_WRITERS);
-	nr = sleepq_count(lo, RWQ_READERS);
+	sleepq_lock(TS_WCHAN(lo));
+	nw = sleepq_count(TS_WCHAN(lo), RWQ_WRITERS);
+	nr = sleepq_count(TS_WCHAN(lo), RWQ_READERS);
 	if (nr > 0)
 		new = RW_UNLOCKED | (nw > 0 ? RW_WWAIT : 0);
 	else
@@ -209,10 +209,10 @@ rwl_wunlock(struct lock_object *lo, uintptr_t *word)
 	/* Only we change the word while write-locked: a plain store. */
 	atomic_store_rel_ptr(word, new);
 	if (nr > 0)
-		(void)sleepq_broadcast(lo, RWQ_READERS);
+		(void)sleepq_broadcast(TS_WCHAN(lo), RWQ_READERS);
 	else if (nw > 0)
-		(void)sleepq_signal(lo, RWQ_WRITERS);
-	sleepq_release(lo);
+		(void)sleepq_signal(TS_WCHAN(lo), RWQ_WRITERS);
+	sleepq_release(TS_WCHAN(lo));
 }
 
 /*

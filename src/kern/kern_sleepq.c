@@ -25,7 +25,10 @@
 #include <stdlib.h>
 
 #define SLEEPQ_CHAINS 1024
-#define SLEEPQ_HASH(wc) ((((wc) >> 6) ^ ((wc) >> 16)) & (SLEEPQ_CHAINS - 1))
+/* Even channels: sleep chains; odd (TS_WCHAN): turnstile chains. */
+#define SLEEPQ_HASH(wc)                                                        \
+	(((((wc) >> 6) ^ ((wc) >> 16)) & (SLEEPQ_CHAINS - 1)) +                \
+	    ((wc)&1) * SLEEPQ_CHAINS)
 
 struct sleepqueue {
 	struct threadq sq_blocked[SLEEPQ_NQUEUES]; /* (s) */
@@ -55,11 +58,13 @@ sleepq_init(void)
 {
 	int i;
 
-	sleepq_chains = calloc(SLEEPQ_CHAINS, sizeof(*sleepq_chains));
+	sleepq_chains = calloc(2 * SLEEPQ_CHAINS, sizeof(*sleepq_chains));
 	if (sleepq_chains == NULL)
 		return (ENOMEM);
-	for (i = 0; i < SLEEPQ_CHAINS; i++) {
-		mtx_init(&sleepq_chains[i].sc_lock, "sleepq chain", MTX_SPIN);
+	for (i = 0; i < 2 * SLEEPQ_CHAINS; i++) {
+		mtx_init(&sleepq_chains[i].sc_lock,
+		    i < SLEEPQ_CHAINS ? "sleepq chain" : "turnstile chain",
+		    MTX_SPIN);
 		LIST_INIT(&sleepq_chains[i].sc_queues);
 	}
 	sleepq_nwakeups = counter_u64_alloc("kern.sched.wakeups",
@@ -74,7 +79,7 @@ sleepq_fini(void)
 
 	if (sleepq_chains == NULL)
 		return;
-	for (i = 0; i < SLEEPQ_CHAINS; i++) {
+	for (i = 0; i < 2 * SLEEPQ_CHAINS; i++) {
 		VM_ASSERT(LIST_EMPTY(&sleepq_chains[i].sc_queues),
 		    ("sleepq_fini: chain %d has sleepers", i));
 		mtx_destroy(&sleepq_chains[i].sc_lock);

@@ -402,13 +402,18 @@ sched_switch_finish(void)
 {
 	struct pcpu *pc = curpcpu_get();
 	struct thread *prev = pc->pc_prevthread;
+	bool joinable;
 
 	pc->pc_prevthread = NULL;
 	if (prev != NULL) {
+		/*
+		 * Read prev's flags before the release: once td_oncpu is 0 a
+		 * joiner may reap prev and kthread_create() reuse it.
+		 */
+		joinable = (prev->td_flags & TDF_JOINABLE) != 0;
 		/* Release: prev's context is saved; it may run elsewhere. */
 		atomic_store_rel_int(&prev->td_oncpu, 0);
-		if (atomic_load_int(&prev->td_state) == TDS_DEAD &&
-		    (prev->td_flags & TDF_JOINABLE) == 0)
+		if (!joinable && atomic_load_int(&prev->td_state) == TDS_DEAD)
 			kthread_reap(prev);
 	}
 	timeout_run(pc);
@@ -418,9 +423,20 @@ sched_switch_finish(void)
 void
 sched_yield(void)
 {
-	struct thread *td = curthread;
-	struct pcpu *pc = curpcpu_get();
+	struct thread *td;
+	struct pcpu *pc;
 
+	/*
+	 * The name is also libc's, and this definition interposes it: a
+	 * host thread that is not a CPU (LeakSanitizer's stop-the-world, at
+	 * exit) may call it.  It has no run queue: just relax.
+	 */
+	if (md_curcpu() < 0) {
+		md_cpu_relax();
+		return;
+	}
+	td = curthread;
+	pc = curpcpu_get();
 	if (atomic_load_int(&pc->pc_runqlen) == 0) {
 		timeout_run(pc);
 		md_ipi_poll();

@@ -25,6 +25,16 @@
 struct lock_object;
 
 #define SLEEPQ_NQUEUES 2
+
+/*
+ * Locks (mtx, qmtx, rw, sx) sleep on the turnstile channel of their
+ * address: an odd address that hashes into a separate table of chains
+ * ("turnstile chain", ranked after "sleepq chain").  sleep() may release
+ * a contested mutex, taking its turnstile chain, while it holds the sleep
+ * channel's chain; with one table a hash collision could deadlock two
+ * such sleeps.
+ */
+#define TS_WCHAN(lk) ((const void *)((uintptr_t)(lk) | 1))
 #define PDROP 0x1 /* sleep(): do not reacquire the interlock */
 
 void sleepq_lock(const void *wchan);

@@ -19,6 +19,7 @@
 #include "md/md_backend.h"
 
 #include <errno.h>
+#include <execinfo.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,6 +371,16 @@ md_ipi_count(void)
 	return (n);
 }
 
+/* Prints the call stack (symbols with -rdynamic; else addresses). */
+static void
+md_backtrace(void)
+{
+	void *frames[32];
+	int n = backtrace(frames, 32);
+
+	backtrace_symbols_fd(frames, n, 2);
+}
+
 void
 md_panic(const char *fmt, ...)
 {
@@ -384,6 +395,7 @@ md_panic(const char *fmt, ...)
 	if (md_sim_enabled)
 		fprintf(stderr, "vmlab: simulated machine, seed %llu\n",
 		    (unsigned long long)md_cfg.mc_seed);
+	md_backtrace();
 	abort();
 }
 

@@ -27,16 +27,17 @@
 #include "kern/kassert.h"
 #include "kern/mutex.h"
 #include "md/md.h"
+#include "vm/vm_param.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
 struct vm_domain {
 	/* Read-mostly: read by every CPU, written on threshold changes. */
-	uint32_t vmd_pgcache_bypass; /* (a) below free_min: frees skip the
+	uint32_t vmd_pgcache_bypass;	 /* (a) below free_min: frees skip the
 					per-CPU caches */
-	int vmd_domain;		     /* (c) */
-	uint64_t vmd_page_count;     /* (c) pages in the domain */
+	int vmd_domain;			 /* (c) */
+	uint64_t vmd_page_count;	 /* (c) pages in the domain */
 	uint64_t vmd_interrupt_free_min; /* (c) floor of VM_ALLOC_SYSTEM */
 	uint64_t vmd_pageout_free_min;	 /* (c) */
 	uint64_t vmd_free_reserved;	 /* (c) floor of VM_ALLOC_NORMAL */
@@ -49,6 +50,7 @@ struct vm_domain {
 	uint64_t vmd_free_count; /* (f,a) buddy + reservation-free pages */
 	int64_t vmd_allocated;	 /* (f) pages allocated through the free
 				    lock, less pages freed through it */
+	uint64_t vmd_nblocks;	 /* (f,a) blocks allocated */
 } __aligned(MD_CACHE_LINE);
 
 extern struct vm_domain vm_dom[MD_MAXDOMAIN];
@@ -82,15 +84,65 @@ vm_domain_free_count(const struct vm_domain *vmd)
  * class, and returns whether it did.  vm_domain_freecnt_inc_locked() puts
  * npages back and returns true when a threshold that sleepers wait for was
  * crossed upwards: the caller then calls vm_domain_wakeup() after
- * dropping the free lock.  Both called with the free lock held.
+ * dropping the free lock.  vm_domain_freecnt_dec_locked() takes npages
+ * unconditionally (cache refills).  All with the free lock held; inline,
+ * as they sit on the 2 MiB block path.
  */
-bool vm_domain_allocate_locked(
-    struct vm_domain *vmd, int req, uint64_t npages);
-bool vm_domain_freecnt_inc_locked(struct vm_domain *vmd, uint64_t npages);
-/* Takes npages out of the free count unconditionally (cache refills). */
-void vm_domain_freecnt_dec_locked(struct vm_domain *vmd, uint64_t npages);
 void vm_domain_wakeup(struct vm_domain *vmd);
+
 /* The floor of the request's class; constant. */
-uint64_t vm_domain_floor(const struct vm_domain *vmd, int req);
+static inline uint64_t
+vm_domain_floor(const struct vm_domain *vmd, int req)
+{
+	switch (req & VM_ALLOC_CLASS_MASK) {
+	case VM_ALLOC_INTERRUPT:
+		return (0);
+	case VM_ALLOC_SYSTEM:
+		return (vmd->vmd_interrupt_free_min);
+	default:
+		return (vmd->vmd_free_reserved);
+	}
+}
+
+static inline void
+vm_domain_freecnt_dec_locked(struct vm_domain *vmd, uint64_t npages)
+{
+	uint64_t old = atomic_load_64(&vmd->vmd_free_count);
+
+	vm_domain_free_assert_locked(vmd);
+	VM_ASSERT(old >= npages,
+	    ("%s: domain %d free count %llu < %llu", __func__, vmd->vmd_domain,
+		(unsigned long long)old, (unsigned long long)npages));
+	atomic_store_64(&vmd->vmd_free_count, old - npages);
+	/* Entering shortage: frees now bypass the per-CPU caches. */
+	if (old >= vmd->vmd_free_min && old - npages < vmd->vmd_free_min)
+		atomic_store_int(&vmd->vmd_pgcache_bypass, 1);
+}
+
+static inline bool
+vm_domain_allocate_locked(struct vm_domain *vmd, int req, uint64_t npages)
+{
+	vm_domain_free_assert_locked(vmd);
+	if (atomic_load_64(&vmd->vmd_free_count) <
+	    vm_domain_floor(vmd, req) + npages)
+		return (false);
+	vm_domain_freecnt_dec_locked(vmd, npages);
+	return (true);
+}
+
+static inline bool
+vm_domain_freecnt_inc_locked(struct vm_domain *vmd, uint64_t npages)
+{
+	uint64_t old = atomic_load_64(&vmd->vmd_free_count);
+	uint64_t new = old + npages;
+
+	vm_domain_free_assert_locked(vmd);
+	atomic_store_64(&vmd->vmd_free_count, new);
+	if (old >= vmd->vmd_free_min)
+		return (false);
+	if (new >= vmd->vmd_free_min)
+		atomic_store_int(&vmd->vmd_pgcache_bypass, 0);
+	return (new >= vmd->vmd_free_severe);
+}
 
 #endif /* !VMLAB_VM_DOMAIN_H */

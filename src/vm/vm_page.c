@@ -50,7 +50,7 @@ static struct mtx vm_domainset_lock;
 static char vm_wait_chan;
 
 static counter_u64_t vm_cnt_locked, vm_cnt_remote, vm_cnt_fail, vm_cnt_zeroed,
-    vm_cnt_waits, vm_cnt_blocks, vm_cnt_contig;
+    vm_cnt_waits, vm_cnt_contig;
 
 static const char *const vm_domain_stat_names[MD_MAXDOMAIN] = {
 	"vm.stats.domain.0.free", "vm.stats.domain.1.free",
@@ -72,59 +72,6 @@ vm_check_fail(int *nerrp, const char *fmt, ...)
 		md_printf("vm check: %s\n", buf);
 	}
 	(*nerrp)++;
-}
-
-uint64_t
-vm_domain_floor(const struct vm_domain *vmd, int req)
-{
-	switch (req & VM_ALLOC_CLASS_MASK) {
-	case VM_ALLOC_INTERRUPT:
-		return (0);
-	case VM_ALLOC_SYSTEM:
-		return (vmd->vmd_interrupt_free_min);
-	default:
-		return (vmd->vmd_free_reserved);
-	}
-}
-
-void
-vm_domain_freecnt_dec_locked(struct vm_domain *vmd, uint64_t npages)
-{
-	uint64_t old = atomic_load_64(&vmd->vmd_free_count);
-
-	vm_domain_free_assert_locked(vmd);
-	VM_ASSERT(old >= npages,
-	    ("%s: domain %d free count %llu < %llu", __func__, vmd->vmd_domain,
-		(unsigned long long)old, (unsigned long long)npages));
-	atomic_store_64(&vmd->vmd_free_count, old - npages);
-	/* Entering shortage: frees now bypass the per-CPU caches. */
-	if (old >= vmd->vmd_free_min && old - npages < vmd->vmd_free_min)
-		atomic_store_int(&vmd->vmd_pgcache_bypass, 1);
-}
-
-bool
-vm_domain_allocate_locked(struct vm_domain *vmd, int req, uint64_t npages)
-{
-	vm_domain_free_assert_locked(vmd);
-	if (atomic_load_64(&vmd->vmd_free_count) <
-	    vm_domain_floor(vmd, req) + npages)
-		return (false);
-	vm_domain_freecnt_dec_locked(vmd, npages);
-	return (true);
-}
-
-bool
-vm_domain_freecnt_inc_locked(struct vm_domain *vmd, uint64_t npages)
-{
-	uint64_t old = atomic_load_64(&vmd->vmd_free_count);
-	uint64_t new = old + npages;
-
-	vm_domain_free_assert_locked(vmd);
-	atomic_store_64(&vmd->vmd_free_count, new);
-	if (old < vmd->vmd_free_min && new >= vmd->vmd_free_min)
-		atomic_store_int(&vmd->vmd_pgcache_bypass, 0);
-	return ((old < vmd->vmd_free_min && new >= vmd->vmd_free_min) ||
-	    (old < vmd->vmd_free_severe && new >= vmd->vmd_free_severe));
 }
 
 /* Wakes vm_wait*() sleepers.  Kernel thread, no spin lock held. */
@@ -237,7 +184,8 @@ vm_page_drain_helps(int domain, int req, uint64_t npages)
 		if (domain >= 0 && d != domain)
 			continue;
 		vmd = VM_DOMAIN(d);
-		if (vm_domain_free_count(vmd) < vm_domain_floor(vmd, req) + npages &&
+		if (vm_domain_free_count(vmd) <
+			vm_domain_floor(vmd, req) + npages &&
 		    vm_pgcache_count(d) != 0)
 			return (true);
 	}
@@ -291,25 +239,12 @@ vm_page_alloc_policy(
 	}
 }
 
+/* Everything but the inline fast path of vm_page_alloc_noobj(). */
 struct vm_page *
-vm_page_alloc_noobj(int req)
+vm_page_alloc_noobj_slow(int req)
 {
-	struct vm_page *m;
-	int cpu = curcpu;
-
-	VM_ASSERT(cpu >= 0, ("%s: not called from a CPU", __func__));
-	/* Step 1. */
-	m = vm_pgcache_pop(vm_pgcache_get(
-	    cpu, kern_pcpu[cpu].pc_domain, VM_FREEPOOL_DIRECT));
-	if (__predict_false(m == NULL))
-		return (vm_page_alloc_policy(NULL, 0, -1, req));
-	VM_ASSERT((m->flags & PG_FREE) != 0,
-	    ("%s: cached page %#llx has flags %#x", __func__,
-		(unsigned long long)m->phys_addr, m->flags));
-	m->flags = PG_PCPU_CACHE;
-	if (__predict_false((req & VM_ALLOC_ZERO) != 0))
-		vm_page_zero(m, 1);
-	return (m);
+	VM_ASSERT(curcpu >= 0, ("%s: not called from a CPU", __func__));
+	return (vm_page_alloc_policy(NULL, 0, -1, req));
 }
 
 struct vm_page *
@@ -342,9 +277,9 @@ vm_page_alloc_bulk_dom(int domain, int req, struct vm_page **ma, int npages)
 	vm_domain_free_lock(vmd);
 	fc = vm_domain_free_count(vmd);
 	floor = vm_domain_floor(vmd, req);
-	n = fc <= floor ? 0
+	n = fc <= floor			    ? 0
 	    : fc - floor < (uint64_t)npages ? (int)(fc - floor)
-					      : npages;
+					    : npages;
 	got = vm_phys_alloc_npages(domain, VM_FREEPOOL_DIRECT, n, ma);
 	while (got < n && vm_reserv_reclaim_inactive(domain))
 		got += vm_phys_alloc_npages(
@@ -377,16 +312,18 @@ vm_page_alloc_bulk_slow(int req, struct vm_page **ma, int npages)
 int
 vm_page_alloc_bulk(int req, struct vm_page **ma, int npages)
 {
-	int cpu = curcpu, i, n;
+	struct vm_page **cached, *m;
+	int i, n = npages;
 
-	n = vm_pgcache_pop_bulk(
-	    vm_pgcache_get(cpu, kern_pcpu[cpu].pc_domain, VM_FREEPOOL_DIRECT),
-	    ma, npages);
+	/* Step 1, for many pages: one pass copies them and marks them. */
+	cached = vm_pgcache_pop_bulk(vm_pgcache_local[curcpu], &n);
 	for (i = 0; i < n; i++) {
-		VM_ASSERT((ma[i]->flags & PG_FREE) != 0,
+		m = cached[i];
+		VM_ASSERT((m->flags & PG_FREE) != 0,
 		    ("%s: cached page %#llx has flags %#x", __func__,
-			(unsigned long long)ma[i]->phys_addr, ma[i]->flags));
-		ma[i]->flags = PG_PCPU_CACHE;
+			(unsigned long long)m->phys_addr, m->flags));
+		m->flags = PG_PCPU_CACHE;
+		ma[i] = m;
 	}
 	if (__predict_false(n < npages))
 		n += vm_page_alloc_bulk_slow(req, &ma[n], npages - n);
@@ -416,23 +353,11 @@ vm_page_free_toq(struct vm_page *m)
 		vm_domain_wakeup(vmd);
 }
 
-/* Pushes m on the current CPU's cache, if allowed and there is room. */
-static inline bool
-vm_page_free_cached(int cpu, struct vm_page *m)
-{
-	if ((m->flags & PG_PCPU_CACHE) == 0 ||
-	    atomic_load_int(&vm_dom[m->domain].vmd_pgcache_bypass) != 0)
-		return (false);
-	m->flags = PG_PCPU_CACHE | PG_FREE;
-	m->object = NULL;
-	return (vm_pgcache_push(vm_pgcache_get(cpu, m->domain, m->pool), m));
-}
-
 /*
  * The fast path failed: the cache was full, or the domain short of pages
  * (which another CPU may have changed since), or m is not cache-able.
  */
-static void
+void
 vm_page_free_slow(struct vm_page *m)
 {
 	struct vm_pgcache *pc;
@@ -450,29 +375,55 @@ vm_page_free_slow(struct vm_page *m)
 	vm_page_free_toq(m);
 }
 
-void
-vm_page_free(struct vm_page *m)
+/*
+ * Pushes the run of pages ma[0..] that go to the same cache as ma[0] onto
+ * the current CPU's cache, as far as there is room; returns how many.
+ */
+static int
+vm_page_free_bulk_run(int cpu, struct vm_page **ma, int npages)
 {
-	VM_ASSERT((m->flags & PG_FREE) == 0,
-	    ("%s: page %#llx is already free (flags %#x)", __func__,
-		(unsigned long long)m->phys_addr, m->flags));
-	if (__predict_true(vm_page_free_cached(curcpu, m)))
-		return;
-	vm_page_free_slow(m);
+	struct vm_page *m = ma[0];
+	struct vm_pgcache *pc;
+	uint64_t count, room;
+	int i, domain = m->domain, pool = m->pool;
+
+	if ((m->flags & PG_PCPU_CACHE) == 0 ||
+	    atomic_load_int(&vm_dom[domain].vmd_pgcache_bypass) != 0)
+		return (0);
+	pc = vm_pgcache_get(cpu, domain, pool);
+	count = pcpu_load_64(&pc->pc_count);
+	room = pc->pc_high > count ? pc->pc_high - count : 0;
+	for (i = 0; i < npages && (uint64_t)i < room; i++) {
+		m = ma[i];
+		VM_ASSERT((m->flags & PG_FREE) == 0,
+		    ("%s: page %#llx is already free (flags %#x)", __func__,
+			(unsigned long long)m->phys_addr, m->flags));
+		if (m->flags != PG_PCPU_CACHE || m->domain != domain ||
+		    m->pool != pool)
+			break;
+		m->flags = PG_PCPU_CACHE | PG_FREE;
+		if (m->object != NULL)
+			m->object = NULL;
+		pc->pc_pages[count + (uint64_t)i] = m;
+	}
+	pcpu_store_64(&pc->pc_count, count + (uint64_t)i);
+	pcpu_add_64(&pc->pc_frees, (uint64_t)i);
+	return (i);
 }
 
 void
 vm_page_free_bulk(struct vm_page **ma, int npages)
 {
-	int cpu = curcpu, i;
+	int cpu = curcpu, i = 0, n;
 
-	for (i = 0; i < npages; i++) {
-		VM_ASSERT((ma[i]->flags & PG_FREE) == 0,
-		    ("%s: page %#llx is already free (flags %#x)", __func__,
-			(unsigned long long)ma[i]->phys_addr, ma[i]->flags));
-		if (__predict_true(vm_page_free_cached(cpu, ma[i])))
+	while (i < npages) {
+		n = vm_page_free_bulk_run(cpu, &ma[i], npages - i);
+		if (n > 0) {
+			i += n;
 			continue;
-		vm_page_free_slow(ma[i]);
+		}
+		vm_page_free(ma[i++]);
+		/* The slow path may have slept in a wakeup. */
 		cpu = curcpu;
 	}
 }
@@ -491,14 +442,16 @@ vm_page_alloc_block_domain(int domain, int req, int order)
 	vm_domain_free_lock(vmd);
 	if (vm_domain_allocate_locked(vmd, req, n)) {
 		/* Breaking a reservation cannot free a whole 2 MiB frame. */
-		while ((m = vm_phys_alloc_pages(domain, VM_FREEPOOL_DEFAULT,
-			    order)) == NULL &&
+		while ((m = vm_phys_alloc_pages(
+			    domain, VM_FREEPOOL_DEFAULT, order)) == NULL &&
 		    order < VM_LEVEL_0_ORDER &&
 		    vm_reserv_reclaim_inactive(domain))
 			;
-		if (m != NULL)
+		if (m != NULL) {
 			vmd->vmd_allocated += (int64_t)n;
-		else
+			atomic_store_64(
+			    &vmd->vmd_nblocks, vmd->vmd_nblocks + 1);
+		} else
 			wake = vm_domain_freecnt_inc_locked(vmd, n);
 	}
 	vm_domain_free_unlock(vmd);
@@ -509,7 +462,6 @@ vm_page_alloc_block_domain(int domain, int req, int order)
 	m->flags = 0;
 	if ((req & VM_ALLOC_ZERO) != 0)
 		vm_page_zero(m, n);
-	counter_u64_add(vm_cnt_blocks, 1);
 	return (m);
 }
 
@@ -597,8 +549,9 @@ vm_page_alloc_contig(int req, uint64_t npages, vm_paddr_t low, vm_paddr_t high,
 	for (;;) {
 		first = vm_curdomain();
 		for (i = 0; i < vm_ndomains; i++) {
-			m = vm_page_alloc_contig_domain((first + i) % vm_ndomains,
-			    req, npages, low, high, alignment, boundary);
+			m = vm_page_alloc_contig_domain(
+			    (first + i) % vm_ndomains, req, npages, low, high,
+			    alignment, boundary);
 			if (m != NULL)
 				return (m);
 		}
@@ -815,7 +768,8 @@ vm_page_check_domain(int d, struct vm_page_acct *pa)
 	fc = vm_domain_free_count(vmd);
 	allocated = vmd->vmd_allocated + net;
 	vm_domain_free_unlock(vmd);
-	if (fc != buddy + rc.rc_free_pages || rc.rc_free_pages != pa->pa_found - buddy)
+	if (fc != buddy + rc.rc_free_pages ||
+	    rc.rc_free_pages != pa->pa_found - buddy)
 		vm_check_fail(&pa->pa_nerr,
 		    "acct: domain %d free count %llu != buddy %llu + "
 		    "reservation-free %llu (found %llu)",
@@ -878,8 +832,7 @@ vm_page_stat_sum(void *arg)
 	int d;
 
 	for (d = 0; d < vm_ndomains; d++)
-		n += atomic_load_64(
-		    (uint64_t *)((char *)VM_DOMAIN(d) + off));
+		n += atomic_load_64((uint64_t *)((char *)VM_DOMAIN(d) + off));
 	return (n);
 }
 
@@ -908,6 +861,9 @@ vm_page_init_stats(void)
 		    offsetof(struct vm_domain, vmd_free_severe) },
 		{ "vm.stats.page.free_target", "page daemon target",
 		    offsetof(struct vm_domain, vmd_free_target) },
+		{ "vm.stats.page.blocks",
+		    "blocks allocated (vm_page_alloc_block)",
+		    offsetof(struct vm_domain, vmd_nblocks) },
 	};
 	size_t i;
 	int d;
@@ -930,8 +886,6 @@ vm_page_init_stats(void)
 	    counter_u64_alloc("vm.stats.page.zeroed", "pages zero-filled");
 	vm_cnt_waits =
 	    counter_u64_alloc("vm.stats.page.waits", "sleeps in vm_wait");
-	vm_cnt_blocks = counter_u64_alloc(
-	    "vm.stats.page.blocks", "blocks allocated (vm_page_alloc_block)");
 	vm_cnt_contig = counter_u64_alloc(
 	    "vm.stats.page.contig", "contiguous runs allocated");
 }
@@ -973,7 +927,6 @@ vm_page_shutdown(void)
 	counter_u64_free(vm_cnt_fail);
 	counter_u64_free(vm_cnt_zeroed);
 	counter_u64_free(vm_cnt_waits);
-	counter_u64_free(vm_cnt_blocks);
 	counter_u64_free(vm_cnt_contig);
 	vm_phys_fini();
 	for (d = 0; d < vm_ndomains; d++)

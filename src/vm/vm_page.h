@@ -23,12 +23,16 @@
  * and free of one page) touch neither the free lock nor the shared free
  * count: no atomic instruction at all.  The price is that up to
  * (CPUs x pools x vm.pgcache.high) pages per domain look allocated while
- * they sit in caches.  Three rules keep them from being stranded:
+ * they sit in caches.  Four rules keep them from being stranded:
  * caches hold together at most 1/16 of a domain's pages; a cache is
- * refilled only while the domain stays above its free_min threshold; and
- * when the free count falls below free_min, frees bypass the caches, and
- * an allocation that would fail (or sleep in vm_wait) first drains every
- * CPU's cache into the buddy allocator and retries.
+ * refilled only while the domain stays above its free_min threshold;
+ * when the free count falls below free_min, frees bypass the caches; and
+ * an allocation that fails in every domain because of the free count
+ * (not for want of contiguity, which cached single pages cannot cure)
+ * drains every CPU's caches into the buddy allocator and retries, as
+ * vm_wait does before it sleeps.  Other domains are tried before other
+ * CPUs' caches are drained (as Linux falls back to other zones before
+ * draining per-CPU lists).
  *
  * Allocation classes and thresholds.  Each domain of P pages has (as in
  * FreeBSD's vm_pageout_init_domain(); MAXBSIZE 64 KiB, cluster 32 pages):
@@ -56,9 +60,12 @@
 #ifndef VMLAB_VM_PAGE_H
 #define VMLAB_VM_PAGE_H
 
+#include "kern/kassert.h"
 #include "kern/queue.h"
 #include "md/md.h"
+#include "vm/vm_domain.h"
 #include "vm/vm_param.h"
+#include "vm/vm_pgcache.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -91,15 +98,6 @@ TAILQ_HEAD(pglist, vm_page);
 
 #define VM_PHYSSEG_NONE 0xff
 #define VM_PAGE_TO_PHYS(m) ((m)->phys_addr)
-
-/* Allocation requests: a class, and options. */
-#define VM_ALLOC_NORMAL 0
-#define VM_ALLOC_INTERRUPT 1
-#define VM_ALLOC_SYSTEM 2
-#define VM_ALLOC_CLASS_MASK 3
-#define VM_ALLOC_NOWAIT 0x00 /* fail rather than sleep (default) */
-#define VM_ALLOC_WAITOK 0x10 /* sleep in vm_wait until pages are freed */
-#define VM_ALLOC_ZERO 0x20   /* return zero-filled pages */
 
 /* The page's bytes through the direct map. */
 static inline uint8_t *
@@ -134,7 +132,7 @@ struct vm_page *vm_page_alloc(
     struct vm_object *object, vm_pindex_t pindex, int req);
 struct vm_page *vm_page_alloc_domain(
     struct vm_object *object, vm_pindex_t pindex, int domain, int req);
-struct vm_page *vm_page_alloc_noobj(int req);
+static inline struct vm_page *vm_page_alloc_noobj(int req);
 struct vm_page *vm_page_alloc_noobj_domain(int domain, int req);
 int vm_page_alloc_bulk(int req, struct vm_page **ma, int npages);
 struct vm_page *vm_page_alloc_block(int req, int order);
@@ -146,7 +144,7 @@ struct vm_page *vm_page_alloc_contig_domain(int domain, int req,
     vm_paddr_t boundary);
 
 /* Frees; same context rules as allocation, and never sleep. */
-void vm_page_free(struct vm_page *m);
+static inline void vm_page_free(struct vm_page *m);
 void vm_page_free_bulk(struct vm_page **ma, int npages);
 void vm_page_free_block(struct vm_page *m, int order);
 void vm_page_free_contig(struct vm_page *m, uint64_t npages);
@@ -181,6 +179,57 @@ int vm_page_check(void);
 /* Checkers: counts a violation and describes the first few. */
 void vm_check_fail(int *nerrp, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/*
+ * The fast paths, inline: one page without object from the current CPU's
+ * cache of its domain's direct pool; one cache-able page back into the
+ * current CPU's cache.  No lock, no atomic read-modify-write (see
+ * vm_pgcache.h); the _slow functions do everything else.
+ */
+struct vm_page *vm_page_alloc_noobj_slow(int req);
+void vm_page_free_slow(struct vm_page *m);
+
+static inline struct vm_page *
+vm_page_alloc_noobj(int req)
+{
+	struct vm_page *m;
+	int cpu = md_curcpu();
+
+	VM_ASSERT(cpu >= 0, ("%s: not called from a CPU", __func__));
+	if (__predict_true((req & VM_ALLOC_ZERO) == 0)) {
+		m = vm_pgcache_pop(vm_pgcache_local[cpu]);
+		if (__predict_true(m != NULL)) {
+			VM_ASSERT((m->flags & PG_FREE) != 0,
+			    ("%s: cached page %#llx has flags %#x", __func__,
+				(unsigned long long)m->phys_addr, m->flags));
+			m->flags = PG_PCPU_CACHE;
+			return (m);
+		}
+	}
+	return (vm_page_alloc_noobj_slow(req));
+}
+
+/* Pushes m on `cpu''s cache if m may go there and there is room. */
+static inline bool
+vm_page_free_cached(int cpu, struct vm_page *m)
+{
+	if ((m->flags & PG_PCPU_CACHE) == 0 ||
+	    atomic_load_int(&vm_dom[m->domain].vmd_pgcache_bypass) != 0)
+		return (false);
+	m->flags = PG_PCPU_CACHE | PG_FREE;
+	m->object = NULL;
+	return (vm_pgcache_push(vm_pgcache_get(cpu, m->domain, m->pool), m));
+}
+
+static inline void
+vm_page_free(struct vm_page *m)
+{
+	VM_ASSERT((m->flags & PG_FREE) == 0,
+	    ("%s: page %#llx is already free (flags %#x)", __func__,
+		(unsigned long long)m->phys_addr, m->flags));
+	if (__predict_false(!vm_page_free_cached(md_curcpu(), m)))
+		vm_page_free_slow(m);
+}
 
 /* Boot and shutdown (vm_boot.c). */
 int vm_page_startup(void);

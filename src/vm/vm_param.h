@@ -45,6 +45,15 @@ typedef uint64_t vm_pindex_t; /* page index within an object */
 #define VM_LEVEL_0_NPAGES (1 << VM_LEVEL_0_ORDER)
 #define VM_LEVEL_0_SIZE (PAGE_SIZE << VM_LEVEL_0_ORDER)
 
+/* Allocation requests (vm_page.h): a class, and options. */
+#define VM_ALLOC_NORMAL 0
+#define VM_ALLOC_INTERRUPT 1
+#define VM_ALLOC_SYSTEM 2
+#define VM_ALLOC_CLASS_MASK 3
+#define VM_ALLOC_NOWAIT 0x00 /* fail rather than sleep (default) */
+#define VM_ALLOC_WAITOK 0x10 /* sleep in vm_wait until pages are freed */
+#define VM_ALLOC_ZERO 0x20   /* return zero-filled pages */
+
 /* Segments: at most 16 per domain plus the low-memory split. */
 #define VM_PHYSSEG_MAX (16 * 8 + 8)
 

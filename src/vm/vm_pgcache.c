@@ -30,22 +30,23 @@
 
 struct vm_pgcache *vm_pgcache_array;
 int vm_pgcache_ndomains;
+struct vm_pgcache *vm_pgcache_cpu[MD_MAXCPU];
+struct vm_pgcache *vm_pgcache_local[MD_MAXCPU];
 
-static struct vm_page **vm_pgcache_slots;	/* (c) all stacks */
-static bool *vm_pgcache_allcpus;		/* (c) IPI set: every CPU */
+static struct vm_page **vm_pgcache_slots;	    /* (c) all stacks */
+static bool *vm_pgcache_allcpus;		    /* (c) IPI set: every CPU */
 static uint32_t vm_pgcache_dom_high[MD_MAXDOMAIN];  /* (c) */
 static uint32_t vm_pgcache_dom_batch[MD_MAXDOMAIN]; /* (c) */
 static uint32_t vm_pgcache_on;			    /* (a) */
-static int64_t vm_pgcache_enable_tun, vm_pgcache_batch_tun,
-    vm_pgcache_high_tun;
+static int64_t vm_pgcache_enable_tun, vm_pgcache_batch_tun, vm_pgcache_high_tun;
 static counter_u64_t vm_pgcache_shortage_drains;
 
 /* Argument of the IPI handlers. */
 struct vm_pgcache_ipi {
-	int pi_enable;	      /* -1: leave pc_high, 0: disable, 1: enable */
-	bool pi_drain;	      /* drain the CPU's caches */
-	uint64_t pi_drained;  /* (a) pages drained */
-	uint32_t pi_wake;     /* (a) domains whose sleepers need a wakeup */
+	int pi_enable;	     /* -1: leave pc_high, 0: disable, 1: enable */
+	bool pi_drain;	     /* drain the CPU's caches */
+	uint64_t pi_drained; /* (a) pages drained */
+	uint32_t pi_wake;    /* (a) domains whose sleepers need a wakeup */
 	void (*pi_fn)(struct vm_page *, int, void *); /* foreach */
 	void *pi_arg;
 };
@@ -67,18 +68,6 @@ vm_pgcache_tunables(void)
 	    256, 0, 8192,
 	    "capacity of a per-CPU cache in pages (capped so that all "
 	    "caches hold at most 1/16 of a domain)"));
-}
-
-int
-vm_pgcache_pop_bulk(struct vm_pgcache *pc, struct vm_page **ma, int n)
-{
-	uint64_t count = pcpu_load_64(&pc->pc_count), k;
-
-	k = count < (uint64_t)n ? count : (uint64_t)n;
-	memcpy(ma, &pc->pc_pages[count - k], k * sizeof(*ma));
-	pcpu_store_64(&pc->pc_count, count - k);
-	pcpu_add_64(&pc->pc_allocs, k);
-	return ((int)k);
 }
 
 int
@@ -184,7 +173,8 @@ vm_pgcache_ipi_handler(void *arg)
 				    pi->pi_enable != 0 ? vm_pgcache_dom_high[d]
 						       : 0;
 	if (pi->pi_drain) {
-		atomic_add_64(&pi->pi_drained, vm_pgcache_drain_cpu(cpu, &wake));
+		atomic_add_64(
+		    &pi->pi_drained, vm_pgcache_drain_cpu(cpu, &wake));
 		if (wake != 0)
 			atomic_set_int(&pi->pi_wake, wake);
 	}
@@ -226,8 +216,7 @@ vm_pgcache_drain_all(void)
 void
 vm_pgcache_set_enabled(bool on)
 {
-	struct vm_pgcache_ipi pi = { .pi_enable = on ? 1 : 0,
-		.pi_drain = !on };
+	struct vm_pgcache_ipi pi = { .pi_enable = on ? 1 : 0, .pi_drain = !on };
 
 	atomic_store_int(&vm_pgcache_on, on ? 1 : 0);
 	(void)vm_pgcache_broadcast(&pi);
@@ -286,8 +275,7 @@ vm_pgcache_foreach_handler(void *arg)
 }
 
 void
-vm_pgcache_foreach(void (*fn)(struct vm_page *m, int cpu, void *arg),
-    void *arg)
+vm_pgcache_foreach(void (*fn)(struct vm_page *m, int cpu, void *arg), void *arg)
 {
 	struct vm_pgcache_ipi pi = { .pi_fn = fn, .pi_arg = arg };
 	int cpu;
@@ -331,9 +319,9 @@ vm_pgcache_stat_size(void *arg)
 static void
 vm_pgcache_init_stats(void)
 {
-	vm_pgcache_shortage_drains = counter_u64_alloc(
-	    "vm.stats.pgcache.shortage_drains",
-	    "drains of every CPU's caches by an allocation short of pages");
+	vm_pgcache_shortage_drains =
+	    counter_u64_alloc("vm.stats.pgcache.shortage_drains",
+		"drains of every CPU's caches by an allocation short of pages");
 	(void)sysctl_stat_register("vm.stats.pgcache.cached", vm_pgcache_stat,
 	    (void *)offsetof(struct vm_pgcache, pc_count),
 	    "pages in per-CPU caches (not counted as free)");
@@ -403,6 +391,10 @@ vm_pgcache_init(void)
 	next = vm_pgcache_slots;
 	for (cpu = 0; cpu < ncpus; cpu++) {
 		vm_pgcache_allcpus[cpu] = true;
+		vm_pgcache_cpu[cpu] = &vm_pgcache_array[(size_t)cpu *
+		    (size_t)vm_ndomains * VM_NFREEPOOL];
+		vm_pgcache_local[cpu] =
+		    vm_pgcache_get(cpu, md_cpu_domain(cpu), VM_FREEPOOL_DIRECT);
 		for (d = 0; d < vm_ndomains; d++)
 			for (p = 0; p < VM_NFREEPOOL; p++) {
 				pc = vm_pgcache_get(cpu, d, p);

@@ -52,15 +52,20 @@ struct vm_pgcache {
 
 extern struct vm_pgcache *vm_pgcache_array; /* (c) [cpu][domain][pool] */
 extern int vm_pgcache_ndomains;		    /* (c) */
+/*
+ * (c) Per CPU: its caches (domain 0, pool 0 first), and its cache of its
+ * own domain's direct pool (where pages without an object come from).
+ * Static arrays, so the fast path reaches a cache with one dependent load
+ * after reading curcpu.
+ */
+extern struct vm_pgcache *vm_pgcache_cpu[MD_MAXCPU];
+extern struct vm_pgcache *vm_pgcache_local[MD_MAXCPU];
 
 /* The cache of (cpu, domain, pool); cpu must be the current CPU to use. */
 static inline struct vm_pgcache *
 vm_pgcache_get(int cpu, int domain, int pool)
 {
-	return (&vm_pgcache_array[((size_t)cpu * (size_t)vm_pgcache_ndomains +
-					 (size_t)domain) *
-		VM_NFREEPOOL +
-	    (size_t)pool]);
+	return (&vm_pgcache_cpu[cpu][domain * VM_NFREEPOOL + pool]);
 }
 
 /* Pops the most recently cached page, or NULL.  Current CPU's cache. */
@@ -91,10 +96,22 @@ vm_pgcache_push(struct vm_pgcache *pc, struct vm_page *m)
 }
 
 /*
- * Pops up to n pages into ma[] (bulk allocation); returns how many.
- * Current CPU's cache.
+ * Pops up to *np pages (bulk allocation): sets *np to how many and returns
+ * where they are, a slice of the stack valid until the cache is next
+ * used.  Current CPU's cache.
  */
-int vm_pgcache_pop_bulk(struct vm_pgcache *pc, struct vm_page **ma, int n);
+static inline struct vm_page **
+vm_pgcache_pop_bulk(struct vm_pgcache *pc, int *np)
+{
+	uint64_t count = pcpu_load_64(&pc->pc_count), k = (uint64_t)*np;
+
+	if (k > count)
+		k = count;
+	pcpu_store_64(&pc->pc_count, count - k);
+	pcpu_add_64(&pc->pc_allocs, k);
+	*np = (int)k;
+	return (&pc->pc_pages[count - k]);
+}
 
 /*
  * Refills the current CPU's empty cache (cpu, domain, pool) with a batch
@@ -128,8 +145,8 @@ int64_t vm_pgcache_net_allocs(int domain);
  * waited IPI (so fn never runs concurrently with itself).  Kernel thread,
  * no spin lock held.
  */
-void vm_pgcache_foreach(void (*fn)(struct vm_page *m, int cpu, void *arg),
-    void *arg);
+void vm_pgcache_foreach(
+    void (*fn)(struct vm_page *m, int cpu, void *arg), void *arg);
 /* Effective sizes of a domain's caches. */
 uint32_t vm_pgcache_high(int domain);
 uint32_t vm_pgcache_batch(int domain);

@@ -239,8 +239,8 @@ vm_phys_take(struct vm_page *m, int oind, struct vm_freelist *fl,
 
 /* Bulk allocation from one freelist: small blocks first, then steal. */
 static int
-vm_phys_alloc_npages_fl(int domain, int flind, int pool, int npages,
-    struct vm_page **ma, int i)
+vm_phys_alloc_npages_fl(
+    int domain, int flind, int pool, int npages, struct vm_page **ma, int i)
 {
 	struct vm_freelist *fl, *alt;
 	struct vm_page *m;
@@ -248,7 +248,8 @@ vm_phys_alloc_npages_fl(int domain, int flind, int pool, int npages,
 
 	fl = vm_phys_lists(domain, flind, pool);
 	for (oind = 0; oind < VM_NFREEORDER && i < npages; oind++)
-		while (i < npages && (m = TAILQ_FIRST(&fl[oind].fl_pl)) != NULL) {
+		while (
+		    i < npages && (m = TAILQ_FIRST(&fl[oind].fl_pl)) != NULL) {
 			vm_freelist_rem(fl, m, oind);
 			i = vm_phys_take(m, oind, fl, ma, i, npages);
 		}
@@ -348,8 +349,8 @@ vm_phys_free_contig(struct vm_page *m, uint64_t npages)
  * boundary; else boundary >= size).  False if none.
  */
 static bool
-vm_phys_fit(vm_paddr_t from, vm_paddr_t lim, uint64_t size,
-    uint64_t alignment, vm_paddr_t boundary, vm_paddr_t *pap)
+vm_phys_fit(vm_paddr_t from, vm_paddr_t lim, uint64_t size, uint64_t alignment,
+    vm_paddr_t boundary, vm_paddr_t *pap)
 {
 	vm_paddr_t pa = roundup2(from, alignment);
 
@@ -388,8 +389,8 @@ vm_phys_contig_in_block(int domain, uint64_t npages, vm_paddr_t low,
 					be = bs + (PAGE_SIZE << oind);
 					if (!vm_phys_fit(bs > low ? bs : low,
 						be < high ? be : high,
-						ptoa(npages), alignment, boundary,
-						&pa))
+						ptoa(npages), alignment,
+						boundary, &pa))
 						continue;
 					/* Step 3. */
 					vm_freelist_rem(fl, m, oind);
@@ -476,7 +477,8 @@ vm_phys_take_run(const struct vm_phys_seg *seg, vm_paddr_t pa, uint64_t npages)
 		if (bs < pa)
 			vm_phys_enq_range(h, atop(pa - bs), fl);
 		if (be > end)
-			vm_phys_enq_range(&h[atop(end - bs)], atop(be - end), fl);
+			vm_phys_enq_range(
+			    &h[atop(end - bs)], atop(be - end), fl);
 	}
 	return (&seg->ps_first_page[atop(pa - seg->ps_start)]);
 }
@@ -500,8 +502,8 @@ vm_phys_contig_scan(int domain, uint64_t npages, vm_paddr_t low,
 		if (seg->ps_domain != domain || from >= lim)
 			continue;
 		pb.pb_seg = seg;
-		pb.pb_bits = calloc(
-		    howmany(atop(seg->ps_end - seg->ps_start), 64), 8);
+		pb.pb_bits =
+		    calloc(howmany(atop(seg->ps_end - seg->ps_start), 64), 8);
 		if (pb.pb_bits == NULL)
 			return (NULL);
 		vm_phys_foreach_free(domain, vm_phys_bitmap_mark, &pb);
@@ -556,8 +558,8 @@ vm_phys_alloc_contig(int domain, uint64_t npages, vm_paddr_t low,
 }
 
 void
-vm_phys_foreach_free(int domain,
-    void (*fn)(struct vm_page *m, int order, void *arg), void *arg)
+vm_phys_foreach_free(
+    int domain, void (*fn)(struct vm_page *m, int order, void *arg), void *arg)
 {
 	struct vm_freelist *fl;
 	struct vm_page *m;
@@ -634,8 +636,8 @@ vm_phys_paddr_to_vm_page_sparse(vm_paddr_t pa)
  * number of violations.  Free lock held.
  */
 static int
-vm_phys_check_block(struct vm_page *m, int domain, int flind, int pool,
-    int order, int *nerrp)
+vm_phys_check_block(
+    struct vm_page *m, int domain, int flind, int pool, int order, int *nerrp)
 {
 	struct vm_phys_seg *seg;
 	struct vm_page *b;
@@ -694,23 +696,26 @@ vm_phys_check_domain(int domain)
 			for (oind = 0; oind < VM_NFREEORDER; oind++) {
 				nblocks = 0;
 				TAILQ_FOREACH (m, &fl[oind].fl_pl, listq) {
-					(void)vm_phys_check_block(
-					    m, domain, flind, pind, oind, &nerr);
+					(void)vm_phys_check_block(m, domain,
+					    flind, pind, oind, &nerr);
 					nblocks++;
 				}
 				if (nblocks != fl[oind].fl_cnt)
 					vm_check_fail(&nerr,
-					    "phys: list d%d f%d p%d o%d has %llu "
+					    "phys: list d%d f%d p%d o%d has "
+					    "%llu "
 					    "blocks, count says %llu",
 					    domain, flind, pind, oind,
 					    (unsigned long long)nblocks,
-					    (unsigned long long)fl[oind].fl_cnt);
+					    (unsigned long long)fl[oind]
+						.fl_cnt);
 				npages += nblocks << oind;
 			}
 		}
 	if (npages != vm_phys_dom[domain].pd_nfree)
-		vm_check_fail(&nerr, "phys: domain %d lists hold %llu pages, "
-				     "count says %llu",
+		vm_check_fail(&nerr,
+		    "phys: domain %d lists hold %llu pages, "
+		    "count says %llu",
 		    domain, (unsigned long long)npages,
 		    (unsigned long long)vm_phys_dom[domain].pd_nfree);
 	return (nerr);
@@ -814,7 +819,8 @@ vm_phys_init_pages(void)
 	if (vm_page_array == NULL)
 		return (ENOMEM);
 	for (i = 0; !vm_phys_sparse && i < vm_page_array_size; i++)
-		vm_phys_init_page(&vm_page_array[i], ptoa(i), VM_PHYSSEG_NONE, 0);
+		vm_phys_init_page(
+		    &vm_page_array[i], ptoa(i), VM_PHYSSEG_NONE, 0);
 	for (s = 0; s < vm_phys_nsegs; s++) {
 		seg = &vm_phys_segs[s];
 		n = atop(seg->ps_end - seg->ps_start);

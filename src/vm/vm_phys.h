@@ -101,8 +101,8 @@ void vm_phys_free_contig(struct vm_page *m, uint64_t npages);
 uint64_t vm_phys_free_pages_count(int domain);
 uint64_t vm_phys_free_blocks(int domain, int order);
 /* Calls fn for every free block of the domain (free lock held). */
-void vm_phys_foreach_free(int domain,
-    void (*fn)(struct vm_page *m, int order, void *arg), void *arg);
+void vm_phys_foreach_free(
+    int domain, void (*fn)(struct vm_page *m, int order, void *arg), void *arg);
 
 /* Segments of a domain: pages, and whether pa lies in one. */
 uint64_t vm_phys_domain_pages(int domain);

@@ -54,8 +54,8 @@ struct vm_reserv_lock {
 	struct mtx rl_mtx;
 } __aligned(MD_CACHE_LINE);
 
-static struct vm_reserv *vm_reserv_array;    /* (c) one per 2 MiB frame */
-static uint64_t vm_reserv_nframes;	     /* (c) */
+static struct vm_reserv *vm_reserv_array; /* (c) one per 2 MiB frame */
+static uint64_t vm_reserv_nframes;	  /* (c) */
 static struct vm_reserv_domain vm_rvd[MD_MAXDOMAIN];
 static struct vm_reserv_hashhead *vm_reserv_hash; /* (h) chains */
 static uint64_t vm_reserv_hash_mask;		  /* (c) */
@@ -88,7 +88,8 @@ vm_reserv_enabled(void)
 static inline struct vm_reserv *
 vm_reserv_from_page(const struct vm_page *m)
 {
-	return (&vm_reserv_array[m->phys_addr >> (PAGE_SHIFT + VM_LEVEL_0_ORDER)]);
+	return (
+	    &vm_reserv_array[m->phys_addr >> (PAGE_SHIFT + VM_LEVEL_0_ORDER)]);
 }
 
 static inline uint64_t
@@ -268,8 +269,8 @@ vm_reserv_break(struct vm_reserv *rv)
 }
 
 static void
-vm_reserv_page_init(struct vm_page *m, struct vm_object *object,
-    vm_pindex_t pindex)
+vm_reserv_page_init(
+    struct vm_page *m, struct vm_object *object, vm_pindex_t pindex)
 {
 	m->flags = 0;
 	m->object = object;
@@ -501,9 +502,9 @@ vm_reserv_check_one(
 			vm_check_fail(nerrp,
 			    "reserv: populated page %#llx has object %p "
 			    "pindex %llu flags %#x, reservation says %p %llu",
-			    (unsigned long long)m->phys_addr,
-			    (void *)m->object, (unsigned long long)m->pindex,
-			    m->flags, (void *)rv->rv_object,
+			    (unsigned long long)m->phys_addr, (void *)m->object,
+			    (unsigned long long)m->pindex, m->flags,
+			    (void *)rv->rv_object,
 			    (unsigned long long)(rv->rv_pindex + (uint64_t)i));
 	}
 }
@@ -523,8 +524,9 @@ vm_reserv_check_domain(int domain, int *nerrp)
 		queued++;
 		if (rv->rv_object == NULL || rv->rv_domain != domain ||
 		    !rv->rv_inpartpopq)
-			vm_check_fail(nerrp, "reserv: %p misqueued in domain %d",
-			    (void *)rv, domain);
+			vm_check_fail(nerrp,
+			    "reserv: %p misqueued in domain %d", (void *)rv,
+			    domain);
 	}
 	vm_reserv_counts_locked(domain, &want);
 	if (queued != want.rc_partpop || rc.rc_active != want.rc_active ||
@@ -556,8 +558,8 @@ vm_reserv_check_hash(int *nerrp)
 		mtx_lock_spin(vm_reserv_hash_lock(b));
 		LIST_FOREACH (rv, &vm_reserv_hash[b], rv_hashq)
 			if (rv->rv_object == NULL ||
-			    vm_reserv_hash_index(rv->rv_object,
-				rv->rv_pindex) != b)
+			    vm_reserv_hash_index(
+				rv->rv_object, rv->rv_pindex) != b)
 				vm_check_fail(nerrp,
 				    "reserv: %p in hash chain %llu wrongly",
 				    (void *)rv, (unsigned long long)b);
@@ -603,12 +605,12 @@ vm_reserv_stat(void *arg)
 static void
 vm_reserv_init_stats(void)
 {
-	vm_reserv_created = counter_u64_alloc(
-	    "vm.stats.reserv.created", "reservations made");
+	vm_reserv_created =
+	    counter_u64_alloc("vm.stats.reserv.created", "reservations made");
 	vm_reserv_broken = counter_u64_alloc("vm.stats.reserv.broken",
 	    "partially populated reservations broken under shortage");
-	vm_reserv_freed = counter_u64_alloc("vm.stats.reserv.freed",
-	    "reservations whose last page was freed");
+	vm_reserv_freed = counter_u64_alloc(
+	    "vm.stats.reserv.freed", "reservations whose last page was freed");
 	vm_reserv_fullpop_events = counter_u64_alloc("vm.stats.reserv.fullpop",
 	    "times a reservation became fully populated (promotable)");
 	(void)sysctl_stat_register("vm.stats.reserv.active", vm_reserv_stat,
@@ -631,8 +633,8 @@ vm_reserv_init(void)
 	int s, i;
 
 	vm_reserv_nframes = vm_phys_end >> (PAGE_SHIFT + VM_LEVEL_0_ORDER);
-	vm_reserv_array = calloc(
-	    vm_reserv_nframes > 0 ? vm_reserv_nframes : 1, sizeof(*rv));
+	vm_reserv_array =
+	    calloc(vm_reserv_nframes > 0 ? vm_reserv_nframes : 1, sizeof(*rv));
 	for (nb = 64; nb < vm_reserv_nframes; nb <<= 1)
 		;
 	vm_reserv_hash = calloc(nb, sizeof(*vm_reserv_hash));
@@ -643,7 +645,8 @@ vm_reserv_init(void)
 		rv = &vm_reserv_array[f];
 		pa = f * VM_LEVEL_0_SIZE;
 		s = vm_phys_seg_of(pa);
-		rv->rv_domain = (uint8_t)(s >= 0 ? vm_phys_segs[s].ps_domain : 0);
+		rv->rv_domain =
+		    (uint8_t)(s >= 0 ? vm_phys_segs[s].ps_domain : 0);
 		if (s >= 0 && vm_phys_seg_of(pa + VM_LEVEL_0_SIZE - 1) == s)
 			rv->rv_pages = PHYS_TO_VM_PAGE(pa);
 	}
@@ -652,7 +655,8 @@ vm_reserv_init(void)
 		TAILQ_INIT(&vm_rvd[i].rd_partpop);
 	}
 	for (i = 0; i < VM_RESERV_NLOCKS; i++)
-		mtx_init(&vm_reserv_locks[i].rl_mtx, "vm reserv hash", MTX_SPIN);
+		mtx_init(
+		    &vm_reserv_locks[i].rl_mtx, "vm reserv hash", MTX_SPIN);
 	vm_reserv_set_enabled(vm_reserv_enable_tun != 0);
 	vm_reserv_init_stats();
 	return (0);

@@ -42,14 +42,14 @@ struct vm_object;
 struct vm_page;
 
 struct vm_reserv {
-	LIST_ENTRY(vm_reserv) rv_hashq;	     /* (h) hash chain */
-	TAILQ_ENTRY(vm_reserv) rv_partpopq;  /* (f) partially populated */
-	struct vm_object *rv_object;	     /* (f,h) NULL: inactive */
-	vm_pindex_t rv_pindex;		     /* (f,h) first pindex */
-	struct vm_page *rv_pages;	     /* (c) first page of the frame */
-	uint32_t rv_popcnt;		     /* (f) populated pages */
-	uint8_t rv_domain;		     /* (c) */
-	bool rv_inpartpopq;		     /* (f) */
+	LIST_ENTRY(vm_reserv) rv_hashq;	    /* (h) hash chain */
+	TAILQ_ENTRY(vm_reserv) rv_partpopq; /* (f) partially populated */
+	struct vm_object *rv_object;	    /* (f,h) NULL: inactive */
+	vm_pindex_t rv_pindex;		    /* (f,h) first pindex */
+	struct vm_page *rv_pages;	    /* (c) first page of the frame */
+	uint32_t rv_popcnt;		    /* (f) populated pages */
+	uint8_t rv_domain;		    /* (c) */
+	bool rv_inpartpopq;		    /* (f) */
 	uint64_t rv_popmap[VM_LEVEL_0_NPAGES / 64]; /* (f) populated pages */
 };
 TAILQ_HEAD(vm_reservq, vm_reserv);
