@@ -402,18 +402,20 @@ sched_switch_finish(void)
 {
 	struct pcpu *pc = curpcpu_get();
 	struct thread *prev = pc->pc_prevthread;
-	bool joinable;
+	bool reap;
 
 	pc->pc_prevthread = NULL;
 	if (prev != NULL) {
 		/*
-		 * Read prev's flags before the release: once td_oncpu is 0 a
-		 * joiner may reap prev and kthread_create() reuse it.
+		 * Decide before the release: once td_oncpu is 0 a waker may
+		 * run prev elsewhere (it may even exit and be reaped there),
+		 * or a joiner may reap it and kthread_create() reuse it.
 		 */
-		joinable = (prev->td_flags & TDF_JOINABLE) != 0;
+		reap = (prev->td_flags & TDF_JOINABLE) == 0 &&
+		    atomic_load_int(&prev->td_state) == TDS_DEAD;
 		/* Release: prev's context is saved; it may run elsewhere. */
 		atomic_store_rel_int(&prev->td_oncpu, 0);
-		if (!joinable && atomic_load_int(&prev->td_state) == TDS_DEAD)
+		if (reap)
 			kthread_reap(prev);
 	}
 	timeout_run(pc);
