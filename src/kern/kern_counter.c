@@ -99,6 +99,9 @@ counter_u64_alloc(const char *name, const char *descr)
 void
 counter_u64_free(counter_u64_t c)
 {
+	/* Its statistic would read freed memory. */
+	if (c->c_name != NULL)
+		sysctl_stat_unregister(c->c_name, c);
 	mtx_lock_spin(&counter_mtx);
 	counter_used[c->c_slot / 64] &= ~(1ull << (c->c_slot % 64));
 	counter_all[c->c_slot] = NULL;

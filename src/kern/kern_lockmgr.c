@@ -49,7 +49,7 @@ lockmgr_wait(struct lockmgr *lk, bool exclusive)
 		if (start == 0)
 			start = md_nanotime();
 		lk->lk_waiters++;
-		(void)sleep(lk, &lk->lk_interlock.lock_object, 0,
+		(void)sleep(TS_WCHAN(lk), &lk->lk_interlock.lock_object, 0,
 		    lk->lock_object.lo_name, 0);
 		lk->lk_waiters--;
 	}
@@ -105,7 +105,7 @@ lockmgr_unlock(struct lockmgr *lk)
 	}
 	/* The historical behaviour: wake every waiter. */
 	if (lk->lk_waiters > 0 && lk->lk_sharecount == 0)
-		wakeup(lk);
+		wakeup(TS_WCHAN(lk));
 	mtx_unlock_spin(&lk->lk_interlock);
 }
 

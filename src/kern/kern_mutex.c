@@ -69,8 +69,7 @@ mtx_owner_of(uintptr_t v)
 static inline bool
 thread_is_running(const struct thread *td)
 {
-	return (atomic_load_int((uint32_t *)&td->td_state) == TDS_RUNNING &&
-	    atomic_load_int((uint32_t *)&td->td_oncpu) != 0);
+	return (kthread_running(td));
 }
 
 void

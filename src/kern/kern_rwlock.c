@@ -49,8 +49,7 @@ rwl_owner_running(uintptr_t v)
 	if ((v & RW_READ) != 0)
 		return (false);
 	owner = RW_OWNER(v);
-	return (atomic_load_int(&owner->td_state) == TDS_RUNNING &&
-	    atomic_load_int(&owner->td_oncpu) != 0);
+	return (kthread_running(owner));
 }
 
 /* May a reader enter given word v? */

@@ -239,15 +239,19 @@ sleepq_broadcast(const void *wchan, int queue)
 {
 	struct sleepqueue *sq = sleepq_lookup((uintptr_t)wchan);
 	struct thread *td;
-	int n = 0;
+	int i, n;
 
 	if (sq == NULL)
 		return (0);
-	/* The queue may be handed to the last thread: stop at the count. */
-	while (sq->sq_count[queue] != 0) {
+	/*
+	 * The last thread woken may take sq itself and, runnable at once,
+	 * lend it to another channel under another chain lock: count the
+	 * sleepers first and never touch sq after the last wakeup.
+	 */
+	n = (int)sq->sq_count[queue];
+	for (i = 0; i < n; i++) {
 		td = TAILQ_FIRST(&sq->sq_blocked[queue]);
 		sleepq_resume_thread(sq, td);
-		n++;
 	}
 	return (n);
 }

@@ -62,13 +62,15 @@ sysctl_insert(const struct sysctl_node *sn)
 	struct sysctl_node *n;
 	long i;
 	size_t cap;
+	int error;
 
 	mtx_lock_spin(&sysctl_mtx);
 	i = sysctl_find(sn->sn_name);
 	if (i >= 0) {
 		/* Re-registration of the same node is harmless: -1. */
+		error = sysctl_nodes[i].sn_kind == sn->sn_kind ? -1 : EEXIST;
 		mtx_unlock_spin(&sysctl_mtx);
-		return (sysctl_nodes[i].sn_kind == sn->sn_kind ? -1 : EEXIST);
+		return (error);
 	}
 	i = -i - 1;
 	if (sysctl_nnodes == sysctl_cap) {
@@ -137,8 +139,10 @@ sysctl_parse_int(const char *s, int64_t *vp)
 
 	if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
 		return (EINVAL);
+	/* Decimal, or hexadecimal after 0x (a leading 0 is not octal). */
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(
+	    s, &end, s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10);
 	if (errno != 0 || end == s)
 		return (EINVAL);
 	switch (*end) {
@@ -249,6 +253,22 @@ sysctl_stat_register(
 	int error = sysctl_insert(&sn);
 
 	return (error == -1 ? 0 : error);
+}
+
+void
+sysctl_stat_unregister(const char *name, const void *arg)
+{
+	long i;
+
+	mtx_lock_spin(&sysctl_mtx);
+	i = sysctl_find(name);
+	if (i >= 0 && sysctl_nodes[i].sn_kind == SYSCTL_STAT &&
+	    sysctl_nodes[i].sn_arg == arg) {
+		memmove(&sysctl_nodes[i], &sysctl_nodes[i + 1],
+		    (sysctl_nnodes - (size_t)i - 1) * sizeof(*sysctl_nodes));
+		sysctl_nnodes--;
+	}
+	mtx_unlock_spin(&sysctl_mtx);
 }
 
 void

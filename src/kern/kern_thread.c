@@ -109,6 +109,20 @@ kthread_live(void)
 	return (atomic_load_acq_64(&kthread_nlive));
 }
 
+/*
+ * Is `td' running on a CPU now?  For adaptive spinning on a lock whose
+ * word names td as its owner: td is type-stable, a stale answer is fine.
+ * The word gives no ordering with td's initialisation, which precedes the
+ * increment of kthread_nlive in kthread_create_va(): acquire that first.
+ */
+bool
+kthread_running(const struct thread *td)
+{
+	(void)atomic_load_acq_64(&kthread_nlive);
+	return (atomic_load_int(&td->td_state) == TDS_RUNNING &&
+	    atomic_load_int(&td->td_oncpu) != 0);
+}
+
 /* A thread struct from the free list, or a new one; NULL if none. */
 static struct thread *
 kthread_alloc(void)

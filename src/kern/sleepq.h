@@ -27,8 +27,8 @@ struct lock_object;
 #define SLEEPQ_NQUEUES 2
 
 /*
- * Locks (mtx, qmtx, rw, sx) sleep on the turnstile channel of their
- * address: an odd address that hashes into a separate table of chains
+ * Locks (mtx, qmtx, rw, sx, lockmgr) sleep on the turnstile channel of
+ * their address: an odd address that hashes into a separate table of chains
  * ("turnstile chain", ranked after "sleepq chain").  sleep() may release
  * a contested mutex, taking its turnstile chain, while it holds the sleep
  * channel's chain; with one table a hash collision could deadlock two

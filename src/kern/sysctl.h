@@ -47,6 +47,8 @@ void tunable_reset_all(void);
 
 int sysctl_stat_register(const char *name, uint64_t (*handler)(void *),
     void *arg, const char *descr);
+/* Removes statistic `name' if `arg' is its handler's argument. */
+void sysctl_stat_unregister(const char *name, const void *arg);
 void sysctl_stat_unregister_all(void);
 /* Reads one node; returns false if there is none of that name. */
 bool sysctl_get(const char *name, struct sysctl_info *info);

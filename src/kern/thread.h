@@ -145,6 +145,7 @@ int kthread_create_notify(
 void kthread_exit(void) __attribute__((noreturn));
 void kthread_join(struct thread *td);
 uint64_t kthread_live(void);
+bool kthread_running(const struct thread *td);
 
 /* Scheduler. */
 void sched_switch(void);

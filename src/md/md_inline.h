@@ -54,6 +54,7 @@ md_curcpu(void)
 #define MD_SYNC_STORE 1
 #define MD_SYNC_RMW 2
 #define MD_SYNC_FENCE 3
+#define MD_SYNC_LOCAL 4 /* per-CPU data: costs, never switches */
 
 void md_sync_slow(const void *addr, int kind);
 

@@ -93,8 +93,16 @@ struct vm_page {
 	uint8_t pool;		    /* (f) VM_FREEPOOL_* of its free block */
 	uint8_t segind;		    /* (c) segment, VM_PHYSSEG_NONE: hole */
 	uint8_t domain;		    /* (c) memory domain */
-};
+} __aligned(MD_CACHE_LINE);
 TAILQ_HEAD(pglist, vm_page);
+
+/*
+ * One cache line per page: pages handed to different CPUs (adjacent pages
+ * of one buddy block, split between two caches) must not share a line that
+ * both CPUs write on every allocation and free.
+ */
+_Static_assert(sizeof(struct vm_page) == MD_CACHE_LINE,
+    "struct vm_page is one cache line");
 
 #define VM_PHYSSEG_NONE 0xff
 #define VM_PAGE_TO_PHYS(m) ((m)->phys_addr)

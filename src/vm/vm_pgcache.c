@@ -3,7 +3,8 @@
  *
  * Memory layout: vm_pgcache_array holds one cache line per (CPU, domain,
  * pool), CPU-major, so each CPU's caches are adjacent and no two CPUs
- * share a line.  Their page stacks are slices of one array of pointers.
+ * share a line.  Their page stacks are slices of one array of pointers,
+ * each a whole number of cache lines.
  *
  * Invariants (checked by vm_page_check()):
  *	pc_count <= pc_high, and pc_high <= the domain's effective high;
@@ -27,6 +28,9 @@
 #include <string.h>
 
 #define VM_PGCACHE_BATCH_MAX 256
+/* Stack slots of a cache of capacity h: whole cache lines, unshared. */
+#define VM_PGCACHE_SLICE(h)                                                    \
+	roundup2((uint64_t)(h), MD_CACHE_LINE / sizeof(struct vm_page *))
 
 struct vm_pgcache *vm_pgcache_array;
 int vm_pgcache_ndomains;
@@ -89,6 +93,7 @@ vm_pgcache_refill_locked(struct vm_pgcache *pc, int domain, int pool)
 	/* Cached pages leave the free count; we stay above free_min. */
 	vm_domain_freecnt_dec_locked(vmd, (uint64_t)got);
 	pcpu_store_64(&pc->pc_count, (uint64_t)got);
+	pcpu_add_64(&pc->pc_in, (uint64_t)got);
 	pcpu_add_64(&pc->pc_refills, 1);
 	return (got);
 }
@@ -126,6 +131,7 @@ vm_pgcache_drain_batch(struct vm_pgcache *pc, int domain)
 	memcpy(batch, pc->pc_pages, n * sizeof(batch[0]));
 	memmove(pc->pc_pages, &pc->pc_pages[n], (count - n) * sizeof(batch[0]));
 	pcpu_store_64(&pc->pc_count, count - n);
+	pcpu_add_64(&pc->pc_out, n);
 	pcpu_add_64(&pc->pc_drains, 1);
 	if (vm_pgcache_release(domain, batch, n))
 		vm_domain_wakeup(VM_DOMAIN(domain));
@@ -151,6 +157,7 @@ vm_pgcache_drain_cpu(int cpu, uint32_t *wakep)
 			if (n == 0)
 				continue;
 			pcpu_store_64(&pc->pc_count, 0);
+			pcpu_add_64(&pc->pc_out, n);
 			pcpu_add_64(&pc->pc_drains, 1);
 			if (vm_pgcache_release(d, pc->pc_pages, n))
 				*wakep |= 1u << d;
@@ -241,19 +248,23 @@ vm_pgcache_count(int domain)
 	return (n);
 }
 
+/* Pages a cache handed out, less those freed into it (see the header). */
+static int64_t
+vm_pgcache_net(struct vm_pgcache *pc)
+{
+	return ((int64_t)(pcpu_load_64(&pc->pc_in) - pcpu_load_64(&pc->pc_out) -
+	    pcpu_load_64(&pc->pc_count)));
+}
+
 int64_t
 vm_pgcache_net_allocs(int domain)
 {
-	struct vm_pgcache *pc;
 	int64_t n = 0;
 	int cpu, p;
 
 	for (cpu = 0; cpu < md_ncpus(); cpu++)
-		for (p = 0; p < VM_NFREEPOOL; p++) {
-			pc = vm_pgcache_get(cpu, domain, p);
-			n += (int64_t)(pcpu_load_64(&pc->pc_allocs) -
-			    pcpu_load_64(&pc->pc_frees));
-		}
+		for (p = 0; p < VM_NFREEPOOL; p++)
+			n += vm_pgcache_net(vm_pgcache_get(cpu, domain, p));
 	return (n);
 }
 
@@ -310,6 +321,21 @@ vm_pgcache_stat(void *arg)
 	return (sum);
 }
 
+/* Pages allocated from caches: frees plus the net allocations. */
+static uint64_t
+vm_pgcache_stat_allocs(void *arg)
+{
+	size_t i, n;
+	int64_t sum = 0;
+
+	(void)arg;
+	n = (size_t)md_ncpus() * (size_t)vm_pgcache_ndomains * VM_NFREEPOOL;
+	for (i = 0; i < n; i++)
+		sum += vm_pgcache_net(&vm_pgcache_array[i]) +
+		    (int64_t)pcpu_load_64(&vm_pgcache_array[i].pc_frees);
+	return ((uint64_t)sum);
+}
+
 static uint64_t
 vm_pgcache_stat_size(void *arg)
 {
@@ -326,7 +352,7 @@ vm_pgcache_init_stats(void)
 	    (void *)offsetof(struct vm_pgcache, pc_count),
 	    "pages in per-CPU caches (not counted as free)");
 	(void)sysctl_stat_register("vm.stats.pgcache.alloc_hits",
-	    vm_pgcache_stat, (void *)offsetof(struct vm_pgcache, pc_allocs),
+	    vm_pgcache_stat_allocs, NULL,
 	    "pages allocated from a per-CPU cache");
 	(void)sysctl_stat_register("vm.stats.pgcache.free_hits",
 	    vm_pgcache_stat, (void *)offsetof(struct vm_pgcache, pc_frees),
@@ -337,6 +363,12 @@ vm_pgcache_init_stats(void)
 	(void)sysctl_stat_register("vm.stats.pgcache.drains", vm_pgcache_stat,
 	    (void *)offsetof(struct vm_pgcache, pc_drains),
 	    "batches moved from a cache to the buddy allocator");
+	(void)sysctl_stat_register("vm.stats.pgcache.pages_in", vm_pgcache_stat,
+	    (void *)offsetof(struct vm_pgcache, pc_in),
+	    "pages moved from the buddy allocator to caches");
+	(void)sysctl_stat_register("vm.stats.pgcache.pages_out",
+	    vm_pgcache_stat, (void *)offsetof(struct vm_pgcache, pc_out),
+	    "pages moved from caches to the buddy allocator");
 	(void)sysctl_stat_register("vm.stats.pgcache.high",
 	    vm_pgcache_stat_size, (void *)1,
 	    "effective capacity of a cache of domain 0");
@@ -364,7 +396,8 @@ vm_pgcache_size_domains(void)
 			high = 0;
 		vm_pgcache_dom_high[d] = (uint32_t)high;
 		vm_pgcache_dom_batch[d] = (uint32_t)batch;
-		slots += high * (uint64_t)ncpus * VM_NFREEPOOL;
+		slots +=
+		    VM_PGCACHE_SLICE(high) * (uint64_t)ncpus * VM_NFREEPOOL;
 	}
 	return (slots);
 }
@@ -381,11 +414,14 @@ vm_pgcache_init(void)
 	vm_pgcache_ndomains = vm_ndomains;
 	n = (size_t)ncpus * (size_t)vm_ndomains * VM_NFREEPOOL;
 	vm_pgcache_array = aligned_alloc(MD_CACHE_LINE, n * sizeof(*pc));
-	vm_pgcache_slots = calloc(vm_pgcache_size_domains() + 1, sizeof(*next));
+	n = (size_t)vm_pgcache_size_domains() + MD_CACHE_LINE / sizeof(*next);
+	vm_pgcache_slots = aligned_alloc(MD_CACHE_LINE, n * sizeof(*next));
 	vm_pgcache_allcpus = calloc((size_t)ncpus, sizeof(bool));
 	if (vm_pgcache_array == NULL || vm_pgcache_slots == NULL ||
 	    vm_pgcache_allcpus == NULL)
 		return (ENOMEM);
+	memset(vm_pgcache_slots, 0, n * sizeof(*next));
+	n = (size_t)ncpus * (size_t)vm_ndomains * VM_NFREEPOOL;
 	memset(vm_pgcache_array, 0, n * sizeof(*pc));
 	atomic_store_int(&vm_pgcache_on, vm_pgcache_enable_tun != 0);
 	next = vm_pgcache_slots;
@@ -399,7 +435,8 @@ vm_pgcache_init(void)
 			for (p = 0; p < VM_NFREEPOOL; p++) {
 				pc = vm_pgcache_get(cpu, d, p);
 				pc->pc_pages = next;
-				next += vm_pgcache_dom_high[d];
+				next +=
+				    VM_PGCACHE_SLICE(vm_pgcache_dom_high[d]);
 				pc->pc_batch = vm_pgcache_dom_batch[d];
 				pc->pc_high = vm_pgcache_enabled()
 				    ? vm_pgcache_dom_high[d]

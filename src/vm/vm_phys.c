@@ -815,9 +815,12 @@ vm_phys_init_pages(void)
 	for (s = 0; s < vm_phys_nsegs; s++)
 		n += atop(vm_phys_segs[s].ps_end - vm_phys_segs[s].ps_start);
 	vm_page_array_size = vm_phys_sparse ? n : atop(vm_phys_end);
-	vm_page_array = calloc(vm_page_array_size, sizeof(struct vm_page));
+	/* Cache-line aligned, like the struct (see vm_page.h). */
+	vm_page_array = aligned_alloc(
+	    MD_CACHE_LINE, vm_page_array_size * sizeof(struct vm_page));
 	if (vm_page_array == NULL)
 		return (ENOMEM);
+	memset(vm_page_array, 0, vm_page_array_size * sizeof(struct vm_page));
 	for (i = 0; !vm_phys_sparse && i < vm_page_array_size; i++)
 		vm_phys_init_page(
 		    &vm_page_array[i], ptoa(i), VM_PHYSSEG_NONE, 0);

@@ -25,6 +25,8 @@
 static const struct scenario *const scenarios[] = {
 	&scen_micro,
 	&scen_lockstorm,
+	&scen_scaling,
+	&scen_superpage,
 };
 #define NSCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
 

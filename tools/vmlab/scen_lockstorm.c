@@ -39,9 +39,9 @@ struct storm {
 	struct lockmgr st_lk;
 	struct qmtx st_qm;
 	uint32_t st_arrived; /* (a) threads about to block */
-	uint32_t st_done; /* (a) threads through the lock */
+	uint32_t st_done;    /* (a) threads through the lock */
 	uint32_t st_n;
-	uint32_t st_yields; /* yields inside the critical section */
+	uint32_t st_yields;  /* yields inside the critical section */
 	uint64_t st_counter; /* protected by the storm lock */
 };
 

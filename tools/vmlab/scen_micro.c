@@ -12,6 +12,8 @@
  *	    sleep()/wakeup() under a mutex, on one CPU and across two CPUs
  *	    (one round trip = two wakeups and two sleeps);
  *	IPI round trip: CPU 0 sends a waited IPI to CPU 1;
+ *	physical page alloc+free with per-CPU caches on and off, bulk and
+ *	    2 MiB (scen_micro_vm.c);
  *	counter add; kthread create+exit+join.
  */
 #include "kern/counter.h"
@@ -420,6 +422,7 @@ micro_run(struct scen_ctx *ctx)
 		micro_row(ctx, "IPI round trip (CPU 0 -> 1, waited)",
 		    "ipi_roundtrip", micro_measure(micro_ipi, &ma));
 	}
+	micro_vm_rows(ctx, iters);
 	ma.ma_iters = iters;
 	micro_row(ctx, "counter add", "counter_add",
 	    micro_measure(micro_counter_add, &ma));

@@ -59,6 +59,14 @@ struct scen_ctx {
 
 extern const struct scenario scen_micro;
 extern const struct scenario scen_lockstorm;
+extern const struct scenario scen_scaling;
+extern const struct scenario scen_superpage;
+
+/*
+ * The page allocator's rows of the micro scenario (scen_micro_vm.c):
+ * page alloc+free with per-CPU caches on and off, bulk, 2 MiB blocks.
+ */
+void micro_vm_rows(struct scen_ctx *ctx, uint64_t iters);
 
 /* Value i of option `name' (the default when not given). */
 int64_t scen_opt(const struct scen_ctx *ctx, const char *name, int i);

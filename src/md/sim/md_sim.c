@@ -123,6 +123,7 @@ struct sim_line {
 	int32_t sl_owner;    /* CPU holding it modified, or -1 */
 	uint32_t sl_nspin;   /* CPUs spinning on it */
 	uint32_t sl_sharers; /* index of its bitmap in sim_bits */
+	uint64_t sl_busy;	/* virtual time the line is free */
 };
 
 static struct sim_cpu *sim_cpus;
@@ -365,6 +366,7 @@ sim_line_lookup(uint64_t line)
 	l->sl_key = line + 1;
 	l->sl_owner = -1;
 	l->sl_nspin = 0;
+	l->sl_busy = 0;
 	l->sl_sharers = (uint32_t)sim_bcount;
 	sim_bcount += (size_t)sim_words;
 	sim_lcount++;
@@ -391,12 +393,18 @@ sim_wake_spinners(struct sim_line *l, uint64_t clock)
 	}
 }
 
-/* Cost of an access of `kind' by `cpu' to addr's line. */
+/*
+ * Cost of an access of `kind' by CPU `c' to addr's line.  A line is in one
+ * place at a time: a write, and a load that misses, first waits until the
+ * line is free (sl_busy), so writes to one line from many CPUs serialise
+ * in virtual time as they do on the hardware; a write keeps the line busy
+ * until it completes.
+ */
 static uint64_t
 sim_line_access(struct sim_cpu *c, const void *addr, int kind)
 {
 	struct sim_line *l;
-	uint64_t *bits, b, cost;
+	uint64_t *bits, b, cost, wait;
 	int cpu = c->sc_cpu, w = cpu / 64, i;
 	bool alone;
 
@@ -405,6 +413,7 @@ sim_line_access(struct sim_cpu *c, const void *addr, int kind)
 	l = sim_line_lookup((uintptr_t)addr >> 6);
 	bits = &sim_bits[l->sl_sharers];
 	b = 1ull << (cpu % 64);
+	wait = l->sl_busy > c->sc_clock ? l->sl_busy - c->sc_clock : 0;
 	if (kind == MD_SYNC_LOAD) {
 		if (l->sl_owner == cpu || (bits[w] & b) != 0)
 			return ((uint64_t)sim_p[MD_SIM_COST_LOAD]);
@@ -413,20 +422,21 @@ sim_line_access(struct sim_cpu *c, const void *addr, int kind)
 			l->sl_owner = -1;
 		}
 		bits[w] |= b;
-		return ((uint64_t)(sim_p[MD_SIM_COST_LOAD] +
+		return (wait + (uint64_t)(sim_p[MD_SIM_COST_LOAD] +
 		    sim_p[MD_SIM_COST_TRANSFER]));
 	}
-	cost = (uint64_t)
-	    sim_p[kind == MD_SYNC_RMW ? MD_SIM_COST_ATOMIC : MD_SIM_COST_STORE];
+	cost = (uint64_t)sim_p[kind == MD_SYNC_RMW ? MD_SIM_COST_ATOMIC
+						   : MD_SIM_COST_STORE];
 	if (l->sl_owner != cpu) {
 		alone = l->sl_owner < 0;
 		for (i = 0; i < sim_words && alone; i++)
 			alone = bits[i] == (i == w ? b : 0);
 		if (!alone)
-			cost += (uint64_t)sim_p[MD_SIM_COST_TRANSFER];
+			cost += wait + (uint64_t)sim_p[MD_SIM_COST_TRANSFER];
 		memset(bits, 0, (size_t)sim_words * sizeof(*bits));
 		l->sl_owner = cpu;
 	}
+	l->sl_busy = c->sc_clock + cost;
 	if (l->sl_nspin != 0)
 		sim_wake_spinners(l, c->sc_clock + cost);
 	return (cost);
@@ -473,6 +483,11 @@ md_sync_slow(const void *addr, int kind)
 	 * we return, with no switch between its accounting (which may wake
 	 * spinners) and its effect.
 	 */
+	if (kind == MD_SYNC_LOCAL) {
+		/* This CPU's own data: a cost, never a switch. */
+		c->sc_clock += (uint64_t)sim_p[MD_SIM_COST_STORE];
+		return;
+	}
 	sim_maybe_preempt(c);
 	c->sc_clock += sim_line_access(c, addr, kind);
 	if (sim_p[MD_SIM_JITTER] != 0)

@@ -1,0 +1,182 @@
+/*
+ * scen_micro_vm.c: the page allocator's rows of the micro scenario.
+ *
+ * micro_vm_rows() is called by scen_micro.c.  Each figure is the median of
+ * 5 timed runs after one warm-up run, in nanoseconds per operation, with
+ * the pattern of bench/pagealloc.c: allocate a batch of 64, free them all,
+ * repeat.  Rows:
+ *	page alloc+free, per-CPU caches on and off (vm_pgcache_set_enabled);
+ *	the same on two CPUs at once (time per pair on each CPU; with the
+ *	    caches off both CPUs take the domain free lock for every page,
+ *	    which the lock profile printed after the run shows as
+ *	    "spin:vm domain free");
+ *	bulk alloc+free of 64 pages, per page;
+ *	2 MiB block (order 9) alloc+free;
+ *	object page alloc+free through a superpage reservation.
+ */
+#include "kern/thread.h"
+#include "vm/vm_object.h"
+#include "vm/vm_page.h"
+#include "vm/vm_pgcache.h"
+#include "vm/vm_reserv.h"
+#include "vmlab_cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MICRO_VM_RUNS 5
+#define MICRO_VM_BATCH 64
+
+enum micro_vm_op { MV_PAGE, MV_BULK, MV_BLOCK, MV_OBJECT };
+
+struct micro_vm_arg {
+	enum micro_vm_op mv_op;
+	uint64_t mv_rounds; /* batches per timed run */
+	uint32_t *mv_go;    /* (a) start flag of a two-CPU run */
+	uint64_t mv_ns;	    /* elapsed time of the last run */
+};
+
+/* One batch: allocate 64 of the kind, free them all. */
+static __attribute__((noinline)) void
+micro_vm_batch(enum micro_vm_op op, struct vm_object *obj)
+{
+	struct vm_page *ma[MICRO_VM_BATCH];
+	int i, n = MICRO_VM_BATCH;
+
+	switch (op) {
+	case MV_PAGE:
+		for (i = 0; i < n; i++)
+			ma[i] = vm_page_alloc_noobj(0);
+		for (i = 0; i < n; i++)
+			vm_page_free(ma[i]);
+		break;
+	case MV_BULK:
+		n = vm_page_alloc_bulk(0, ma, n);
+		vm_page_free_bulk(ma, n);
+		break;
+	case MV_BLOCK:
+		for (i = 0; i < n; i++)
+			ma[i] = vm_page_alloc_block(0, VM_LEVEL_0_ORDER);
+		for (i = 0; i < n; i++)
+			if (ma[i] != NULL)
+				vm_page_free_block(ma[i], VM_LEVEL_0_ORDER);
+		break;
+	case MV_OBJECT:
+		for (i = 0; i < n; i++)
+			ma[i] = vm_page_alloc(obj, (vm_pindex_t)i, 0);
+		for (i = 0; i < n; i++)
+			if (ma[i] != NULL)
+				vm_page_free(ma[i]);
+		break;
+	}
+}
+
+/* Runs mv_rounds batches; records the elapsed time. */
+static void
+micro_vm_loop(void *arg)
+{
+	struct micro_vm_arg *mv = arg;
+	struct vm_object obj = { .size = VM_LEVEL_0_NPAGES, .flags = 0 };
+	uint64_t r, t0;
+
+	if (mv->mv_go != NULL)
+		while (atomic_load_acq_int(mv->mv_go) == 0)
+			md_spin_wait(mv->mv_go);
+	t0 = md_nanotime();
+	for (r = 0; r < mv->mv_rounds; r++)
+		micro_vm_batch(mv->mv_op, &obj);
+	mv->mv_ns = md_nanotime() - t0;
+}
+
+/* ns per operation of one run on `ncpus' CPUs at once (per CPU). */
+static double
+micro_vm_run(struct micro_vm_arg *mv, int ncpus)
+{
+	struct micro_vm_arg sub[2];
+	struct thread *td[2];
+	uint32_t go = 0;
+	uint64_t ns = 0;
+	int i;
+
+	for (i = 0; i < ncpus; i++) {
+		sub[i] = *mv;
+		sub[i].mv_go = &go;
+		if (kthread_create(micro_vm_loop, &sub[i], i,
+			KTHR_BOUND | KTHR_JOINABLE, &td[i], "microvm%d",
+			i) != 0)
+			return (-1);
+	}
+	atomic_store_rel_int(&go, 1);
+	for (i = 0; i < ncpus; i++) {
+		kthread_join(td[i]);
+		if (sub[i].mv_ns > ns)
+			ns = sub[i].mv_ns;
+	}
+	return ((double)ns / (double)(mv->mv_rounds * MICRO_VM_BATCH));
+}
+
+static int
+micro_vm_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+static double
+micro_vm_measure(struct micro_vm_arg *mv, int ncpus)
+{
+	double v[MICRO_VM_RUNS];
+	int r;
+
+	(void)micro_vm_run(mv, ncpus);
+	for (r = 0; r < MICRO_VM_RUNS; r++)
+		v[r] = micro_vm_run(mv, ncpus);
+	qsort(v, MICRO_VM_RUNS, sizeof(v[0]), micro_vm_cmp);
+	return (v[MICRO_VM_RUNS / 2]);
+}
+
+static void
+micro_vm_row(struct scen_ctx *ctx, const char *label, const char *key,
+    struct micro_vm_arg *mv, int ncpus)
+{
+	double ns = micro_vm_measure(mv, ncpus);
+
+	fprintf(ctx->sx_out, "  %-40s %10.1f\n", label, ns);
+	report_result(ctx, key, ns, "ns");
+}
+
+void
+micro_vm_rows(struct scen_ctx *ctx, uint64_t iters)
+{
+	struct micro_vm_arg mv = { .mv_op = MV_PAGE };
+	bool cache = vm_pgcache_enabled();
+	uint64_t pairs =
+	    iters / 2 > MICRO_VM_BATCH ? iters / 2 : MICRO_VM_BATCH;
+
+	mv.mv_rounds = pairs / MICRO_VM_BATCH;
+	vm_pgcache_set_enabled(true);
+	micro_vm_row(
+	    ctx, "page alloc+free, pgcache on", "vm_page_pgcache", &mv, 1);
+	if (md_ncpus() >= 2)
+		micro_vm_row(ctx, "page alloc+free, pgcache on, 2 CPUs",
+		    "vm_page_pgcache_2cpu", &mv, 2);
+	mv.mv_op = MV_BULK;
+	micro_vm_row(
+	    ctx, "page bulk alloc+free (64), per page", "vm_page_bulk", &mv, 1);
+	vm_pgcache_set_enabled(false);
+	mv.mv_op = MV_PAGE;
+	mv.mv_rounds = (pairs / 10 + MICRO_VM_BATCH - 1) / MICRO_VM_BATCH;
+	micro_vm_row(
+	    ctx, "page alloc+free, pgcache off", "vm_page_nocache", &mv, 1);
+	if (md_ncpus() >= 2)
+		micro_vm_row(ctx, "page alloc+free, pgcache off, 2 CPUs",
+		    "vm_page_nocache_2cpu", &mv, 2);
+	vm_pgcache_set_enabled(cache);
+	mv.mv_op = MV_BLOCK;
+	micro_vm_row(
+	    ctx, "2 MiB block (order 9) alloc+free", "vm_block_2m", &mv, 1);
+	mv.mv_op = MV_OBJECT;
+	micro_vm_row(ctx, "object page alloc+free (reservation)",
+	    "vm_page_object", &mv, 1);
+}
