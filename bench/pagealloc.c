@@ -16,7 +16,8 @@
  * vmlab runs on a machine of 2 CPUs (pinned) and 1 GiB; its threads are
  * kernel threads bound to CPUs 0 and 1; the others are pthreads pinned to
  * host CPUs 0 and 1.  The kernel rows live in pagealloc_kernel.c, apart,
- * because the kernel's sched_yield() and <sched.h>'s cannot share a file.  The table gives each peer's time as a multiple of
+ * because the file must not mix kernel and host scheduling headers.  The
+ * table gives each peer's time as a multiple of
  * vmlab's on the same row; --json writes every row as an array of
  * {impl, op, threads, ns_per_op, min, max, clock}.  The clock (bench.h)
  * is each thread's CPU time unless --clock wall.

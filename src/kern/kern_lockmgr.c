@@ -49,7 +49,7 @@ lockmgr_wait(struct lockmgr *lk, bool exclusive)
 		if (start == 0)
 			start = md_nanotime();
 		lk->lk_waiters++;
-		(void)sleep(TS_WCHAN(lk), &lk->lk_interlock.lock_object, 0,
+		(void)msleep(TS_WCHAN(lk), &lk->lk_interlock.lock_object, 0,
 		    lk->lock_object.lo_name, 0);
 		lk->lk_waiters--;
 	}

@@ -274,7 +274,7 @@ sleepq_first(const void *wchan, int queue)
 }
 
 int
-sleep(const void *chan, struct lock_object *interlock, int flags,
+msleep(const void *chan, struct lock_object *interlock, int flags,
     const char *wmesg, uint64_t timo_ns)
 {
 	uintptr_t how = 0;
@@ -312,7 +312,7 @@ pause_ns(const char *wmesg, uint64_t ns)
 	struct thread *td = curthread;
 
 	/* Nobody wakes this channel: only the timeout ends the sleep. */
-	(void)sleep(&td->td_timo, NULL, 0, wmesg, ns == 0 ? 1 : ns);
+	(void)msleep(&td->td_timo, NULL, 0, wmesg, ns == 0 ? 1 : ns);
 }
 
 /*

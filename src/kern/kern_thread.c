@@ -437,22 +437,11 @@ sched_switch_finish(void)
 }
 
 void
-sched_yield(void)
+kthread_yield(void)
 {
-	struct thread *td;
-	struct pcpu *pc;
+	struct thread *td = curthread;
+	struct pcpu *pc = curpcpu_get();
 
-	/*
-	 * The name is also libc's, and this definition interposes it: a
-	 * host thread that is not a CPU (LeakSanitizer's stop-the-world, at
-	 * exit) may call it.  It has no run queue: just relax.
-	 */
-	if (md_curcpu() < 0) {
-		md_cpu_relax();
-		return;
-	}
-	td = curthread;
-	pc = curpcpu_get();
 	if (atomic_load_int(&pc->pc_runqlen) == 0) {
 		timeout_run(pc);
 		md_ipi_poll();
@@ -475,7 +464,7 @@ maybe_yield(void)
 	md_ipi_poll();
 	timeout_run(pc);
 	if (atomic_load_int(&pc->pc_runqlen) != 0)
-		sched_yield();
+		kthread_yield();
 }
 
 /* Entry of every CPU: becomes the CPU's idle thread. */

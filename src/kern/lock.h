@@ -42,7 +42,7 @@ struct lock_prof;
 struct lock_class {
 	const char *lc_name; /* "spin", "mtx", "rw", "sx", ... */
 	unsigned lc_flags;
-	/* Reacquire/release as an interlock of sleep(); `how' from unlock. */
+	/* Reacquire/release as an interlock of msleep(); `how' from unlock. */
 	void (*lc_lock)(struct lock_object *lo, uintptr_t how);
 	uintptr_t (*lc_unlock)(struct lock_object *lo);
 };

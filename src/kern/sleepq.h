@@ -29,13 +29,13 @@ struct lock_object;
 /*
  * Locks (mtx, qmtx, rw, sx, lockmgr) sleep on the turnstile channel of
  * their address: an odd address that hashes into a separate table of chains
- * ("turnstile chain", ranked after "sleepq chain").  sleep() may release
+ * ("turnstile chain", ranked after "sleepq chain").  msleep() may release
  * a contested mutex, taking its turnstile chain, while it holds the sleep
  * channel's chain; with one table a hash collision could deadlock two
  * such sleeps.
  */
 #define TS_WCHAN(lk) ((const void *)((uintptr_t)(lk) | 1))
-#define PDROP 0x1 /* sleep(): do not reacquire the interlock */
+#define PDROP 0x1 /* msleep(): do not reacquire the interlock */
 
 void sleepq_lock(const void *wchan);
 void sleepq_release(const void *wchan);
@@ -48,11 +48,11 @@ uint32_t sleepq_count(const void *wchan, int queue);
 struct thread *sleepq_first(const void *wchan, int queue);
 
 /*
- * sleep(): atomically drops `interlock' (may be NULL) and sleeps on `chan'
+ * msleep(): atomically drops `interlock' (may be NULL) and sleeps on `chan'
  * until woken or `timo_ns' nanoseconds pass (0: no timeout).  Reacquires
  * the interlock unless PDROP.  Returns 0, or EWOULDBLOCK on timeout.
  */
-int sleep(const void *chan, struct lock_object *interlock, int flags,
+int msleep(const void *chan, struct lock_object *interlock, int flags,
     const char *wmesg, uint64_t timo_ns);
 /* Wake every thread / the oldest thread sleeping on `chan'. */
 void wakeup(const void *chan);

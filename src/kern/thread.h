@@ -151,7 +151,7 @@ bool kthread_running(const struct thread *td);
 void sched_switch(void);
 void sched_switch_finish(void);
 void sched_setrunnable(struct thread *td);
-void sched_yield(void);
+void kthread_yield(void);
 void maybe_yield(void);
 void sched_cpu_main(int cpu);
 int sched_init(void);

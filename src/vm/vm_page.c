@@ -632,7 +632,7 @@ vm_wait_cond(bool (*below)(int), int domain)
 	mtx_lock(&vm_domainset_lock);
 	while (domain >= 0 ? below(domain) : vm_page_count_all(below)) {
 		counter_u64_add(vm_cnt_waits, 1);
-		(void)sleep(&vm_wait_chan, &vm_domainset_lock.lock_object, 0,
+		(void)msleep(&vm_wait_chan, &vm_domainset_lock.lock_object, 0,
 		    "vmwait", 0);
 	}
 	mtx_unlock(&vm_domainset_lock);

@@ -141,7 +141,7 @@ bb_producer(void *arg)
 	mtx_lock(&b->b_mtx);
 	for (i = 1; i <= BB_ITEMS; i++) {
 		while (b->b_n == BB_SIZE)
-			(void)sleep(
+			(void)msleep(
 			    &b->b_in, &b->b_mtx.lock_object, 0, "bbfull", 0);
 		b->b_buf[b->b_in] = i;
 		b->b_in = (b->b_in + 1) % BB_SIZE;
@@ -161,7 +161,7 @@ bb_consumer(void *arg)
 	mtx_lock(&b->b_mtx);
 	for (i = 0; i < total; i++) {
 		while (b->b_n == 0)
-			(void)sleep(
+			(void)msleep(
 			    &b->b_out, &b->b_mtx.lock_object, 0, "bbempty", 0);
 		b->b_sum += (uint64_t)b->b_buf[b->b_out];
 		b->b_out = (b->b_out + 1) % BB_SIZE;

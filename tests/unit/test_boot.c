@@ -1,11 +1,11 @@
 /*
  * test_boot.c: boot, run, shutdown; kernel threads and joins.
  */
-#include <stdio.h>
-
 #include "harness.h"
 #include "kern/thread.h"
 #include "vmlab/vmlab.h"
+
+#include <stdio.h>
 
 static int boot_ran;
 
@@ -37,8 +37,8 @@ static uint64_t join_sum;
 static void
 join_child(void *arg)
 {
-	__atomic_fetch_add(&join_sum, (uint64_t)(uintptr_t)arg,
-	    __ATOMIC_RELAXED);
+	__atomic_fetch_add(
+	    &join_sum, (uint64_t)(uintptr_t)arg, __ATOMIC_RELAXED);
 }
 
 static void

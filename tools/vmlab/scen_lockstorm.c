@@ -90,7 +90,7 @@ storm_thread(void *arg)
 	 * page does: whoever else is runnable runs and finds the lock held.
 	 */
 	for (i = 0; i < st->st_yields; i++)
-		sched_yield();
+		kthread_yield();
 	storm_unlock(st);
 	if (atomic_fetchadd_int(&st->st_done, 1) + 1 == st->st_n)
 		wakeup(&st->st_done);

@@ -9,7 +9,7 @@
  *	    (time per acquisition, both threads together);
  *	context switch: two threads bound to CPU 0 yield to each other;
  *	sleep/wakeup ping-pong: two threads hand a token back and forth with
- *	    sleep()/wakeup() under a mutex, on one CPU and across two CPUs
+ *	    msleep()/wakeup() under a mutex, on one CPU and across two CPUs
  *	    (one round trip = two wakeups and two sleeps);
  *	IPI round trip: CPU 0 sends a waited IPI to CPU 1;
  *	physical page alloc+free with per-CPU caches on and off, bulk and
@@ -209,7 +209,7 @@ micro_yielder(void *arg)
 	uint64_t i;
 
 	for (i = 0; i < ma->ma_iters; i++)
-		sched_yield();
+		kthread_yield();
 }
 
 static double
@@ -241,7 +241,7 @@ micro_pinger(void *arg)
 	mtx_lock(ma->ma_pp_mtx);
 	for (i = 0; i < ma->ma_iters; i++) {
 		while (*ma->ma_pp_turn != (uint32_t)ma->ma_pp_me)
-			(void)sleep(ma->ma_pp_turn, &ma->ma_pp_mtx->lock_object,
+			(void)msleep(ma->ma_pp_turn, &ma->ma_pp_mtx->lock_object,
 			    0, "pingpong", 0);
 		*ma->ma_pp_turn = (uint32_t)(1 - ma->ma_pp_me);
 		wakeup(ma->ma_pp_turn);
