@@ -28,12 +28,12 @@
 #define VMLAB_BACKEND_SIM 1
 
 struct vmlab_config {
-	int backend; /* VMLAB_BACKEND_* */
-	int ncpus; /* 1..1024; 0: host CPUs online */
-	int ndomains; /* 1..8 */
-	uint64_t physmem; /* bytes of physical memory */
-	uint64_t seed; /* schedule seed (sim) */
-	bool pin; /* host: pin CPU threads */
+	int backend;		     /* VMLAB_BACKEND_* */
+	int ncpus;		     /* 1..1024; 0: host CPUs online */
+	int ndomains;		     /* 1..8 */
+	uint64_t physmem;	     /* bytes of physical memory */
+	uint64_t seed;		     /* schedule seed (sim) */
+	bool pin;		     /* host: pin CPU threads */
 	const char *const *tunables; /* "name=value" strings */
 	int ntunables;
 };

@@ -41,7 +41,7 @@ struct md_cpu {
 struct md_config md_cfg;				/* (c) */
 const struct md_backend *md_backend = &md_host_backend; /* (c) */
 bool md_sim_enabled;					/* (c) */
-uint64_t md_fence_word;					/* (a) fences of TSan builds */
+uint64_t md_fence_word; /* (a) fences of TSan builds */
 int md_sim_curcpu = -1;
 static struct md_cpu *md_cpus; /* (c) */
 static uint32_t md_halt_flag;  /* (a) */

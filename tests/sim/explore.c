@@ -20,7 +20,7 @@ explore_nseeds(int def)
 
 	if (s != NULL && atoi(s) > 0)
 		return (atoi(s));
-	/* Sanitizers slow every run down 5x (ASan) to 20x (TSan fibers). */
+		/* Sanitizers slow every run down 5x (ASan) to 20x (TSan fibers). */
 #ifdef VMLAB_TSAN
 	return (def >= 20 ? def / 20 : 1);
 #else

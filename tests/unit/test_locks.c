@@ -22,9 +22,6 @@
 
 /* fork(), pipe() and waitpid() for the death tests. */
 #define _POSIX_C_SOURCE 200809L
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include "harness.h"
 #include "kern/lock.h"
 #include "kern/lockmgr.h"
@@ -39,6 +36,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Bounds every wait for another thread: turns a hang into a failure. */
 #define WAIT_NS (60ull * 1000000000ull)

@@ -797,10 +797,13 @@ own_main(void *arg)
 	struct thread *tds[2];
 	int i;
 
-	for (i = 0; i < 2; i++)
+	/* The long sleep first: it must be asleep when the short one ends. */
+	for (i = 0; i < 2; i++) {
 		CHECK(
 		    kthread_create(own_sleeper, &args[i], i,
 			KTHR_BOUND | KTHR_JOINABLE, &tds[i], "own%d", i) == 0);
+		CHECK(wait_sleepers(&s->os_chan, 1));
+	}
 	CHECK(wait_for(&s->os_done[1], 1));
 	CHECK(s->os_rv[1] == EWOULDBLOCK);
 	CHECKF(sleepers(&s->os_chan) == 1, "a timeout woke %u other sleepers",

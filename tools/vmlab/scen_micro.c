@@ -241,8 +241,8 @@ micro_pinger(void *arg)
 	mtx_lock(ma->ma_pp_mtx);
 	for (i = 0; i < ma->ma_iters; i++) {
 		while (*ma->ma_pp_turn != (uint32_t)ma->ma_pp_me)
-			(void)msleep(ma->ma_pp_turn, &ma->ma_pp_mtx->lock_object,
-			    0, "pingpong", 0);
+			(void)msleep(ma->ma_pp_turn,
+			    &ma->ma_pp_mtx->lock_object, 0, "pingpong", 0);
 		*ma->ma_pp_turn = (uint32_t)(1 - ma->ma_pp_me);
 		wakeup(ma->ma_pp_turn);
 	}

@@ -10,13 +10,13 @@
  * per-CPU state scales:
  *	vmlab run scaling --backend sim --cpus 1,2,4,8,16,32,64,128
  */
-#include <stdlib.h>
-
 #include "kern/counter.h"
 #include "kern/mutex.h"
 #include "kern/sleepq.h"
 #include "kern/thread.h"
 #include "vmlab_cli.h"
+
+#include <stdlib.h>
 
 #define SC_GLOBAL_SPIN 0
 #define SC_GLOBAL_ATOMIC 1
@@ -29,10 +29,10 @@ static const char *const sc_labels[] = { "global spin lock", "global atomic",
 
 struct sc_shared {
 	struct mtx ss_spin;
-	uint64_t ss_count;	/* protected by ss_spin */
-	uint64_t ss_atomic;	/* (a) */
+	uint64_t ss_count;  /* protected by ss_spin */
+	uint64_t ss_atomic; /* (a) */
 	counter_u64_t ss_pcpu;
-	uint32_t ss_go;		/* (a) */
+	uint32_t ss_go; /* (a) */
 	uint64_t ss_ops;
 	int ss_kind;
 };
@@ -82,8 +82,9 @@ sc_phase(struct sc_shared *s, int kind)
 	s->ss_kind = kind;
 	atomic_store_int(&s->ss_go, 0);
 	for (cpu = 0; cpu < n; cpu++)
-		if (kthread_create(sc_thread, s, cpu, KTHR_BOUND | KTHR_JOINABLE,
-			&td[cpu], "scale%d", cpu) != 0)
+		if (kthread_create(sc_thread, s, cpu,
+			KTHR_BOUND | KTHR_JOINABLE, &td[cpu], "scale%d",
+			cpu) != 0)
 			VM_PANIC("scaling: cannot create thread %d", cpu);
 	/* Let every thread reach the start line (they sleep on ss_go). */
 	pause_ns("scalego", 100000);

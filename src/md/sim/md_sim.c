@@ -123,7 +123,7 @@ struct sim_line {
 	int32_t sl_owner;    /* CPU holding it modified, or -1 */
 	uint32_t sl_nspin;   /* CPUs spinning on it */
 	uint32_t sl_sharers; /* index of its bitmap in sim_bits */
-	uint64_t sl_busy;	/* virtual time the line is free */
+	uint64_t sl_busy;    /* virtual time the line is free */
 };
 
 static struct sim_cpu *sim_cpus;
@@ -422,11 +422,12 @@ sim_line_access(struct sim_cpu *c, const void *addr, int kind)
 			l->sl_owner = -1;
 		}
 		bits[w] |= b;
-		return (wait + (uint64_t)(sim_p[MD_SIM_COST_LOAD] +
-		    sim_p[MD_SIM_COST_TRANSFER]));
+		return (wait +
+		    (uint64_t)(sim_p[MD_SIM_COST_LOAD] +
+			sim_p[MD_SIM_COST_TRANSFER]));
 	}
-	cost = (uint64_t)sim_p[kind == MD_SYNC_RMW ? MD_SIM_COST_ATOMIC
-						   : MD_SIM_COST_STORE];
+	cost = (uint64_t)
+	    sim_p[kind == MD_SYNC_RMW ? MD_SIM_COST_ATOMIC : MD_SIM_COST_STORE];
 	if (l->sl_owner != cpu) {
 		alone = l->sl_owner < 0;
 		for (i = 0; i < sim_words && alone; i++)
