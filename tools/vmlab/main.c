@@ -311,6 +311,37 @@ parse_scen_opts(
 	}
 }
 
+/* A text plot of each figure against the CPU count (no tool needed). */
+static void
+print_scaling_plot(const struct scen_ctx *ctxs, int n, FILE *out)
+{
+	const struct report_result *r;
+	double max;
+	int i, j, w;
+
+	for (j = 0; j < ctxs[0].sx_nresults; j++) {
+		max = 0;
+		for (i = 0; i < n; i++)
+			if ((r = report_find(&ctxs[i],
+				 ctxs[0].sx_results[j].rr_key)) != NULL &&
+			    r->rr_value > max)
+				max = r->rr_value;
+		fprintf(out, "\n%s (%s)\n", ctxs[0].sx_results[j].rr_key,
+		    ctxs[0].sx_results[j].rr_unit);
+		for (i = 0; i < n; i++) {
+			r = report_find(&ctxs[i], ctxs[0].sx_results[j].rr_key);
+			w = r == NULL || max <= 0
+			    ? 0
+			    : (int)(50 * r->rr_value / max);
+			fprintf(out, "  cpus=%-5d |%.*s %.1f\n",
+			    ctxs[i].sx_ncpus, w,
+			    "#################################################"
+			    "#",
+			    r == NULL ? 0.0 : r->rr_value);
+		}
+	}
+}
+
 static void
 print_scaling(const struct scen_ctx *ctxs, int n, FILE *out)
 {
@@ -377,8 +408,10 @@ cmd_run(const struct cli *cli)
 			exit(1);
 		}
 	}
-	if (n > 1)
+	if (n > 1) {
 		print_scaling(ctxs, n, cli->json ? stderr : stdout);
+		print_scaling_plot(ctxs, n, cli->json ? stderr : stdout);
+	}
 	free(ctxs);
 	return (failed ? 1 : 0);
 }
