@@ -70,9 +70,10 @@ storm_sleepers(struct storm *st)
 
 	if (st->st_kind == STORM_LOCKMGR)
 		return (lockmgr_waiters(&st->st_lk));
-	sleepq_lock(&st->st_qm);
-	n = sleepq_count(&st->st_qm, 0);
-	sleepq_release(&st->st_qm);
+	/* A lock's sleepers wait on its turnstile channel. */
+	sleepq_lock(TS_WCHAN(&st->st_qm));
+	n = sleepq_count(TS_WCHAN(&st->st_qm), 0);
+	sleepq_release(TS_WCHAN(&st->st_qm));
 	return (n);
 }
 
