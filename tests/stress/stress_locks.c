@@ -27,14 +27,13 @@
 #include "kern/rwlock.h"
 #include "kern/sleepq.h"
 #include "kern/thread.h"
+#include "kern_test.h"
 #include "md/md_atomic.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define US (1000ull)
 
 #define LK_MTX 0
 #define LK_SPIN 1

@@ -18,6 +18,7 @@
 #include "kern/mutex.h"
 #include "kern/sleepq.h"
 #include "kern/thread.h"
+#include "kern_test.h"
 #include "md/md_atomic.h"
 
 #include <stdlib.h>
@@ -25,8 +26,6 @@
 
 /* Bounds every wait for another thread: turns a hang into a failure. */
 #define WAIT_NS (60ull * 1000000000ull)
-#define US (1000ull)
-#define MS (1000000ull)
 
 /* Waits (sleeping 100 us at a time) until *p >= v; false on deadline. */
 static bool

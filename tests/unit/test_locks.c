@@ -29,6 +29,7 @@
 #include "kern/rwlock.h"
 #include "kern/sleepq.h"
 #include "kern/thread.h"
+#include "kern_test.h"
 #include "md/md_atomic.h"
 #include "vmlab/vmlab.h"
 
@@ -41,8 +42,6 @@
 
 /* Bounds every wait for another thread: turns a hang into a failure. */
 #define WAIT_NS (60ull * 1000000000ull)
-#define US (1000ull)
-#define MS (1000000ull)
 
 /*
  * The lock kinds under test, behind one interface.

@@ -17,6 +17,7 @@
 #include "kern/mutex.h"
 #include "kern/sleepq.h"
 #include "kern/thread.h"
+#include "kern_test.h"
 #include "md/md_atomic.h"
 
 #include <errno.h>
@@ -25,7 +26,6 @@
 
 /* Bounds every wait for another thread: turns a hang into a failure. */
 #define WAIT_NS (120ull * 1000000000ull)
-#define US (1000ull)
 
 #define MAXCPU 8
 
@@ -33,14 +33,7 @@
 static bool
 wait_for(const uint32_t *p, uint32_t v)
 {
-	uint64_t deadline = md_nanotime() + WAIT_NS;
-
-	while (atomic_load_acq_int(p) < v) {
-		if (md_nanotime() > deadline)
-			return (false);
-		pause_ns("waitfor", 50 * US);
-	}
-	return (true);
+	return (test_wait_for(p, v, WAIT_NS));
 }
 
 /* Context switches CPU `cpu' has made so far. */

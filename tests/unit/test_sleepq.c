@@ -23,6 +23,7 @@
 #include "kern/rwlock.h"
 #include "kern/sleepq.h"
 #include "kern/thread.h"
+#include "kern_test.h"
 #include "md/md_atomic.h"
 
 #include <errno.h>
@@ -31,21 +32,12 @@
 
 /* Bounds every wait for another thread: turns a hang into a failure. */
 #define WAIT_NS (60ull * 1000000000ull)
-#define MS (1000000ull)
-#define US (1000ull)
 
 /* Waits (sleeping 50 us at a time) until *p >= v; false on deadline. */
 static bool
 wait_for(const uint32_t *p, uint32_t v)
 {
-	uint64_t deadline = md_nanotime() + WAIT_NS;
-
-	while (atomic_load_acq_int(p) < v) {
-		if (md_nanotime() > deadline)
-			return (false);
-		pause_ns("waitfor", 50 * US);
-	}
-	return (true);
+	return (test_wait_for(p, v, WAIT_NS));
 }
 
 /* Threads asleep on sub-queue 0 of `chan'. */
