@@ -29,3 +29,6 @@ echo "bench: $(nproc) CPUs, $(uname -sr); pagealloc (about half a minute)."
 ./build/release/bin/pagealloc --json bench/results/pagealloc.json |
 	tee bench/results/pagealloc.txt
 echo "bench: wrote bench/results/pagealloc.json"
+
+# The simulated machine's engine speed (sync events per host second).
+./bench/sim_engine.sh
