@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define SLEEPQ_CHAINS 1024
 /* Even channels: sleep chains; odd (TS_WCHAN): turnstile chains. */
@@ -58,9 +59,11 @@ sleepq_init(void)
 {
 	int i;
 
-	sleepq_chains = calloc(2 * SLEEPQ_CHAINS, sizeof(*sleepq_chains));
+	sleepq_chains = aligned_alloc(
+	    MD_CACHE_LINE, 2 * SLEEPQ_CHAINS * sizeof(*sleepq_chains));
 	if (sleepq_chains == NULL)
 		return (ENOMEM);
+	memset(sleepq_chains, 0, 2 * SLEEPQ_CHAINS * sizeof(*sleepq_chains));
 	for (i = 0; i < 2 * SLEEPQ_CHAINS; i++) {
 		mtx_init(&sleepq_chains[i].sc_lock,
 		    i < SLEEPQ_CHAINS ? "sleepq chain" : "turnstile chain",

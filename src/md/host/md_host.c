@@ -81,9 +81,11 @@ md_host_init(const struct md_config *cfg)
 {
 	int i;
 
-	md_hcpus = calloc((size_t)cfg->mc_ncpus, sizeof(*md_hcpus));
+	md_hcpus = aligned_alloc(
+	    MD_CACHE_LINE, (size_t)cfg->mc_ncpus * sizeof(*md_hcpus));
 	if (md_hcpus == NULL)
 		return (ENOMEM);
+	memset(md_hcpus, 0, (size_t)cfg->mc_ncpus * sizeof(*md_hcpus));
 	for (i = 0; i < cfg->mc_ncpus; i++)
 		md_hcpus[i].mhc_cpu = i;
 	return (0);
