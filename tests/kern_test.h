@@ -4,12 +4,12 @@
 #ifndef VMLAB_KERN_TEST_H
 #define VMLAB_KERN_TEST_H
 
-#include <stdbool.h>
-#include <stdint.h>
-
 #include "kern/sleepq.h"
 #include "md/md.h"
 #include "md/md_atomic.h"
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #define US (1000ull)
 #define MS (1000000ull)
