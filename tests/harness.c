@@ -74,7 +74,8 @@ test_sim(void)
 }
 
 void
-test_boot(int ncpus, const char *const *tunables)
+test_boot_mem(
+    int ncpus, int ndomains, uint64_t physmem, const char *const *tunables)
 {
 	struct vmlab_config cfg;
 	const char *s;
@@ -83,6 +84,10 @@ test_boot(int ncpus, const char *const *tunables)
 
 	vmlab_config_default(&cfg);
 	cfg.ncpus = ncpus;
+	if (ndomains > 0)
+		cfg.ndomains = ndomains;
+	if (physmem > 0)
+		cfg.physmem = physmem;
 	if (test_sim()) {
 		cfg.backend = VMLAB_BACKEND_SIM;
 		s = getenv("VMLAB_TEST_CPUS");
@@ -99,6 +104,12 @@ test_boot(int ncpus, const char *const *tunables)
 		fprintf(stderr, "test_boot: %s\n", err);
 		exit(1);
 	}
+}
+
+void
+test_boot(int ncpus, const char *const *tunables)
+{
+	test_boot_mem(ncpus, 0, 0, tunables);
 }
 
 void

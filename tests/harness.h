@@ -44,6 +44,9 @@ bool test_sanitizer(void);
  * VMLAB_TEST_CPUS=N raises its CPU count to N.
  */
 bool test_sim(void);
+/* test_boot() with a domain count and memory size (0: the defaults). */
+void test_boot_mem(
+    int ncpus, int ndomains, uint64_t physmem, const char *const *tunables);
 const char *test_progname(void);
 /* Checks failed so far in the current case. */
 uint64_t test_failures(void);

@@ -24,24 +24,7 @@ static inline void
 vm_test_boot(
     int ncpus, int ndomains, uint64_t physmem, const char *const *tunables)
 {
-	struct vmlab_config cfg;
-	char err[256];
-	int n = 0;
-
-	vmlab_config_default(&cfg);
-	cfg.ncpus = ncpus;
-	cfg.ndomains = ndomains;
-	cfg.physmem = physmem;
-	cfg.seed = test_seed();
-	if (tunables != NULL)
-		while (tunables[n] != NULL)
-			n++;
-	cfg.tunables = tunables;
-	cfg.ntunables = n;
-	if (vmlab_boot(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "vm_test_boot: %s\n", err);
-		exit(1);
-	}
+	test_boot_mem(ncpus, ndomains, physmem, tunables);
 }
 
 /* `full' normally, `small' under the sanitizers. */
