@@ -39,10 +39,11 @@ struct kern_subsystem {
 	int (*ks_tunables)(void);
 	int (*ks_init)(void);
 	void (*ks_fini)(void);
+	void (*ks_stop)(void); /* in a kernel thread: stops its daemons */
 };
 
 static const struct kern_subsystem kern_subsystems[] = {
-	{ "vm", vm_tunables, vm_init, vm_fini },
+	{ "vm", vm_tunables, vm_init, vm_fini, vm_stop },
 };
 
 struct kern_run {
@@ -272,6 +273,17 @@ kern_run_thread(void *arg)
 	kr->kr_fn(kr->kr_arg);
 }
 
+static void
+kern_stop_subsystems(void *arg)
+{
+	size_t i;
+
+	(void)arg;
+	for (i = nitems(kern_subsystems); i-- > 0;)
+		if (kern_subsystems[i].ks_stop != NULL)
+			kern_subsystems[i].ks_stop();
+}
+
 int
 vmlab_run(void (*fn)(void *), void *arg)
 {
@@ -296,6 +308,8 @@ vmlab_shutdown(void)
 		return (ENXIO);
 	if (kthread_live() != 0)
 		return (EBUSY);
+	/* Daemons (KTHR_SYSTEM threads) end before the CPUs halt. */
+	(void)vmlab_run(kern_stop_subsystems, NULL);
 	md_halt();
 	md_join();
 	for (i = nitems(kern_subsystems); i-- > 0;)

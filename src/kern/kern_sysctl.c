@@ -19,9 +19,12 @@ struct sysctl_node {
 	const char *sn_name;
 	const char *sn_descr;
 	int sn_kind;
-	int64_t *sn_ptr; /* tunables */
+	int64_t *sn_ptr; /* integer and enum tunables */
 	int64_t sn_default, sn_min, sn_max;
 	const char *const *sn_enum;
+	char *sn_buf; /* string tunables: value, sn_buflen bytes */
+	size_t sn_buflen;
+	const char *sn_defstr;
 	uint64_t (*sn_handler)(void *); /* stats */
 	void *sn_arg;
 };
@@ -131,6 +134,26 @@ tunable_enum_register(const char *name, int64_t *ptr, int64_t def,
 }
 
 int
+tunable_str_register(const char *name, char *buf, size_t buflen,
+    const char *def, const char *descr)
+{
+	struct sysctl_node sn = { .sn_name = name,
+		.sn_descr = descr,
+		.sn_kind = SYSCTL_TUNABLE_STR,
+		.sn_buf = buf,
+		.sn_buflen = buflen,
+		.sn_defstr = def };
+	int error;
+
+	if (strlen(def) >= buflen)
+		return (EINVAL);
+	error = sysctl_insert(&sn);
+	if (error == 0)
+		strcpy(buf, def);
+	return (error == -1 ? 0 : error);
+}
+
+int
 sysctl_parse_int(const char *s, int64_t *vp)
 {
 	unsigned long long v;
@@ -199,6 +222,14 @@ tunable_set(const char *name, const char *value, bool check_only, char *err,
 		return (ENOENT);
 	}
 	sn = &sysctl_nodes[i];
+	if (sn->sn_kind == SYSCTL_TUNABLE_STR) {
+		if (strlen(value) >= sn->sn_buflen)
+			goto bad;
+		if (!check_only)
+			strcpy(sn->sn_buf, value);
+		mtx_unlock_spin(&sysctl_mtx);
+		return (0);
+	}
 	if (sn->sn_kind == SYSCTL_TUNABLE_ENUM) {
 		for (k = 0; k <= sn->sn_max; k++)
 			if (strcmp(sn->sn_enum[k], value) == 0)
@@ -220,6 +251,11 @@ bad:
 		    sn->sn_max >= 1 ? sn->sn_enum[1] : "",
 		    sn->sn_max >= 2 ? ", " : "",
 		    sn->sn_max >= 2 ? sn->sn_enum[2] : "");
+	else if (sn->sn_kind == SYSCTL_TUNABLE_STR)
+		snprintf(err, errlen,
+		    "%s: value too long ('%.24s...', %zu characters; at most "
+		    "%zu)",
+		    name, value, strlen(value), sn->sn_buflen - 1);
 	else
 		snprintf(err, errlen,
 		    "%s: bad value '%s' (an integer from %lld to %lld)", name,
@@ -235,7 +271,9 @@ tunable_reset_all(void)
 
 	mtx_lock_spin(&sysctl_mtx);
 	for (i = 0; i < sysctl_nnodes; i++)
-		if (sysctl_nodes[i].sn_kind != SYSCTL_STAT)
+		if (sysctl_nodes[i].sn_kind == SYSCTL_TUNABLE_STR)
+			strcpy(sysctl_nodes[i].sn_buf, sysctl_nodes[i].sn_defstr);
+		else if (sysctl_nodes[i].sn_kind != SYSCTL_STAT)
 			*sysctl_nodes[i].sn_ptr = sysctl_nodes[i].sn_default;
 	mtx_unlock_spin(&sysctl_mtx);
 }
@@ -294,7 +332,8 @@ sysctl_fill(const struct sysctl_node *sn, struct sysctl_info *si)
 	si->si_min = sn->sn_min;
 	si->si_max = sn->sn_max;
 	si->si_enum = sn->sn_enum;
-	si->si_value = sn->sn_kind == SYSCTL_STAT ? 0 : *sn->sn_ptr;
+	si->si_str = sn->sn_buf;
+	si->si_value = sn->sn_ptr != NULL ? *sn->sn_ptr : 0;
 }
 
 bool

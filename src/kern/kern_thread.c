@@ -31,6 +31,7 @@ struct pcpu *kern_pcpu; /* (c) */
 static struct mtx kthread_free_mtx;
 static struct threadq kthread_freeq;	    /* (f) reaped threads */
 static uint64_t kthread_nlive;		    /* (a) */
+static uint64_t kthread_nsystem;	    /* (a) live KTHR_SYSTEM threads */
 static uint64_t kthread_nextid;		    /* (a) */
 static uint32_t kthread_rr;		    /* (a) round-robin CPU */
 static struct thread **kthread_all;	    /* (f) every struct, to free */
@@ -61,6 +62,7 @@ sched_init(void)
 	mtx_init(&kthread_free_mtx, "kthread free", MTX_SPIN);
 	TAILQ_INIT(&kthread_freeq);
 	kthread_nlive = 0;
+	kthread_nsystem = 0;
 	kthread_nextid = 0;
 	kthread_rr = 0;
 	return (0);
@@ -106,7 +108,9 @@ sched_switches(void)
 uint64_t
 kthread_live(void)
 {
-	return (atomic_load_acq_64(&kthread_nlive));
+	/* Acquire: pairs with the reaper's release decrement. */
+	return (atomic_load_acq_64(&kthread_nlive) -
+	    atomic_load_64(&kthread_nsystem));
 }
 
 /*
@@ -176,6 +180,9 @@ kthread_reap(struct thread *td)
 	mtx_lock_spin(&kthread_free_mtx);
 	TAILQ_INSERT_HEAD(&kthread_freeq, td, td_freeq);
 	mtx_unlock_spin(&kthread_free_mtx);
+	/* System threads leave the system count first (see kthread_live). */
+	if ((td->td_flags & TDF_SYSTEM) != 0)
+		(void)atomic_fetchadd_64(&kthread_nsystem, (uint64_t)-1);
 	/* Release: the reap is complete before the count drops. */
 	(void)atomic_fetchadd_64(&kthread_nlive, (uint64_t)-1);
 	if (notify != NULL) {
@@ -233,7 +240,8 @@ kthread_create_va(void (*func)(void *), void *arg, int cpu, int flags,
 	td->td_func = func;
 	td->td_arg = arg;
 	td->td_reapnotify = notify;
-	td->td_flags = (flags & KTHR_JOINABLE) != 0 ? TDF_JOINABLE : 0;
+	td->td_flags = ((flags & KTHR_JOINABLE) != 0 ? TDF_JOINABLE : 0) |
+	    ((flags & KTHR_SYSTEM) != 0 ? TDF_SYSTEM : 0);
 	td->td_bindcpu = (flags & KTHR_BOUND) != 0 ? cpu : -1;
 	if (cpu < 0)
 		cpu = (int)(atomic_fetchadd_int(&kthread_rr, 1) %
@@ -242,6 +250,8 @@ kthread_create_va(void (*func)(void *), void *arg, int cpu, int flags,
 	td->td_tid = atomic_fetchadd_64(&kthread_nextid, 1) + 1;
 	vsnprintf(td->td_name, sizeof(td->td_name), fmt, ap);
 	(void)atomic_fetchadd_64(&kthread_nlive, 1);
+	if ((flags & KTHR_SYSTEM) != 0)
+		(void)atomic_fetchadd_64(&kthread_nsystem, 1);
 	if (tdp != NULL)
 		*tdp = td;
 	sched_setrunnable(td);

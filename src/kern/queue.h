@@ -95,6 +95,13 @@
 		(listelm)->field.tqe_next = (elm);                             \
 		(elm)->field.tqe_prevp = &(listelm)->field.tqe_next;           \
 	} while (0)
+#define TAILQ_INSERT_BEFORE(listelm, elm, field)                               \
+	do {                                                                   \
+		(elm)->field.tqe_prevp = (listelm)->field.tqe_prevp;           \
+		(elm)->field.tqe_next = (listelm);                             \
+		*(listelm)->field.tqe_prevp = (elm);                           \
+		(listelm)->field.tqe_prevp = &(elm)->field.tqe_next;           \
+	} while (0)
 #define TAILQ_REMOVE(head, elm, field)                                         \
 	do {                                                                   \
 		if ((elm)->field.tqe_next != NULL)                             \

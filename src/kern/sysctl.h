@@ -8,8 +8,9 @@
  *
  * Values of integer tunables accept a decimal or 0x number with an
  * optional k/m/g/t suffix (powers of 1024); enum tunables accept one of
- * their names.  Errors are returned with a one-line message naming the
- * offending word.
+ * their names; string tunables accept any string that fits their buffer
+ * (with its terminating NUL).  Errors are returned with a one-line message
+ * naming the offending word.
  *
  * The registry is protected by a spin mutex, so registration may happen
  * from kernel threads and from the booting (external) thread.
@@ -24,6 +25,7 @@
 #define SYSCTL_TUNABLE_INT 1
 #define SYSCTL_TUNABLE_ENUM 2
 #define SYSCTL_STAT 3
+#define SYSCTL_TUNABLE_STR 4
 
 struct sysctl_info {
 	const char *si_name;
@@ -33,12 +35,24 @@ struct sysctl_info {
 	int64_t si_default;
 	int64_t si_min, si_max;
 	const char *const *si_enum; /* enum names, si_max + 1 of them */
+	/*
+	 * String tunables: the current value, which is the tunable's own
+	 * buffer (valid until the tunable is next set); NULL otherwise.
+	 * si_value, si_default, si_min and si_max are 0.
+	 */
+	const char *si_str;
 };
 
 int tunable_int_register(const char *name, int64_t *ptr, int64_t def,
     int64_t min, int64_t max, const char *descr);
 int tunable_enum_register(const char *name, int64_t *ptr, int64_t def,
     const char *const *names, int nnames, const char *descr);
+/*
+ * A string tunable: `buf' holds the value (at most buflen - 1 characters);
+ * `def' (which must fit) is copied into it at registration and reset.
+ */
+int tunable_str_register(const char *name, char *buf, size_t buflen,
+    const char *def, const char *descr);
 /* Parses and (unless check_only) sets; 0 or EINVAL/ENOENT with `err'. */
 int tunable_set(const char *name, const char *value, bool check_only, char *err,
     size_t errlen);

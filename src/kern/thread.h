@@ -45,6 +45,7 @@
 /* td_flags */
 #define TDF_JOINABLE 0x01
 #define TDF_IDLE 0x02
+#define TDF_SYSTEM 0x04
 
 #define TD_MAXHELD 32
 
@@ -135,6 +136,8 @@ curthread_get(void)
  */
 #define KTHR_BOUND 0x1
 #define KTHR_JOINABLE 0x2
+#define KTHR_SYSTEM 0x4 /* a daemon: not counted by kthread_live(); the
+			   subsystem that started it stops it at shutdown */
 int kthread_create(void (*func)(void *), void *arg, int cpu, int flags,
     struct thread **tdp, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

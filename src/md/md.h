@@ -168,6 +168,8 @@ uint64_t md_ctx_stack_bytes(void);
  */
 uint64_t md_nanotime(void);
 void md_cost(uint64_t ns);
+/* Charges the sim cost-table entry MD_SIM_COST_* `param' (host: nothing). */
+void md_cost_param(int param);
 
 /*
  * Interrupt state.  md_intr_disable() / md_intr_enable() nest per CPU; while
@@ -229,13 +231,26 @@ void md_phys_release(uint64_t pa, uint64_t len);
  * Disks: block devices backed by host files.  md_disk_open() creates the
  * file when `create' is set (and truncates it to `size'); `path' NULL
  * creates an anonymous temporary file, removed when closed.  I/O is
- * synchronous, at any byte offset.
+ * synchronous, at any byte offset, and complete: a read or write returns
+ * 0 only after all `len' bytes moved (a read past the end of the file is
+ * EIO).  md_disk_readv() / md_disk_writev() move the iovcnt (>= 1)
+ * buffers of `iov', in order, to or from the contiguous range starting at
+ * `off', as one I/O (a scatter-gather transfer with no copy).  Concurrent
+ * I/O to disjoint ranges of one disk is allowed.
  */
 struct md_disk;
+struct md_iovec {
+	void *mi_base;
+	size_t mi_len;
+};
 int md_disk_open(
     const char *path, uint64_t size, bool create, struct md_disk **diskp);
 int md_disk_read(struct md_disk *d, void *buf, uint64_t off, size_t len);
 int md_disk_write(struct md_disk *d, const void *buf, uint64_t off, size_t len);
+int md_disk_readv(
+    struct md_disk *d, const struct md_iovec *iov, int iovcnt, uint64_t off);
+int md_disk_writev(
+    struct md_disk *d, const struct md_iovec *iov, int iovcnt, uint64_t off);
 uint64_t md_disk_size(const struct md_disk *d);
 void md_disk_close(struct md_disk *d);
 

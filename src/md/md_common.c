@@ -176,6 +176,15 @@ md_cost(uint64_t ns)
 }
 
 void
+md_cost_param(int param)
+{
+	const struct md_config *cfg = md_config();
+
+	if (cfg->mc_backend == MD_BACKEND_SIM && cfg->mc_sim[param] > 0)
+		md_backend->mb_cost((uint64_t)cfg->mc_sim[param]);
+}
+
+void
 md_cpu_idle(uint64_t deadline)
 {
 	md_backend->mb_cpu_idle(deadline);

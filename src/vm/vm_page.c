@@ -160,8 +160,7 @@ vm_page_alloc_dom(
 			(unsigned long long)m->phys_addr, m->flags,
 			(void *)m->object));
 		m->flags = PG_PCPU_CACHE;
-		m->object = object;
-		m->pindex = pindex;
+		vm_page_set_identity(m, object, pindex);
 	}
 	if ((req & VM_ALLOC_ZERO) != 0)
 		vm_page_zero(m, 1);
@@ -345,7 +344,7 @@ vm_page_free_toq(struct vm_page *m)
 	vm_domain_free_lock(vmd);
 	if (!vm_reserv_free_page(m))
 		vm_phys_free_pages(m, 0);
-	m->object = NULL;
+	vm_page_set_identity(m, NULL, m->pindex);
 	wake = vm_domain_freecnt_inc_locked(vmd, 1);
 	vmd->vmd_allocated--;
 	vm_domain_free_unlock(vmd);
@@ -403,7 +402,7 @@ vm_page_free_bulk_run(int cpu, struct vm_page **ma, int npages)
 			break;
 		m->flags = PG_PCPU_CACHE | PG_FREE;
 		if (m->object != NULL)
-			m->object = NULL;
+			vm_page_set_identity(m, NULL, m->pindex);
 		pc->pc_pages[count + (uint64_t)i] = m;
 	}
 	pcpu_store_64(&pc->pc_count, count + (uint64_t)i);
@@ -495,7 +494,7 @@ vm_page_free_block(struct vm_page *m, int order)
 	    ("%s: block %#llx is already free (flags %#x)", __func__,
 		(unsigned long long)m->phys_addr, m->flags));
 	m->flags = PG_FREE;
-	m->object = NULL;
+	vm_page_set_identity(m, NULL, m->pindex);
 	vm_domain_free_lock(vmd);
 	vm_phys_free_pages(m, order);
 	wake = vm_domain_freecnt_inc_locked(vmd, n);
@@ -572,7 +571,7 @@ vm_page_free_contig(struct vm_page *m, uint64_t npages)
 		    ("%s: page %#llx is already free (flags %#x)", __func__,
 			(unsigned long long)m[i].phys_addr, m[i].flags));
 		m[i].flags = PG_FREE;
-		m[i].object = NULL;
+		vm_page_set_identity(&m[i], NULL, m[i].pindex);
 	}
 	vm_domain_free_lock(vmd);
 	vm_phys_free_contig(m, npages);

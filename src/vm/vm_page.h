@@ -63,11 +63,13 @@
 #include "kern/kassert.h"
 #include "kern/queue.h"
 #include "md/md.h"
+#include "md/md_atomic.h"
 #include "vm/vm_domain.h"
 #include "vm/vm_param.h"
 #include "vm/vm_pgcache.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm_object;
@@ -81,8 +83,63 @@ struct vm_object;
  */
 #define PG_PCPU_CACHE 0x0001
 #define PG_FREE 0x0002
+#define PG_MARKER 0x0004 /* a scan's place holder, not a page */
+
+/*
+ * The queue-state word (a): which page queue the page logically belongs to
+ * and the pending physical queue operations, changed only by
+ * compare-and-swap of the whole word (vm_pagequeue.h has the protocol).
+ */
+#define PQ_INACTIVE 0
+#define PQ_ACTIVE 1
+#define PQ_LAUNDRY 2
+#define PQ_UNSWAPPABLE 3
+#define PQ_COUNT 4
+#define PQ_NONE 255
+
+#define PGA_ENQUEUED 0x0001	/* physically on the list of queue `queue' */
+#define PGA_DEQUEUE 0x0002	/* a dequeue is pending in a batch */
+#define PGA_REQUEUE 0x0004	/* move to the tail of `queue' is pending */
+#define PGA_REQUEUE_HEAD 0x0008 /* move to the head of `queue' is pending */
+#define PGA_REFERENCED 0x0010	/* accessed since the daemon last looked */
+#define PGA_FREE_DEFERRED 0x0020 /* freed: the batch that dequeues it frees
+				    it */
+#define PGA_QUEUE_OP_MASK (PGA_DEQUEUE | PGA_REQUEUE | PGA_REQUEUE_HEAD)
+#define PGA_QUEUE_STATE_MASK (PGA_ENQUEUED | PGA_QUEUE_OP_MASK)
+
+union vm_page_astate {
+	struct {
+		uint16_t flags;	   /* PGA_* */
+		uint8_t queue;	   /* PQ_* */
+		uint8_t act_count; /* active-queue clock weight */
+	};
+	uint32_t bits;
+};
+
+/*
+ * oflags (o): VPO_UNMANAGED pages never enter a page queue (phys objects,
+ * pages without object); VPO_SWAPINPROG marks a page-in in flight.
+ */
+#define VPO_UNMANAGED 0x01
+#define VPO_SWAPINPROG 0x02
+
+/* valid and dirty (o, b): one bit for the whole page. */
+#define VM_PAGE_BITS_ALL 0x01
+
+/*
+ * The busy lock (a): VPB_UNBUSIED, VPB_XBUSY (exclusive, one owner), or a
+ * count of shared holders in units of VPB_ONE_SHARER; VPB_WAITERS is set
+ * by a thread about to sleep on the page (wakeup channel: the page).
+ */
+#define VPB_UNBUSIED 0u
+#define VPB_XBUSY 0x1u
+#define VPB_WAITERS 0x2u
+#define VPB_ONE_SHARER 0x4u
+#define VPB_SHARERS(x) ((x) >> 2)
+#define VPB_FREED (0xfffffff0u | VPB_XBUSY) /* free: no busy attempt works */
 
 struct vm_page {
+	/* Line 0: allocator and owner state. */
 	TAILQ_ENTRY(vm_page) listq; /* (f) buddy free list */
 	struct vm_object *object;   /* (w) owner object, or NULL */
 	vm_pindex_t pindex;	    /* (w) index in the object */
@@ -93,19 +150,63 @@ struct vm_page {
 	uint8_t pool;		    /* (f) VM_FREEPOOL_* of its free block */
 	uint8_t segind;		    /* (c) segment, VM_PHYSSEG_NONE: hole */
 	uint8_t domain;		    /* (c) memory domain */
+	uint8_t oflags;		    /* (w) VPO_* */
+	uint8_t valid;		    /* (w,b) VM_PAGE_BITS_ALL: contents valid */
+	uint32_t busy_lock;	    /* (a) VPB_* */
+	uint32_t wire_count;	    /* (a) wirings: a wired page is not
+				       reclaimed */
+	union vm_page_astate a;	    /* (a) queue state */
+	/* Line 1: the page queue linkage, written under the queue lock. */
+	TAILQ_ENTRY(vm_page) plinks; /* (q) page queue */
+	uint8_t dirty;		     /* (w,b) VM_PAGE_BITS_ALL: modified
+					since last written to its pager */
+	uint8_t pad[MD_CACHE_LINE - 17];
 } __aligned(MD_CACHE_LINE);
 TAILQ_HEAD(pglist, vm_page);
 
 /*
- * One cache line per page: pages handed to different CPUs (adjacent pages
- * of one buddy block, split between two caches) must not share a line that
- * both CPUs write on every allocation and free.
+ * Two cache lines per page.  The first holds what the allocator and the
+ * object layer touch on every allocation and free (pages handed to
+ * different CPUs must not share a line that both write); the second, the
+ * page-queue linkage that only the queue lock's holder writes.  FreeBSD's
+ * struct vm_page is 104 bytes for the same reasons (plinks and listq are
+ * separate so that a page may sit on a free list while a batched dequeue
+ * of it is pending; here a page with a pending dequeue is freed by the
+ * batch instead, see vm_pagequeue.h).
  */
-_Static_assert(sizeof(struct vm_page) == MD_CACHE_LINE,
-    "struct vm_page is one cache line");
+_Static_assert(sizeof(struct vm_page) == 2 * MD_CACHE_LINE,
+    "struct vm_page is two cache lines");
+_Static_assert(offsetof(struct vm_page, plinks) == MD_CACHE_LINE,
+    "plinks opens the second line");
 
 #define VM_PHYSSEG_NONE 0xff
 #define VM_PAGE_TO_PHYS(m) ((m)->phys_addr)
+
+/*
+ * The page's identity (object, pindex) is written with atomic stores and
+ * read with atomic loads by those who do not own the page (the page
+ * daemon, lockless lookups), who then verify it under the object lock or
+ * the busy lock.
+ */
+static inline void
+vm_page_set_identity(struct vm_page *m, struct vm_object *obj, vm_pindex_t pindex)
+{
+	atomic_store_ptr((uintptr_t *)&m->object, (uintptr_t)obj);
+	atomic_store_64(&m->pindex, pindex);
+}
+
+static inline struct vm_object *
+vm_page_object(const struct vm_page *m)
+{
+	return ((struct vm_object *)atomic_load_ptr(
+	    (const uintptr_t *)&m->object));
+}
+
+static inline vm_pindex_t
+vm_page_pindex(const struct vm_page *m)
+{
+	return (atomic_load_64(&m->pindex));
+}
 
 /* The page's bytes through the direct map. */
 static inline uint8_t *
@@ -225,7 +326,7 @@ vm_page_free_cached(int cpu, struct vm_page *m)
 	    atomic_load_int(&vm_dom[m->domain].vmd_pgcache_bypass) != 0)
 		return (false);
 	m->flags = PG_PCPU_CACHE | PG_FREE;
-	m->object = NULL;
+	atomic_store_ptr((uintptr_t *)&m->object, 0);
 	return (vm_pgcache_push(vm_pgcache_get(cpu, m->domain, m->pool), m));
 }
 
@@ -235,6 +336,15 @@ vm_page_free(struct vm_page *m)
 	VM_ASSERT((m->flags & PG_FREE) == 0,
 	    ("%s: page %#llx is already free (flags %#x)", __func__,
 		(unsigned long long)m->phys_addr, m->flags));
+	VM_ASSERT(m->a.queue == PQ_NONE && m->a.flags == 0 &&
+		(m->busy_lock == VPB_UNBUSIED || m->busy_lock == VPB_XBUSY ||
+		    m->busy_lock == VPB_FREED) &&
+		m->wire_count == 0,
+	    ("%s: page %#llx freed with queue %d aflags %#x busy %#x wire %u",
+		__func__, (unsigned long long)m->phys_addr, m->a.queue,
+		m->a.flags, m->busy_lock, m->wire_count));
+	/* Busy attempts through stale pointers fail from here on. */
+	atomic_store_rel_int(&m->busy_lock, VPB_FREED);
 	if (__predict_false(!vm_page_free_cached(md_curcpu(), m)))
 		vm_page_free_slow(m);
 }

@@ -795,13 +795,19 @@ static void
 vm_phys_init_page(struct vm_page *m, vm_paddr_t pa, int segind, int domain)
 {
 	m->phys_addr = pa;
-	m->object = NULL;
-	m->pindex = 0;
+	vm_page_set_identity(m, NULL, 0);
 	m->flags = PG_FREE;
 	m->order = VM_NFREEORDER;
 	m->pool = VM_FREEPOOL_DEFAULT;
 	m->segind = (uint8_t)segind;
 	m->domain = (uint8_t)domain;
+	m->oflags = 0;
+	m->valid = 0;
+	m->dirty = 0;
+	m->busy_lock = VPB_FREED;
+	m->wire_count = 0;
+	m->a.bits = 0;
+	m->a.queue = PQ_NONE;
 }
 
 /* Allocates the page array (dense or sparse) and sets every page up. */

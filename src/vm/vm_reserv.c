@@ -273,8 +273,7 @@ vm_reserv_page_init(
     struct vm_page *m, struct vm_object *object, vm_pindex_t pindex)
 {
 	m->flags = 0;
-	m->object = object;
-	m->pindex = pindex;
+	vm_page_set_identity(m, object, pindex);
 }
 
 /*

@@ -15,7 +15,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+/* Host iovecs per system call in md_disk_readv()/md_disk_writev(). */
+#define MD_DISK_IOVMAX 64
 
 struct md_disk {
 	int d_fd;
@@ -160,6 +164,71 @@ md_disk_write(struct md_disk *d, const void *buf, uint64_t off, size_t len)
 	if (off + len > d->d_size)
 		d->d_size = off + len;
 	return (0);
+}
+
+/*
+ * Scatter-gather I/O: the buffers of `iov' at `off', in system calls of up
+ * to MD_DISK_IOVMAX buffers, resuming after short transfers (the buffer
+ * being done and the bytes of it already moved: i, skip).
+ */
+static int
+md_disk_rwv(struct md_disk *d, const struct md_iovec *iov, int iovcnt,
+    uint64_t off, bool write)
+{
+	struct iovec hv[MD_DISK_IOVMAX];
+	uint64_t pos = off;
+	size_t skip = 0, left;
+	ssize_t n;
+	int i = 0, k;
+
+	for (;;) {
+		while (i < iovcnt && iov[i].mi_len == skip) {
+			i++;
+			skip = 0;
+		}
+		if (i == iovcnt)
+			break;
+		for (k = 0; k < MD_DISK_IOVMAX && i + k < iovcnt; k++) {
+			hv[k].iov_base = (char *)iov[i + k].mi_base;
+			hv[k].iov_len = iov[i + k].mi_len;
+		}
+		hv[0].iov_base = (char *)hv[0].iov_base + skip;
+		hv[0].iov_len -= skip;
+		n = write ? pwritev(d->d_fd, hv, k, (off_t)pos)
+			  : preadv(d->d_fd, hv, k, (off_t)pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return (errno);
+		if (n == 0)
+			return (EIO); /* end of file */
+		pos += (uint64_t)n;
+		for (; n > 0; i++, skip = 0) {
+			left = iov[i].mi_len - skip;
+			if ((size_t)n < left) {
+				skip += (size_t)n;
+				break;
+			}
+			n -= (ssize_t)left;
+		}
+	}
+	if (write && pos > d->d_size)
+		d->d_size = pos;
+	return (0);
+}
+
+int
+md_disk_readv(
+    struct md_disk *d, const struct md_iovec *iov, int iovcnt, uint64_t off)
+{
+	return (md_disk_rwv(d, iov, iovcnt, off, false));
+}
+
+int
+md_disk_writev(
+    struct md_disk *d, const struct md_iovec *iov, int iovcnt, uint64_t off)
+{
+	return (md_disk_rwv(d, iov, iovcnt, off, true));
 }
 
 uint64_t

@@ -1,0 +1,763 @@
+/*
+ * vm_pageout.c: the page daemon and the laundry thread of each domain.
+ * The numbered steps of a daemon pass are in vm_pageout.h.
+ */
+#include "vm/vm_pageout.h"
+
+#include "kern/counter.h"
+#include "kern/sleepq.h"
+#include "kern/sysctl.h"
+#include "kern/thread.h"
+#include "vm/vm_object.h"
+#include "vm/vm_page.h"
+#include "vm/vm_pagequeue.h"
+#include "vm/vm_swap.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define VM_SCAN_BATCH 32       /* pages taken off a queue per lock hold */
+#define VM_PAGEOUT_TIMEOUT_NS (100 * 1000 * 1000)
+#define VM_PAGEOUT_RETRY_NS (5 * 1000 * 1000)
+
+struct vm_pageout_domain {
+	struct mtx pd_mtx;		   /* (c) */
+	int pd_domain;			   /* (c) */
+	bool pd_wanted;			   /* (m) daemon wake-up requested */
+	bool pd_laundry_wanted;		   /* (m) */
+	bool pd_exit;			   /* (m) stop the threads */
+	struct thread *pd_daemon;	   /* (c) */
+	struct thread *pd_laundry;	   /* (c) */
+	uint64_t pd_wakeup_thresh;	   /* (c) 90% of free_target */
+	uint64_t pd_fruitless;		   /* (d) consecutive fruitless passes */
+	uint64_t pd_laundered_seen;	   /* (d) laundered count at last pass */
+	uint64_t pd_swap_used_seen;	   /* (d) */
+	struct vm_page pd_markers[PQ_COUNT]; /* (d) the daemon's scans */
+	struct vm_page pd_lmarker;	   /* (d) the laundry thread's scan */
+	struct mtx pd_scan_mtx;		   /* (c) one scan of a domain at a time */
+} __aligned(MD_CACHE_LINE);
+
+static struct vm_pageout_domain vm_pd[MD_MAXDOMAIN];
+static bool vm_pageout_started; /* (c) */
+static uint32_t vm_pageout_oom;	/* (a) the OOM condition */
+static int vm_pageout_waiters;	/* wait channel of vm_pageout_wait_free */
+
+static int64_t vm_pageout_enable = 1;
+static int64_t vm_pageout_oom_seq = 12;
+static int64_t vm_pageout_cluster = 32;
+
+static counter_u64_t vm_po_passes, vm_po_scanned, vm_po_freed,
+    vm_po_reactivated, vm_po_deactivated, vm_po_to_laundry, vm_po_laundered,
+    vm_po_launder_ios, vm_po_launder_ns, vm_po_launder_errors,
+    vm_po_unswappable, vm_po_oom;
+
+/*
+ * Wake-ups.
+ */
+void
+vm_pageout_wakeup(int domain)
+{
+	struct vm_pageout_domain *pd = &vm_pd[domain];
+
+	if (!vm_pageout_started)
+		return;
+	mtx_lock(&pd->pd_mtx);
+	if (!pd->pd_wanted) {
+		pd->pd_wanted = true;
+		wakeup(&pd->pd_wanted);
+	}
+	mtx_unlock(&pd->pd_mtx);
+}
+
+void
+vm_pageout_alloc_hook(bool failed)
+{
+	int d;
+
+	for (d = 0; d < vm_ndomains; d++)
+		if (failed ||
+		    vm_domain_free_count(VM_DOMAIN(d)) < vm_pd[d].pd_wakeup_thresh)
+			/* Unlocked peek: a late wake-up costs one pass. */
+			if (!__atomic_load_n(&vm_pd[d].pd_wanted, __ATOMIC_RELAXED))
+				vm_pageout_wakeup(d);
+}
+
+bool
+vm_pageout_oom_declared(void)
+{
+	return (atomic_load_int(&vm_pageout_oom) != 0);
+}
+
+void
+vm_pageout_wait_free(void)
+{
+	int d;
+
+	for (d = 0; d < vm_ndomains; d++)
+		vm_pageout_wakeup(d);
+	if (!vm_pageout_started) {
+		/* No daemon: run a pass and the laundry here. */
+		for (d = 0; d < vm_ndomains; d++) {
+			(void)vm_pageout_pass(d);
+			(void)vm_pageout_launder(d, UINT64_MAX);
+			(void)vm_pageout_pass(d);
+		}
+		return;
+	}
+	(void)msleep(&vm_pageout_waiters, NULL, 0, "pfree",
+	    VM_PAGEOUT_TIMEOUT_NS);
+}
+
+/*
+ * The inactive scan (step 2).
+ */
+enum vm_scan_verdict { SCAN_KEEP, SCAN_DONE, SCAN_FREED };
+
+/* Decides one inactive page; its object is locked, the page xbusied. */
+static enum vm_scan_verdict
+vm_pageout_inactive_page_locked(struct vm_object *obj, struct vm_page *m)
+{
+	union vm_page_astate a = vm_page_astate_load(m);
+
+	if (a.queue != PQ_INACTIVE || (a.flags & PGA_QUEUE_STATE_MASK) != 0)
+		return (SCAN_DONE); /* moved while we looked: not ours */
+	if (atomic_load_int(&m->wire_count) != 0) {
+		(void)vm_page_scan_move(m, a, PQ_NONE, 0);
+		return (SCAN_DONE);
+	}
+	if ((a.flags & PGA_REFERENCED) != 0) {
+		if (vm_page_scan_move(m, a, PQ_ACTIVE, PGA_REQUEUE))
+			counter_u64_add(vm_po_reactivated, 1);
+		return (SCAN_DONE);
+	}
+	if (m->dirty == 0) {
+		/* Clean: its contents are with the pager, or are zeros. */
+		vm_page_reclaim_obj(m);
+		return (SCAN_FREED);
+	}
+	if ((obj->type == OBJT_DEFAULT || obj->type == OBJT_SWAP) &&
+	    vm_swap_total() == 0) {
+		if (vm_page_scan_move(m, a, PQ_UNSWAPPABLE, PGA_REQUEUE))
+			counter_u64_add(vm_po_unswappable, 1);
+		return (SCAN_DONE);
+	}
+	if (vm_page_scan_move(m, a, PQ_LAUNDRY, PGA_REQUEUE))
+		counter_u64_add(vm_po_to_laundry, 1);
+	return (SCAN_DONE);
+}
+
+/*
+ * Locks the object a scanned page belongs to and busies the page; NULL
+ * (nothing held) if the page is no longer an object page or is busy.
+ */
+static struct vm_object *
+vm_pageout_lock_page(struct vm_page *m, bool *busyp)
+{
+	struct vm_object *obj;
+
+	*busyp = false;
+	if ((obj = vm_page_object(m)) == NULL)
+		return (NULL);
+	/* Objects are type-stable: locking a dead one is harmless. */
+	vm_object_lock(obj);
+	if (m->object != obj) {
+		vm_object_unlock(obj);
+		return (NULL);
+	}
+	if (!vm_page_tryxbusy(m)) {
+		*busyp = true;
+		vm_object_unlock(obj);
+		return (NULL);
+	}
+	return (obj);
+}
+
+static uint64_t
+vm_pageout_scan_inactive(struct vm_pageout_domain *pd, uint64_t shortage)
+{
+	struct vm_pagequeue *pq = vm_pagequeue_get(pd->pd_domain, PQ_INACTIVE);
+	struct vm_page *marker = &pd->pd_markers[PQ_INACTIVE];
+	struct vm_page *ma[VM_SCAN_BATCH];
+	struct vm_object *obj;
+	uint64_t freed = 0, scanned = 0, limit;
+	int i, n, nkeep;
+	bool busy;
+
+	vm_pagequeue_lock(pq);
+	limit = pq->pq_cnt;
+	TAILQ_INSERT_HEAD(&pq->pq_pl, marker, plinks);
+	while (freed < shortage && scanned < limit) {
+		n = vm_pagequeue_collect_locked(pq, marker, ma, VM_SCAN_BATCH);
+		if (n == 0)
+			break;
+		vm_pagequeue_unlock(pq);
+		scanned += (uint64_t)n;
+		for (i = nkeep = 0; i < n; i++) {
+			obj = vm_pageout_lock_page(ma[i], &busy);
+			if (obj == NULL) {
+				/* Busy pages stay; others were freed. */
+				ma[nkeep++] = busy ? ma[i] : NULL;
+				continue;
+			}
+			switch (vm_pageout_inactive_page_locked(obj, ma[i])) {
+			case SCAN_FREED:
+				freed++;
+				break;
+			default:
+				vm_page_xunbusy(ma[i]);
+				break;
+			}
+			vm_object_unlock(obj);
+		}
+		/* Busy pages go back; reinsertion skips moved ones. */
+		vm_pagequeue_reinsert(pq, ma, nkeep);
+		vm_pagequeue_lock(pq);
+	}
+	TAILQ_REMOVE(&pq->pq_pl, marker, plinks);
+	vm_pagequeue_unlock(pq);
+	counter_u64_add(vm_po_scanned, (int64_t)scanned);
+	counter_u64_add(vm_po_freed, (int64_t)freed);
+	return (freed);
+}
+
+/*
+ * The active scan (step 3): no object lock, only the queue-state word.
+ */
+static bool
+vm_pageout_active_page(
+    struct vm_page *m, bool shortage, uint64_t *deactp, uint64_t *agedp)
+{
+	union vm_page_astate a = vm_page_astate_load(m), new;
+
+	for (;;) {
+		if (a.queue != PQ_ACTIVE ||
+		    (a.flags & PGA_QUEUE_STATE_MASK) != 0)
+			return (false);
+		if (atomic_load_int(&m->wire_count) != 0) {
+			(void)vm_page_scan_move(m, a, PQ_NONE, 0);
+			return (false);
+		}
+		new = a;
+		if ((a.flags & PGA_REFERENCED) != 0) {
+			new.flags &= ~PGA_REFERENCED;
+			new.act_count = (uint8_t)(a.act_count + 3 > 64 ?
+				64 :
+				a.act_count + 3);
+		} else if (a.act_count > 1 && !shortage) {
+			new.act_count = (uint8_t)(a.act_count / 2);
+		} else {
+			if (vm_page_scan_move(m, a, PQ_INACTIVE, PGA_REQUEUE)) {
+				(*deactp)++;
+				return (false);
+			}
+			continue;
+		}
+		if (vm_page_astate_fcmpset(m, &a, new)) {
+			(*agedp)++;
+			return (true); /* stays: the caller reinserts it */
+		}
+	}
+}
+
+/*
+ * Returns the pages aged (reference bit or act_count consumed); under a
+ * shortage an unreferenced page is deactivated whatever its act_count.
+ */
+static uint64_t
+vm_pageout_scan_active(
+    struct vm_pageout_domain *pd, uint64_t target, bool shortage)
+{
+	struct vm_pagequeue *pq = vm_pagequeue_get(pd->pd_domain, PQ_ACTIVE);
+	struct vm_page *marker = &pd->pd_markers[PQ_ACTIVE];
+	struct vm_page *ma[VM_SCAN_BATCH];
+	uint64_t scanned = 0, deact = 0, aged = 0, limit;
+	int i, n, nkeep;
+
+	vm_pagequeue_lock(pq);
+	limit = pq->pq_cnt;
+	TAILQ_INSERT_HEAD(&pq->pq_pl, marker, plinks);
+	while (deact < target && scanned < limit) {
+		n = vm_pagequeue_collect_locked(pq, marker, ma, VM_SCAN_BATCH);
+		if (n == 0)
+			break;
+		vm_pagequeue_unlock(pq);
+		scanned += (uint64_t)n;
+		for (i = nkeep = 0; i < n; i++)
+			if (vm_pageout_active_page(
+				ma[i], shortage, &deact, &aged))
+				ma[nkeep++] = ma[i];
+		vm_pagequeue_reinsert(pq, ma, nkeep);
+		vm_pagequeue_lock(pq);
+	}
+	TAILQ_REMOVE(&pq->pq_pl, marker, plinks);
+	vm_pagequeue_unlock(pq);
+	counter_u64_add(vm_po_scanned, (int64_t)scanned);
+	counter_u64_add(vm_po_deactivated, (int64_t)deact);
+	return (aged);
+}
+
+/* Step 4: pages parked for want of swap go back once swap was freed. */
+static void
+vm_pageout_scan_unswappable(struct vm_pageout_domain *pd)
+{
+	struct vm_pagequeue *pq =
+	    vm_pagequeue_get(pd->pd_domain, PQ_UNSWAPPABLE);
+	struct vm_page *ma[VM_SCAN_BATCH];
+	union vm_page_astate a;
+	uint64_t used = vm_swap_used();
+	int i, n;
+
+	if (pq->pq_cnt == 0 || used >= pd->pd_swap_used_seen ||
+	    used >= vm_swap_total()) {
+		pd->pd_swap_used_seen = used;
+		return;
+	}
+	pd->pd_swap_used_seen = used;
+	do {
+		vm_pagequeue_lock(pq);
+		n = vm_pagequeue_collect_locked(pq, NULL, ma, VM_SCAN_BATCH);
+		vm_pagequeue_unlock(pq);
+		for (i = 0; i < n; i++) {
+			a = vm_page_astate_load(ma[i]);
+			if (a.queue == PQ_UNSWAPPABLE &&
+			    (a.flags & PGA_QUEUE_STATE_MASK) == 0)
+				(void)vm_page_scan_move(
+				    ma[i], a, PQ_LAUNDRY, PGA_REQUEUE);
+		}
+	} while (n == VM_SCAN_BATCH);
+}
+
+/*
+ * One pass (steps 1-5).
+ */
+uint64_t
+vm_pageout_pass(int domain)
+{
+	struct vm_pageout_domain *pd = &vm_pd[domain];
+	struct vm_domain *vmd = VM_DOMAIN(domain);
+	uint64_t free, freed = 0, shortage, act, inact, laundered, moved;
+	uint64_t aged = 0;
+
+	mtx_lock(&pd->pd_scan_mtx);
+	moved = counter_u64_fetch(vm_po_deactivated) +
+	    counter_u64_fetch(vm_po_to_laundry) +
+	    counter_u64_fetch(vm_po_unswappable);
+	counter_u64_add(vm_po_passes, 1);
+	vm_pagequeue_flush_local();
+	free = vm_domain_free_count(vmd);
+	shortage = free < vmd->vmd_free_target ? vmd->vmd_free_target - free : 0;
+	if (shortage > 0)
+		freed = vm_pageout_scan_inactive(pd, shortage);
+	act = vm_pagequeue_count(domain, PQ_ACTIVE);
+	inact = vm_pagequeue_count(domain, PQ_INACTIVE);
+	if (inact < (act + inact) / 3 || shortage > freed)
+		aged = vm_pageout_scan_active(pd,
+		    (act + inact) / 3 > inact ? (act + inact) / 3 - inact :
+						shortage - freed,
+		    shortage > freed);
+	vm_pageout_scan_unswappable(pd);
+	if (vm_pagequeue_count(domain, PQ_LAUNDRY) > 0) {
+		mtx_lock(&pd->pd_mtx);
+		pd->pd_laundry_wanted = true;
+		wakeup(&pd->pd_laundry_wanted);
+		mtx_unlock(&pd->pd_mtx);
+	}
+
+	/* Step 5: progress is pages freed, written or moved along. */
+	laundered = counter_u64_fetch(vm_po_laundered);
+	moved = counter_u64_fetch(vm_po_deactivated) +
+	    counter_u64_fetch(vm_po_to_laundry) +
+	    counter_u64_fetch(vm_po_unswappable) - moved;
+	if (shortage > 0 && freed == 0 && moved == 0 && aged == 0 &&
+	    laundered == pd->pd_laundered_seen) {
+		if (++pd->pd_fruitless >= (uint64_t)vm_pageout_oom_seq &&
+		    atomic_load_int(&vm_pageout_oom) == 0) {
+			atomic_store_int(&vm_pageout_oom, 1);
+			counter_u64_add(vm_po_oom, 1);
+			md_printf("vm_pageout: out of memory in domain %d: %llu "
+				  "passes freed nothing (free %llu, target "
+				  "%llu); allocations that wait fail with "
+				  "ENOMEM\n",
+			    domain, (unsigned long long)pd->pd_fruitless,
+			    (unsigned long long)free,
+			    (unsigned long long)vmd->vmd_free_target);
+		}
+	} else {
+		pd->pd_fruitless = 0;
+		if (freed > 0 || shortage == 0)
+			atomic_store_int(&vm_pageout_oom, 0);
+	}
+	pd->pd_laundered_seen = laundered;
+	mtx_unlock(&pd->pd_scan_mtx);
+	wakeup(&vm_pageout_waiters);
+	return (freed + moved + aged);
+}
+
+static void
+vm_pageout_daemon(void *arg)
+{
+	struct vm_pageout_domain *pd = arg;
+	struct vm_domain *vmd = VM_DOMAIN(pd->pd_domain);
+	uint64_t freed = 1;
+	bool shortage;
+
+	for (;;) {
+		mtx_lock(&pd->pd_mtx);
+		shortage = vm_domain_free_count(vmd) < vmd->vmd_free_target;
+		if (!pd->pd_exit && !pd->pd_wanted && (!shortage || freed == 0))
+			(void)msleep(&pd->pd_wanted, &pd->pd_mtx.lock_object, 0,
+			    "psleep",
+			    shortage ? VM_PAGEOUT_RETRY_NS :
+				       VM_PAGEOUT_TIMEOUT_NS);
+		if (pd->pd_exit) {
+			mtx_unlock(&pd->pd_mtx);
+			break;
+		}
+		pd->pd_wanted = false;
+		mtx_unlock(&pd->pd_mtx);
+		freed = vm_pageout_pass(pd->pd_domain);
+		maybe_yield();
+	}
+}
+
+/*
+ * The laundry.
+ */
+
+/*
+ * Gathers the cluster around m (object locked, m xbusied): dirty pages of
+ * the laundry queue at consecutive indices that can be busied.  Returns
+ * the cluster size; cl[] in index order.
+ */
+static int
+vm_pageout_cluster_pages(struct vm_object *obj, struct vm_page *m,
+    struct vm_page **cl, int max)
+{
+	struct vm_page *p;
+	vm_pindex_t idx;
+	int before = 0, after = 0, i;
+
+	cl[max] = m; /* centre slot; the window is [max - before, max + after] */
+	for (idx = m->pindex; before + after + 1 < max && idx > 0; before++) {
+		p = vm_page_lookup(obj, --idx);
+		if (p == NULL || p->dirty == 0 ||
+		    vm_page_astate_load(p).queue != PQ_LAUNDRY ||
+		    !vm_page_tryxbusy(p))
+			break;
+		cl[max - before - 1] = p;
+	}
+	for (idx = m->pindex; before + after + 1 < max; after++) {
+		p = vm_page_lookup(obj, ++idx);
+		if (p == NULL || p->dirty == 0 ||
+		    vm_page_astate_load(p).queue != PQ_LAUNDRY ||
+		    !vm_page_tryxbusy(p))
+			break;
+		cl[max + after + 1] = p;
+	}
+	for (i = 0; i < before + after + 1; i++)
+		cl[i] = cl[max - before + i];
+	return (before + after + 1);
+}
+
+/* After the write: each page clean and inactive, or dirty and retried. */
+static void
+vm_pageout_launder_done(struct vm_page *m, bool held, int rtval)
+{
+	union vm_page_astate a = vm_page_astate_load(m);
+	bool scan = held && a.queue == PQ_LAUNDRY &&
+	    (a.flags & PGA_QUEUE_STATE_MASK) == 0;
+
+	if (rtval == 0) {
+		m->dirty = 0;
+		if (scan)
+			(void)vm_page_scan_move(
+			    m, a, PQ_INACTIVE, PGA_REQUEUE_HEAD);
+		else
+			vm_page_deactivate_noreuse(m);
+	} else if (rtval == ENOSPC) {
+		counter_u64_add(vm_po_unswappable, 1);
+		if (scan)
+			(void)vm_page_scan_move(m, a, PQ_UNSWAPPABLE, PGA_REQUEUE);
+		else
+			vm_page_unswappable(m);
+	} else {
+		/* Stays dirty and resident; back in the laundry, retried. */
+		counter_u64_add(vm_po_launder_errors, 1);
+		if (scan)
+			(void)vm_page_scan_move(m, a, PQ_LAUNDRY, PGA_REQUEUE);
+	}
+	vm_page_xunbusy(m);
+}
+
+/* Launders m (object locked, m xbusied, m held by the scan). */
+static uint64_t
+vm_pageout_launder_page(struct vm_object *obj, struct vm_page *m)
+{
+	struct vm_page *cl[2 * 32 + 1];
+	int rtvals[2 * 32 + 1];
+	const struct vm_pagerops *ops;
+	uint64_t t0, ok = 0;
+	int i, n;
+
+	if (obj->type == OBJT_DEFAULT)
+		obj->type = OBJT_SWAP; /* first page-out of anonymous memory */
+	ops = vm_pager_ops(obj);
+	VM_ASSERT(ops != NULL, ("%s: object %p type %d has no pager", __func__,
+				   (void *)obj, obj->type));
+	n = vm_pageout_cluster_pages(obj, m, cl, (int)vm_pageout_cluster);
+	vm_object_pip_add(obj, 1);
+	t0 = md_nanotime();
+	ops->pgo_putpages(obj, cl, n, rtvals);
+	counter_u64_add(vm_po_launder_ns, (int64_t)(md_nanotime() - t0));
+	counter_u64_add(vm_po_launder_ios, 1);
+	for (i = 0; i < n; i++) {
+		if (rtvals[i] == 0)
+			ok++;
+		vm_pageout_launder_done(cl[i], cl[i] == m, rtvals[i]);
+	}
+	vm_object_pip_wakeup(obj);
+	counter_u64_add(vm_po_laundered, (int64_t)ok);
+	return (ok);
+}
+
+/* Decides one laundry page (object locked, page xbusied). */
+static uint64_t
+vm_pageout_laundry_page_locked(struct vm_object *obj, struct vm_page *m)
+{
+	union vm_page_astate a = vm_page_astate_load(m);
+
+	if (a.queue != PQ_LAUNDRY || (a.flags & PGA_QUEUE_STATE_MASK) != 0) {
+		vm_page_xunbusy(m);
+		return (0);
+	}
+	if ((a.flags & PGA_REFERENCED) != 0 || m->dirty == 0 ||
+	    atomic_load_int(&m->wire_count) != 0) {
+		(void)vm_page_scan_move(m, a,
+		    m->wire_count != 0 ? PQ_NONE :
+			(a.flags & PGA_REFERENCED) != 0 ? PQ_ACTIVE :
+							  PQ_INACTIVE,
+		    PGA_REQUEUE);
+		vm_page_xunbusy(m);
+		return (0);
+	}
+	return (vm_pageout_launder_page(obj, m));
+}
+
+uint64_t
+vm_pageout_launder(int domain, uint64_t max)
+{
+	struct vm_pageout_domain *pd = &vm_pd[domain];
+	struct vm_pagequeue *pq = vm_pagequeue_get(domain, PQ_LAUNDRY);
+	struct vm_page *ma[VM_SCAN_BATCH];
+	struct vm_object *obj;
+	uint64_t done = 0, scanned = 0, limit;
+	int i, n, nkeep;
+	bool busy;
+
+	vm_pagequeue_lock(pq);
+	limit = pq->pq_cnt;
+	TAILQ_INSERT_HEAD(&pq->pq_pl, &pd->pd_lmarker, plinks);
+	while (done < max && scanned < limit) {
+		n = vm_pagequeue_collect_locked(
+		    pq, &pd->pd_lmarker, ma, VM_SCAN_BATCH);
+		if (n == 0)
+			break;
+		vm_pagequeue_unlock(pq);
+		scanned += (uint64_t)n;
+		for (i = nkeep = 0; i < n; i++) {
+			obj = vm_pageout_lock_page(ma[i], &busy);
+			if (obj == NULL) {
+				ma[nkeep++] = busy ? ma[i] : NULL;
+				continue;
+			}
+			done += vm_pageout_laundry_page_locked(obj, ma[i]);
+			vm_object_unlock(obj);
+		}
+		vm_pagequeue_reinsert(pq, ma, nkeep);
+		vm_pagequeue_lock(pq);
+	}
+	TAILQ_REMOVE(&pq->pq_pl, &pd->pd_lmarker, plinks);
+	vm_pagequeue_unlock(pq);
+	return (done);
+}
+
+static void
+vm_pageout_laundry_thread(void *arg)
+{
+	struct vm_pageout_domain *pd = arg;
+	uint64_t done;
+
+	for (;;) {
+		mtx_lock(&pd->pd_mtx);
+		while (!pd->pd_exit && !pd->pd_laundry_wanted)
+			(void)msleep(&pd->pd_laundry_wanted,
+			    &pd->pd_mtx.lock_object, 0, "laundry",
+			    VM_PAGEOUT_TIMEOUT_NS);
+		if (pd->pd_exit) {
+			mtx_unlock(&pd->pd_mtx);
+			break;
+		}
+		pd->pd_laundry_wanted = false;
+		mtx_unlock(&pd->pd_mtx);
+		done = vm_pageout_launder(pd->pd_domain, UINT64_MAX);
+		if (done > 0)
+			vm_pageout_wakeup(pd->pd_domain);
+		maybe_yield();
+	}
+}
+
+void
+vm_pageout_stats(struct vm_pageout_stats *ps)
+{
+	ps->ps_passes = counter_u64_fetch(vm_po_passes);
+	ps->ps_scanned = counter_u64_fetch(vm_po_scanned);
+	ps->ps_freed = counter_u64_fetch(vm_po_freed);
+	ps->ps_reactivated = counter_u64_fetch(vm_po_reactivated);
+	ps->ps_deactivated = counter_u64_fetch(vm_po_deactivated);
+	ps->ps_to_laundry = counter_u64_fetch(vm_po_to_laundry);
+	ps->ps_laundered = counter_u64_fetch(vm_po_laundered);
+	ps->ps_launder_ios = counter_u64_fetch(vm_po_launder_ios);
+	ps->ps_launder_ns = counter_u64_fetch(vm_po_launder_ns);
+	ps->ps_launder_errors = counter_u64_fetch(vm_po_launder_errors);
+	ps->ps_unswappable = counter_u64_fetch(vm_po_unswappable);
+	ps->ps_oom = counter_u64_fetch(vm_po_oom);
+}
+
+int
+vm_pageout_tunables(void)
+{
+	int error;
+
+	if ((error = tunable_int_register("vm.pageout.enable",
+		 &vm_pageout_enable, 1, 0, 1,
+		 "run a page daemon and a laundry thread per domain")) != 0 ||
+	    (error = tunable_int_register("vm.pageout.oom_seq",
+		 &vm_pageout_oom_seq, 12, 1, 1000000,
+		 "fruitless daemon passes before out-of-memory")) != 0 ||
+	    (error = tunable_int_register("vm.pageout.cluster",
+		 &vm_pageout_cluster, 32, 1, VM_SWAP_MAXPAGES,
+		 "pages per laundry write")) != 0)
+		return (error);
+	return (0);
+}
+
+static counter_u64_t
+vm_pageout_counter(const char *name, const char *descr)
+{
+	return (counter_u64_alloc(name, descr));
+}
+
+int
+vm_pageout_init(void)
+{
+	struct vm_pageout_domain *pd;
+	struct vm_domain *vmd;
+	int d, q;
+
+	vm_pageout_started = false;
+	atomic_store_int(&vm_pageout_oom, 0);
+	for (d = 0; d < vm_ndomains; d++) {
+		pd = &vm_pd[d];
+		vmd = VM_DOMAIN(d);
+		memset(pd, 0, sizeof(*pd));
+		mtx_init(&pd->pd_mtx, "vm pageout", MTX_DEF);
+		mtx_init(&pd->pd_scan_mtx, "vm pageout scan", MTX_DEF);
+		pd->pd_domain = d;
+		/* FreeBSD: vmd_pageout_wakeup_thresh = free_target / 10 * 9. */
+		pd->pd_wakeup_thresh = vmd->vmd_free_target / 10 * 9;
+		for (q = 0; q < PQ_COUNT; q++)
+			vm_page_init_marker(&pd->pd_markers[q], q);
+		vm_page_init_marker(&pd->pd_lmarker, PQ_LAUNDRY);
+	}
+	vm_po_passes = vm_pageout_counter("vm.pageout.passes", "daemon passes");
+	vm_po_scanned = vm_pageout_counter(
+	    "vm.pageout.scanned", "pages examined by queue scans");
+	vm_po_freed = vm_pageout_counter(
+	    "vm.pageout.freed", "pages freed by the page daemon");
+	vm_po_reactivated = vm_pageout_counter(
+	    "vm.pageout.reactivated", "referenced inactive pages reactivated");
+	vm_po_deactivated = vm_pageout_counter(
+	    "vm.pageout.deactivated", "active pages moved to inactive");
+	vm_po_to_laundry = vm_pageout_counter(
+	    "vm.pageout.to_laundry", "dirty pages moved to the laundry");
+	vm_po_laundered = vm_pageout_counter(
+	    "vm.pageout.laundered", "pages written to their pager");
+	vm_po_launder_ios = vm_pageout_counter(
+	    "vm.pageout.launder_ios", "laundry write operations");
+	vm_po_launder_ns = vm_pageout_counter(
+	    "vm.pageout.launder_ns", "nanoseconds in laundry writes");
+	vm_po_launder_errors = vm_pageout_counter("vm.pageout.launder_errors",
+	    "pages whose laundry write failed (kept dirty, retried)");
+	vm_po_unswappable = vm_pageout_counter("vm.pageout.unswappable",
+	    "dirty pages parked for want of swap space");
+	vm_po_oom = vm_pageout_counter("vm.pageout.oom", "out-of-memory reports");
+	return (0);
+}
+
+int
+vm_pageout_start(void)
+{
+	struct vm_pageout_domain *pd;
+	int d, error, cpu;
+
+	if (vm_pageout_enable == 0)
+		return (0);
+	for (d = 0; d < vm_ndomains; d++) {
+		pd = &vm_pd[d];
+		/* The domain's last CPU: CPU 0 usually runs the workload. */
+		cpu = md_ncpus() - 1 - d % md_ncpus();
+		if ((error = kthread_create(vm_pageout_daemon, pd, cpu,
+			 KTHR_SYSTEM | KTHR_JOINABLE, &pd->pd_daemon,
+			 "pagedaemon%d", d)) != 0 ||
+		    (error = kthread_create(vm_pageout_laundry_thread, pd, cpu,
+			 KTHR_SYSTEM | KTHR_JOINABLE, &pd->pd_laundry,
+			 "laundry%d", d)) != 0)
+			return (error);
+	}
+	vm_pageout_started = true;
+	return (0);
+}
+
+void
+vm_pageout_stop(void)
+{
+	struct vm_pageout_domain *pd;
+	int d;
+
+	if (!vm_pageout_started)
+		return;
+	for (d = 0; d < vm_ndomains; d++) {
+		pd = &vm_pd[d];
+		mtx_lock(&pd->pd_mtx);
+		pd->pd_exit = true;
+		wakeup(&pd->pd_wanted);
+		wakeup(&pd->pd_laundry_wanted);
+		mtx_unlock(&pd->pd_mtx);
+		kthread_join(pd->pd_daemon);
+		kthread_join(pd->pd_laundry);
+	}
+	vm_pageout_started = false;
+}
+
+void
+vm_pageout_fini(void)
+{
+	int d;
+
+	for (d = 0; d < vm_ndomains; d++) {
+		mtx_destroy(&vm_pd[d].pd_mtx);
+		mtx_destroy(&vm_pd[d].pd_scan_mtx);
+	}
+	counter_u64_free(vm_po_passes);
+	counter_u64_free(vm_po_scanned);
+	counter_u64_free(vm_po_freed);
+	counter_u64_free(vm_po_reactivated);
+	counter_u64_free(vm_po_deactivated);
+	counter_u64_free(vm_po_to_laundry);
+	counter_u64_free(vm_po_laundered);
+	counter_u64_free(vm_po_launder_ios);
+	counter_u64_free(vm_po_launder_ns);
+	counter_u64_free(vm_po_launder_errors);
+	counter_u64_free(vm_po_unswappable);
+	counter_u64_free(vm_po_oom);
+}

@@ -1,0 +1,146 @@
+/*
+ * vm_swap.h: the swap device: its block allocator, page I/O, and the
+ * per-object map from page index to swap block (swap metadata).  The swap
+ * pager is built on top of it.
+ *
+ * The device.  One host file (md_disk): vm.swap.path, or an anonymous
+ * temporary file removed at shutdown when the path is empty; vm.swap.size
+ * bytes (0: twice the physical memory).  A swap block is one page of the
+ * device: block b is the bytes [b * PAGE_SIZE, (b + 1) * PAGE_SIZE).
+ *
+ * Allocation.  vm_swap_alloc() hands out a run of exactly npages
+ * (1 .. VM_SWAP_MAXPAGES) contiguous blocks, next-fit: the first free run
+ * at or after the end of the previous allocation, wrapping around, so
+ * that consecutive clusters land one after the other on the device.  It
+ * fails (ENOSPC) only when no free run of that length exists anywhere;
+ * the caller then retries with fewer pages.  Blocks are freed in runs of
+ * any length.  Both are O(log n) with a summary tree over the bitmap
+ * (vm_swap.c), whatever the fragmentation.
+ *
+ * I/O.  vm_swap_write() and vm_swap_read() move the pages of ma[] to or
+ * from the run of blocks starting at blk, as one synchronous device
+ * transfer straight from or into the pages (no bounce buffer).  The caller
+ * owns the blocks (allocated, not freed during the call) and the pages
+ * (busy).  vm.swap.inject_write_errors / inject_read_errors = N makes every
+ * Nth write / read fail with EIO without touching the device or the pages.
+ *
+ * Swap metadata.  A struct vm_swap_meta (one per object) maps page indices
+ * to blocks.  Page indices are grouped into aligned chunks of
+ * VM_SWAP_META_PAGES; a chunk holds the blocks of its pages and lives in
+ * the object's hash table, which grows with the object.  No memory is used
+ * until the first block is set; an empty table is freed.
+ *
+ * Locking key:
+ *	(o) the owner of the struct vm_swap_meta (the object lock)
+ * The allocator has one MTX_DEF mutex, "vm swap", a leaf: taken inside
+ * the object lock, and nothing is taken while it is held.  I/O takes no
+ * lock.
+ */
+#ifndef VMLAB_VM_SWAP_H
+#define VMLAB_VM_SWAP_H
+
+#include "vm/vm_param.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm_page;
+
+/*
+ * A block number on the swap device (in pages).  Not to be mixed with the
+ * host's daddr_t: code that includes this header must not also get
+ * <sys/types.h>'s BSD types (_DEFAULT_SOURCE or _GNU_SOURCE).
+ */
+typedef int64_t daddr_t;
+
+#define SWAPBLK_NONE ((daddr_t)-1)
+#define VM_SWAP_MAXPAGES 32   /* longest run allocated, read or written */
+#define VM_SWAP_META_PAGES 32 /* page indices per metadata chunk */
+#define VM_SWAP_PATHMAX 1024  /* bytes of vm.swap.path, NUL included */
+
+struct vm_swap_chunk;
+
+struct vm_swap_meta {
+	struct vm_swap_chunk **sm_hash; /* (o) buckets, or NULL: empty */
+	uint64_t sm_nchunks;		/* (o) chunks in the table */
+	uint64_t sm_count;		/* (o) page indices with a block */
+	int sm_lg;			/* (o) log2 of the bucket count */
+};
+
+/*
+ * Boot.  vm_swap_tunables() registers vm.swap.* once per process.
+ * vm_swap_init() opens and sizes the device and sets up the allocator,
+ * from the booting thread before the CPUs start (or from a kernel thread
+ * while no swap is in use); it returns 0 or an errno after printing the
+ * reason.  vm_swap_fini() closes the device (a temporary file disappears)
+ * and frees everything; every block must have been freed by then or is
+ * simply forgotten.
+ */
+int vm_swap_tunables(void);
+int vm_swap_init(void);
+void vm_swap_fini(void);
+
+/*
+ * Allocator.  vm_swap_alloc(): 0 and the first block of a run of exactly
+ * npages (1 .. VM_SWAP_MAXPAGES) in *blkp, or ENOSPC if no such run is
+ * free.  An ENOSPC with fewer than npages blocks free at all counts as
+ * exhaustion (vm.swap.exhausted; the first and every 1,000th print a
+ * message).  vm_swap_free(): frees the run [blk, blk + npages), all of
+ * which must be allocated.  Both take the "vm swap" mutex, so no spin lock
+ * may be held.
+ */
+int vm_swap_alloc(int npages, daddr_t *blkp);
+void vm_swap_free(daddr_t blk, int npages);
+uint64_t vm_swap_total(void); /* blocks on the device */
+uint64_t vm_swap_used(void);  /* blocks allocated (a snapshot) */
+
+/*
+ * I/O of npages (1 .. VM_SWAP_MAXPAGES) pages at blocks [blk, blk +
+ * npages): 0, EIO for an injected error (nothing is written; the pages
+ * are not touched), or the device's errno (a failed read may have filled
+ * part of the pages).  On the simulated machine each call costs the
+ * disk's latency plus the transfer at its bandwidth (sim.cost.disk_*).
+ * Kernel threads, no lock needed.
+ */
+int vm_swap_write(daddr_t blk, struct vm_page **ma, int npages);
+int vm_swap_read(daddr_t blk, struct vm_page **ma, int npages);
+/*
+ * Error injection (tests): every writes_every-th write and reads_every-th
+ * read from now on fails with EIO (0: never).  Overrides the tunables.
+ */
+void vm_swap_set_inject(int writes_every, int reads_every);
+
+/*
+ * Swap metadata; (o) for all.  vm_swap_meta_set() records blk (a valid
+ * block) for pindex and returns the block it replaces, or SWAPBLK_NONE,
+ * in *oldp (not freed: the caller decides); 0 or ENOMEM (nothing
+ * changed).  vm_swap_meta_remove() forgets pindex's block and returns it
+ * (not freed), or SWAPBLK_NONE.  vm_swap_meta_free_range() forgets AND
+ * frees the blocks of [start, end); vm_swap_meta_free_all() those of
+ * every page index, and releases the metadata's memory (the meta is empty
+ * and reusable after it).  vm_swap_meta_foreach() calls fn(pindex, blk,
+ * arg) for every entry, in no particular order, until fn returns non-0
+ * (returned); fn must not change the meta.
+ */
+void vm_swap_meta_init(struct vm_swap_meta *meta);
+daddr_t vm_swap_meta_lookup(struct vm_swap_meta *meta, vm_pindex_t pindex);
+int vm_swap_meta_set(
+    struct vm_swap_meta *meta, vm_pindex_t pindex, daddr_t blk, daddr_t *oldp);
+daddr_t vm_swap_meta_remove(struct vm_swap_meta *meta, vm_pindex_t pindex);
+void vm_swap_meta_free_range(
+    struct vm_swap_meta *meta, vm_pindex_t start, vm_pindex_t end);
+void vm_swap_meta_free_all(struct vm_swap_meta *meta);
+uint64_t vm_swap_meta_count(const struct vm_swap_meta *meta);
+int vm_swap_meta_foreach(struct vm_swap_meta *meta,
+    int (*fn)(vm_pindex_t, daddr_t, void *), void *arg);
+
+/*
+ * Validators: the number of violations, the first few described with
+ * md_printf().  vm_swap_check(): the bitmap, the free count and every
+ * summary agree.  vm_swap_meta_check(): chunks are aligned, in their
+ * bucket, counted right, and hold only allocated blocks; (o).
+ */
+int vm_swap_check(void);
+int vm_swap_meta_check(struct vm_swap_meta *meta);
+
+#endif /* !VMLAB_VM_SWAP_H */

@@ -1,0 +1,425 @@
+/*
+ * test_vm_object.c: objects, the page daemon and the pagers, end to end.
+ *
+ *	- an anonymous working set of twice physical memory, written and read
+ *	  back through vm_object_touch(): every page keeps its contents
+ *	  across page-outs and page-ins, the daemon frees and launders, and
+ *	  the queue and page accounting hold after a quiesce;
+ *	- the daemon brings the free count back to its target;
+ *	- shadow chains: reads see the backing object, writes copy up and
+ *	  leave the backing object unchanged, collapse folds the chain;
+ *	- vnode objects: page-in reads the file, laundering writes it back;
+ *	  a missing or short file is refused with a clear error;
+ *	- injected swap write errors keep pages dirty and resident (retried,
+ *	  nothing lost); swap exhaustion is reported and ends in a clean
+ *	  ENOMEM, after which freeing the object recovers everything.
+ */
+#include "kern/sleepq.h"
+#include "kern/sysctl.h"
+#include "kern/thread.h"
+#include "vm/vm_object.h"
+#include "vm/vm_pageout.h"
+#include "vm/vm_pagequeue.h"
+#include "vm/vm_swap.h"
+#include "vm_test.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OT_MEM (8ull << 20)
+
+static uint64_t
+ot_stat(const char *name)
+{
+	struct sysctl_info si;
+
+	if (!sysctl_get(name, &si)) {
+		CHECKF(0, "no statistic %s", name);
+		return (0);
+	}
+	return ((uint64_t)si.si_value);
+}
+
+/* Page contents: (tag, pindex, generation) and words derived from them. */
+struct ot_page_arg {
+	uint64_t tag, gen;
+	int bad;
+};
+
+static uint64_t
+ot_word(uint64_t tag, vm_pindex_t pindex, uint64_t gen, int i)
+{
+	uint64_t x = tag * 0x9e3779b97f4a7c15ull ^ pindex * 0xbf58476d1ce4e5b9ull ^
+	    gen * 0x94d049bb133111ebull ^ (uint64_t)i;
+
+	x ^= x >> 31;
+	return (x * 0xd6e8feb86659fd39ull);
+}
+
+static void
+ot_write_fn(uint8_t *data, vm_pindex_t pindex, void *arg)
+{
+	struct ot_page_arg *pa = arg;
+	uint64_t *w = (uint64_t *)data;
+	int i;
+
+	for (i = 0; i < (int)(PAGE_SIZE / 8); i += 8)
+		w[i] = ot_word(pa->tag, pindex, pa->gen, i);
+}
+
+static void
+ot_read_fn(uint8_t *data, vm_pindex_t pindex, void *arg)
+{
+	struct ot_page_arg *pa = arg;
+	uint64_t *w = (uint64_t *)data;
+	int i;
+
+	for (i = 0; i < (int)(PAGE_SIZE / 8); i += 8)
+		if (w[i] != ot_word(pa->tag, pindex, pa->gen, i)) {
+			pa->bad++;
+			return;
+		}
+}
+
+static int
+ot_write(struct vm_object *obj, vm_pindex_t i, uint64_t tag, uint64_t gen)
+{
+	struct ot_page_arg pa = { .tag = tag, .gen = gen };
+
+	return (vm_object_touch(obj, i, VM_TOUCH_WRITE, ot_write_fn, &pa));
+}
+
+/* 0 and *badp 0 when page i holds (tag, gen). */
+static int
+ot_read(struct vm_object *obj, vm_pindex_t i, uint64_t tag, uint64_t gen,
+    int *badp)
+{
+	struct ot_page_arg pa = { .tag = tag, .gen = gen };
+	int error = vm_object_touch(obj, i, VM_TOUCH_READ, ot_read_fn, &pa);
+
+	*badp += pa.bad;
+	return (error);
+}
+
+static void
+ot_quiesce_check(void)
+{
+	int nerr;
+
+	vm_pagequeue_drain_all();
+	nerr = vm_pagequeue_check(true);
+	CHECKF(nerr == 0, "vm_pagequeue_check: %d violations", nerr);
+	nerr = vm_page_check();
+	CHECKF(nerr == 0, "vm_page_check: %d violations", nerr);
+	nerr = vm_swap_check();
+	CHECKF(nerr == 0, "vm_swap_check: %d violations", nerr);
+}
+
+/* Twice memory of anonymous pages, three generations, every read right. */
+static void
+ot_anon_fn(void *arg)
+{
+	vm_pindex_t n = atop(2 * OT_MEM), i;
+	struct vm_object *obj = vm_object_allocate(OBJT_DEFAULT, n);
+	uint64_t gen, out0 = ot_stat("vm.pageout.laundered");
+	int bad = 0, error = 0, nerr;
+
+	(void)arg;
+	CHECK(obj != NULL);
+	for (gen = 1; gen <= 2 && error == 0; gen++) {
+		for (i = 0; i < n && error == 0; i++)
+			error = ot_write(obj, i, 1, gen);
+		for (i = 0; i < n && error == 0; i++)
+			error = ot_read(obj, i, 1, gen, &bad);
+	}
+	CHECKF(error == 0, "touch: error %d", error);
+	CHECKF(bad == 0, "%d pages read back wrong", bad);
+	CHECKF(ot_stat("vm.pageout.laundered") - out0 >= n / 2,
+	    "only %llu page-outs for %llu pages",
+	    (unsigned long long)(ot_stat("vm.pageout.laundered") - out0),
+	    (unsigned long long)n);
+	CHECK(ot_stat("vm.stats.object.pageins") > 0);
+	CHECK(obj->type == OBJT_SWAP);
+	nerr = vm_object_check(obj);
+	CHECKF(nerr == 0, "vm_object_check: %d", nerr);
+	ot_quiesce_check();
+	vm_object_deallocate(obj);
+	CHECKF(vm_swap_used() == 0, "%llu swap blocks left after the object",
+	    (unsigned long long)vm_swap_used());
+	ot_quiesce_check();
+}
+
+static void
+test_anon_pressure(void)
+{
+	static const char *const tun[] = { "vm.swap.size=64m", NULL };
+
+	vm_test_boot(2, 1, OT_MEM, tun);
+	test_run(ot_anon_fn, NULL);
+	test_shutdown();
+}
+
+/* The daemon alone restores the free target after a burst. */
+static void
+ot_target_fn(void *arg)
+{
+	struct vm_domain *vmd = VM_DOMAIN(0);
+	vm_pindex_t n = atop(OT_MEM), i;
+	struct vm_object *obj = vm_object_allocate(OBJT_DEFAULT, n);
+	uint64_t deadline;
+	int error = 0;
+
+	(void)arg;
+	for (i = 0; i < n && error == 0; i++)
+		error = ot_write(obj, i, 2, 1);
+	CHECKF(error == 0, "touch: error %d", error);
+	deadline = md_nanotime() + 10ull * 1000 * 1000 * 1000;
+	while (vm_domain_free_count(vmd) < vmd->vmd_free_target &&
+	    md_nanotime() < deadline) {
+		vm_pageout_wakeup(0);
+		pause_ns("target", 1000 * 1000);
+	}
+	CHECKF(vm_domain_free_count(vmd) >= vmd->vmd_free_target,
+	    "free %llu below target %llu",
+	    (unsigned long long)vm_domain_free_count(vmd),
+	    (unsigned long long)vmd->vmd_free_target);
+	vm_object_deallocate(obj);
+	ot_quiesce_check();
+}
+
+static void
+test_daemon_target(void)
+{
+	static const char *const tun[] = { "vm.swap.size=32m", NULL };
+
+	vm_test_boot(2, 1, OT_MEM, tun);
+	test_run(ot_target_fn, NULL);
+	test_shutdown();
+}
+
+static void
+ot_shadow_fn(void *arg)
+{
+	struct vm_object *a = vm_object_allocate(OBJT_DEFAULT, 64), *b;
+	vm_pindex_t i;
+	int bad = 0, nerr;
+
+	(void)arg;
+	for (i = 0; i < 64; i++)
+		CHECK(ot_write(a, i, 3, 1) == 0);
+	/* b shadows a; the test keeps its own reference on a. */
+	vm_object_reference(a);
+	b = a;
+	CHECK(vm_object_shadow(&b, 0, 64) == 0);
+	CHECK(vm_object_chain_length(b) == 2);
+	for (i = 0; i < 64; i++)
+		CHECK(ot_read(b, i, 3, 1, &bad) == 0);
+	for (i = 0; i < 64; i += 2)
+		CHECK(ot_write(b, i, 4, 1) == 0);
+	for (i = 0; i < 64; i++) {
+		CHECK(ot_read(a, i, 3, 1, &bad) == 0);
+		CHECK(ot_read(b, i, i % 2 == 0 ? 4 : 3, 1, &bad) == 0);
+	}
+	CHECKF(bad == 0, "%d pages wrong before the collapse", bad);
+	CHECK(b->resident_page_count == 32);
+	/* Dropping ours leaves a referenced by b alone: it collapses. */
+	vm_object_deallocate(a);
+	CHECK(vm_object_chain_length(b) == 1);
+	CHECK(b->resident_page_count == 64);
+	for (i = 0; i < 64; i++)
+		CHECK(ot_read(b, i, i % 2 == 0 ? 4 : 3, 1, &bad) == 0);
+	CHECKF(bad == 0, "%d pages wrong after the collapse", bad);
+	nerr = vm_object_check(b);
+	CHECKF(nerr == 0, "vm_object_check: %d", nerr);
+	CHECK(ot_stat("vm.stats.object.collapses") >= 1);
+	CHECK(ot_stat("vm.stats.object.cow") >= 32);
+	vm_object_deallocate(b);
+	ot_quiesce_check();
+}
+
+static void
+test_shadow_collapse(void)
+{
+	vm_test_boot(2, 1, OT_MEM, NULL);
+	test_run(ot_shadow_fn, NULL);
+	test_shutdown();
+}
+
+struct ot_vnode {
+	char path[256];
+	vm_pindex_t npages;
+};
+
+static void
+ot_vnode_fn(void *arg)
+{
+	struct ot_vnode *ov = arg;
+	struct vm_object *obj;
+	char err[256], missing[300];
+	vm_pindex_t i;
+	int bad = 0, error;
+
+	snprintf(missing, sizeof(missing), "%s.missing", ov->path);
+	error = vm_object_vnode_open(missing, 0, &obj, err, sizeof(err));
+	CHECKF(error == ENOENT, "missing file: error %d (%s)", error, err);
+	error = vm_object_vnode_open(
+	    ov->path, ov->npages + 1, &obj, err, sizeof(err));
+	CHECKF(error == EFBIG && strstr(err, "short") != NULL,
+	    "short file: error %d (%s)", error, err);
+	error = vm_object_vnode_open(ov->path, 0, &obj, err, sizeof(err));
+	CHECKF(error == 0, "open: %s", err);
+	if (error != 0)
+		return;
+	CHECK(obj->size == ov->npages);
+	for (i = 0; i < ov->npages; i++)
+		CHECK(ot_read(obj, i, 5, 1, &bad) == 0);
+	CHECKF(bad == 0, "%d file pages read wrong", bad);
+	CHECK(vm_object_touch(obj, ov->npages, VM_TOUCH_READ, ot_read_fn,
+		  &(struct ot_page_arg) { 0 }) == EFAULT);
+	for (i = 0; i < ov->npages; i++)
+		CHECK(ot_write(obj, i, 5, 2) == 0);
+	/* Twice memory: every written page has been written back. */
+	for (i = 0; i < ov->npages; i++)
+		CHECK(ot_read(obj, i, 5, 2, &bad) == 0);
+	CHECKF(bad == 0, "%d file pages wrong after rewrite", bad);
+	vm_object_deallocate(obj);
+	ot_quiesce_check();
+}
+
+static void
+test_vnode(void)
+{
+	struct ot_vnode ov;
+	struct ot_page_arg pa = { .tag = 5, .gen = 1 };
+	uint8_t *page = malloc(PAGE_SIZE);
+	const char *dir = getenv("TMPDIR");
+	vm_pindex_t i;
+	uint64_t gen2 = 0;
+	FILE *f;
+	int bad = 0;
+
+	ov.npages = atop(2 * OT_MEM);
+	snprintf(ov.path, sizeof(ov.path), "%s/vmlab-vnode-%llx-%llx",
+	    dir != NULL ? dir : "/tmp", (unsigned long long)test_seed(),
+	    (unsigned long long)md_nanotime());
+	f = fopen(ov.path, "w+b");
+	CHECKF(f != NULL && page != NULL, "cannot create %s", ov.path);
+	if (f == NULL || page == NULL)
+		return;
+	for (i = 0; i < ov.npages; i++) {
+		ot_write_fn(page, i, &pa);
+		CHECK(fwrite(page, PAGE_SIZE, 1, f) == 1);
+	}
+	fflush(f);
+	vm_test_boot(2, 1, OT_MEM, NULL);
+	test_run(ot_vnode_fn, &ov);
+	test_shutdown();
+	/* The file itself now holds generation 2. */
+	pa.gen = 2;
+	rewind(f);
+	for (i = 0; i < ov.npages; i++) {
+		if (fread(page, PAGE_SIZE, 1, f) != 1)
+			break;
+		pa.bad = 0;
+		ot_read_fn(page, i, &pa);
+		bad += pa.bad;
+		gen2++;
+	}
+	CHECKF(gen2 == ov.npages && bad == 0,
+	    "file: %llu pages read, %d not generation 2",
+	    (unsigned long long)gen2, bad);
+	fclose(f);
+	remove(ov.path);
+	free(page);
+}
+
+/* Every 3rd swap write fails: retried, nothing lost. */
+static void
+ot_ioerr_fn(void *arg)
+{
+	vm_pindex_t n = atop(2 * OT_MEM), i;
+	struct vm_object *obj = vm_object_allocate(OBJT_DEFAULT, n);
+	int bad = 0, error = 0;
+
+	(void)arg;
+	for (i = 0; i < n && error == 0; i++)
+		error = ot_write(obj, i, 6, 1);
+	for (i = 0; i < n && error == 0; i++)
+		error = ot_read(obj, i, 6, 1, &bad);
+	CHECKF(error == 0, "touch: error %d", error);
+	CHECKF(bad == 0, "%d pages wrong with injected errors", bad);
+	CHECK(ot_stat("vm.pageout.launder_errors") > 0);
+	CHECK(ot_stat("vm.swap.write_errors") > 0);
+	vm_object_deallocate(obj);
+	ot_quiesce_check();
+}
+
+static void
+test_io_errors(void)
+{
+	static const char *const tun[] = { "vm.swap.size=64m",
+		"vm.swap.inject_write_errors=3", NULL };
+
+	vm_test_boot(2, 1, OT_MEM, tun);
+	test_run(ot_ioerr_fn, NULL);
+	test_shutdown();
+}
+
+/* Memory + swap < working set: a clean ENOMEM, then full recovery. */
+static void
+ot_exhaust_fn(void *arg)
+{
+	vm_pindex_t n = atop(4 * OT_MEM), i;
+	struct vm_object *obj = vm_object_allocate(OBJT_DEFAULT, n);
+	uint64_t free0 = vm_page_free_count();
+	int error = 0;
+
+	(void)arg;
+	for (i = 0; i < n && error == 0; i++)
+		error = ot_write(obj, i, 7, 1);
+	CHECKF(error == ENOMEM, "touch past memory + swap: error %d", error);
+	CHECKF(ot_stat("vm.swap.exhausted") > 0,
+	    "no exhaustion at page %llu: swap used %llu of %llu, laundry %llu "
+	    "unswappable %llu laundered %llu",
+	    (unsigned long long)i, (unsigned long long)vm_swap_used(),
+	    (unsigned long long)vm_swap_total(),
+	    (unsigned long long)vm_pagequeue_count(0, PQ_LAUNDRY),
+	    (unsigned long long)vm_pagequeue_count(0, PQ_UNSWAPPABLE),
+	    (unsigned long long)ot_stat("vm.pageout.laundered"));
+	CHECK(ot_stat("vm.pageout.oom") > 0);
+	vm_object_deallocate(obj);
+	CHECK(vm_swap_used() == 0);
+	ot_quiesce_check();
+	CHECKF(vm_page_free_count() + vm_pgcache_count(0) >= free0 / 2,
+	    "free %llu after recovery (was %llu)",
+	    (unsigned long long)vm_page_free_count(),
+	    (unsigned long long)free0);
+}
+
+static void
+test_swap_exhaustion(void)
+{
+	static const char *const tun[] = { "vm.swap.size=8m",
+		"vm.pageout.oom_seq=4", NULL };
+
+	vm_test_boot(2, 1, OT_MEM, tun);
+	test_run(ot_exhaust_fn, NULL);
+	test_shutdown();
+}
+
+static const struct test_case cases[] = {
+	TEST_CASE(test_shadow_collapse),
+	TEST_CASE(test_anon_pressure),
+	TEST_CASE(test_daemon_target),
+	TEST_CASE(test_vnode),
+	TEST_CASE(test_io_errors),
+	TEST_CASE(test_swap_exhaustion),
+};
+
+int
+main(int argc, char **argv)
+{
+	return (test_main(argc, argv, cases, TEST_NCASES(cases)));
+}
