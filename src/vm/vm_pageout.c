@@ -23,9 +23,9 @@
 struct vm_pageout_domain {
 	struct mtx pd_mtx;		   /* (c) */
 	int pd_domain;			   /* (c) */
-	bool pd_wanted;			   /* (m) daemon wake-up requested */
+	uint32_t pd_wanted;		   /* (a) daemon wake-up requested */
 	bool pd_laundry_wanted;		   /* (m) */
-	bool pd_exit;			   /* (m) stop the threads */
+	uint32_t pd_exit;		   /* (a) stop the threads */
 	struct thread *pd_daemon;	   /* (c) */
 	struct thread *pd_laundry;	   /* (c) */
 	uint64_t pd_wakeup_thresh;	   /* (c) 90% of free_target */
@@ -61,12 +61,15 @@ vm_pageout_wakeup(int domain)
 
 	if (!vm_pageout_started)
 		return;
-	mtx_lock(&pd->pd_mtx);
-	if (!pd->pd_wanted) {
-		pd->pd_wanted = true;
+	/*
+	 * One plain load when a wake-up is already pending (allocations
+	 * below the threshold call this for every page).  The daemon tests
+	 * the flag with the channel's sleep-queue chain locked, which
+	 * wakeup() takes: a set flag is never missed.
+	 */
+	if (atomic_load_int(&pd->pd_wanted) == 0 &&
+	    atomic_cmpset_int(&pd->pd_wanted, 0, 1))
 		wakeup(&pd->pd_wanted);
-	}
-	mtx_unlock(&pd->pd_mtx);
 }
 
 void
@@ -77,9 +80,7 @@ vm_pageout_alloc_hook(bool failed)
 	for (d = 0; d < vm_ndomains; d++)
 		if (failed ||
 		    vm_domain_free_count(VM_DOMAIN(d)) < vm_pd[d].pd_wakeup_thresh)
-			/* Unlocked peek: a late wake-up costs one pass. */
-			if (!__atomic_load_n(&vm_pd[d].pd_wanted, __ATOMIC_RELAXED))
-				vm_pageout_wakeup(d);
+			vm_pageout_wakeup(d);
 }
 
 bool
@@ -393,29 +394,39 @@ vm_pageout_pass(int domain)
 	return (freed + moved + aged);
 }
 
+/* Sleeps until woken, or `timo' ns; returns false when told to exit. */
+static bool
+vm_pageout_daemon_sleep(struct vm_pageout_domain *pd, uint64_t timo)
+{
+	sleepq_lock(&pd->pd_wanted);
+	if (atomic_load_int(&pd->pd_wanted) == 0 &&
+	    atomic_load_int(&pd->pd_exit) == 0) {
+		sleepq_add(&pd->pd_wanted, "psleep", 0, timo);
+		(void)sleepq_wait();
+	} else
+		sleepq_release(&pd->pd_wanted);
+	return (atomic_load_int(&pd->pd_exit) == 0);
+}
+
 static void
 vm_pageout_daemon(void *arg)
 {
 	struct vm_pageout_domain *pd = arg;
 	struct vm_domain *vmd = VM_DOMAIN(pd->pd_domain);
-	uint64_t freed = 1;
+	uint64_t progress = 1;
 	bool shortage;
 
 	for (;;) {
-		mtx_lock(&pd->pd_mtx);
 		shortage = vm_domain_free_count(vmd) < vmd->vmd_free_target;
-		if (!pd->pd_exit && !pd->pd_wanted && (!shortage || freed == 0))
-			(void)msleep(&pd->pd_wanted, &pd->pd_mtx.lock_object, 0,
-			    "psleep",
-			    shortage ? VM_PAGEOUT_RETRY_NS :
-				       VM_PAGEOUT_TIMEOUT_NS);
-		if (pd->pd_exit) {
-			mtx_unlock(&pd->pd_mtx);
+		/* Straight on while a shortage is being worked down. */
+		if ((!shortage || progress == 0) &&
+		    !vm_pageout_daemon_sleep(pd,
+			shortage ? VM_PAGEOUT_RETRY_NS : VM_PAGEOUT_TIMEOUT_NS))
 			break;
-		}
-		pd->pd_wanted = false;
-		mtx_unlock(&pd->pd_mtx);
-		freed = vm_pageout_pass(pd->pd_domain);
+		if (atomic_load_int(&pd->pd_exit) != 0)
+			break;
+		atomic_store_int(&pd->pd_wanted, 0);
+		progress = vm_pageout_pass(pd->pd_domain);
 		maybe_yield();
 	}
 }
@@ -589,11 +600,12 @@ vm_pageout_laundry_thread(void *arg)
 
 	for (;;) {
 		mtx_lock(&pd->pd_mtx);
-		while (!pd->pd_exit && !pd->pd_laundry_wanted)
+		while (atomic_load_int(&pd->pd_exit) == 0 &&
+		    !pd->pd_laundry_wanted)
 			(void)msleep(&pd->pd_laundry_wanted,
 			    &pd->pd_mtx.lock_object, 0, "laundry",
 			    VM_PAGEOUT_TIMEOUT_NS);
-		if (pd->pd_exit) {
+		if (atomic_load_int(&pd->pd_exit) != 0) {
 			mtx_unlock(&pd->pd_mtx);
 			break;
 		}
@@ -729,10 +741,10 @@ vm_pageout_stop(void)
 	for (d = 0; d < vm_ndomains; d++) {
 		pd = &vm_pd[d];
 		mtx_lock(&pd->pd_mtx);
-		pd->pd_exit = true;
-		wakeup(&pd->pd_wanted);
+		atomic_store_int(&pd->pd_exit, 1);
 		wakeup(&pd->pd_laundry_wanted);
 		mtx_unlock(&pd->pd_mtx);
+		wakeup(&pd->pd_wanted);
 		kthread_join(pd->pd_daemon);
 		kthread_join(pd->pd_laundry);
 	}

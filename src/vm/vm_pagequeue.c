@@ -20,8 +20,10 @@ int64_t vm_batchqueue_trylock = 0;
 
 static struct vm_batchqueue *vm_bq; /* (x) [cpu][domain][queue] */
 static int vm_bq_ncpus;		    /* (c) */
-static counter_u64_t vm_pq_ops;	    /* queue operations requested */
-static counter_u64_t vm_pq_lockacq; /* queue-lock acquisitions */
+static counter_u64_t vm_pq_ops;	    /* page queue operations requested */
+static counter_u64_t vm_pq_scan_ops; /* pages taken off or put back by scans */
+static counter_u64_t vm_pq_lockacq; /* queue-lock acquisitions, all */
+static counter_u64_t vm_pq_lockacq_ops; /* ... for page operations */
 static counter_u64_t vm_pq_batches; /* batches applied */
 static counter_u64_t vm_pq_deferred_frees;
 
@@ -53,12 +55,21 @@ vm_pagequeue_unlock(struct vm_pagequeue *pq)
 	mtx_unlock(&pq->pq_mutex);
 }
 
+/* The queue lock, for page operations (not scans): counted apart. */
+static void
+vm_pagequeue_lock_op(struct vm_pagequeue *pq)
+{
+	vm_pagequeue_lock(pq);
+	counter_u64_add(vm_pq_lockacq_ops, 1);
+}
+
 static bool
 vm_pagequeue_trylock(struct vm_pagequeue *pq)
 {
 	if (!mtx_trylock(&pq->pq_mutex))
 		return (false);
 	counter_u64_add(vm_pq_lockacq, 1);
+	counter_u64_add(vm_pq_lockacq_ops, 1);
 	return (true);
 }
 
@@ -161,14 +172,15 @@ vm_pqbatch_submit_page(struct vm_page *m, int queue)
 	struct vm_page *tofree[VM_BATCHQUEUE_MAX + 1];
 	struct vm_pagequeue *pq = vm_pagequeue_get(m->domain, queue);
 	struct vm_batchqueue *bq;
-	uint32_t size = (uint32_t)vm_batchqueue_size;
+	uint32_t size = (uint32_t)atomic_load_64((uint64_t *)&vm_batchqueue_size);
 	int nfree;
 
 	counter_u64_add(vm_pq_ops, 1);
 	bq = vm_batchqueue_get(curcpu, m->domain, queue);
 	if (bq->bq_cnt < size) {
 		bq->bq_pa[bq->bq_cnt++] = m;
-		if (vm_batchqueue_trylock == 0 || bq->bq_cnt < size / 2 + 1 ||
+		if (atomic_load_64((uint64_t *)&vm_batchqueue_trylock) == 0 ||
+		    bq->bq_cnt < size / 2 + 1 ||
 		    !vm_pagequeue_trylock(pq))
 			return;
 		/* Half full and the lock was free: apply it now. */
@@ -179,7 +191,7 @@ vm_pqbatch_submit_page(struct vm_page *m, int queue)
 		 * may sleep; the thread comes back on this CPU, where others
 		 * may have added entries meanwhile, all of which go too.
 		 */
-		vm_pagequeue_lock(pq);
+		vm_pagequeue_lock_op(pq);
 		bq = vm_batchqueue_get(curcpu, m->domain, queue);
 		nfree = vm_pqbatch_process_locked(pq, bq, m, tofree);
 	}
@@ -225,7 +237,7 @@ vm_page_mvqueue(struct vm_page *m, int queue, uint16_t op, bool skip_same)
 
 	/* Physically on queue old.queue: off it now, on `queue' later. */
 	pq = vm_pagequeue_get(m->domain, old.queue);
-	vm_pagequeue_lock(pq);
+	vm_pagequeue_lock_op(pq);
 	counter_u64_add(vm_pq_ops, 1);
 	old = vm_page_astate_load(m);
 	for (;;) {
@@ -353,7 +365,7 @@ vm_page_dequeue(struct vm_page *m)
 			continue;
 		}
 		pq = vm_pagequeue_get(m->domain, old.queue);
-		vm_pagequeue_lock(pq);
+		vm_pagequeue_lock_op(pq);
 		old = vm_page_astate_load(m);
 		if (old.queue == pq->pq_index &&
 		    (old.flags & PGA_ENQUEUED) != 0) {
@@ -410,7 +422,7 @@ vm_pagequeue_collect_locked(struct vm_pagequeue *pq, struct vm_page *marker,
 		else
 			TAILQ_INSERT_TAIL(&pq->pq_pl, marker, plinks);
 	}
-	counter_u64_add(vm_pq_ops, n);
+	counter_u64_add(vm_pq_scan_ops, n);
 	return (n);
 }
 
@@ -440,7 +452,7 @@ vm_pagequeue_reinsert(struct vm_pagequeue *pq, struct vm_page **ma, int n)
 		done++;
 	}
 	vm_pagequeue_unlock(pq);
-	counter_u64_add(vm_pq_ops, done);
+	counter_u64_add(vm_pq_scan_ops, done);
 }
 
 bool
@@ -469,7 +481,7 @@ vm_page_scan_move(
 	if (queue != PQ_NONE)
 		vm_pqbatch_submit_page(m, queue);
 	else
-		counter_u64_add(vm_pq_ops, 1);
+		counter_u64_add(vm_pq_scan_ops, 1);
 	return (true);
 }
 
@@ -497,7 +509,7 @@ vm_pagequeue_flush_local(void)
 			if (bq->bq_cnt == 0)
 				continue;
 			pq = vm_pagequeue_get(d, q);
-			vm_pagequeue_lock(pq);
+			vm_pagequeue_lock_op(pq);
 			bq = vm_batchqueue_get(curcpu, d, q);
 			nfree = vm_pqbatch_process_locked(pq, bq, NULL, tofree);
 			vm_pagequeue_unlock(pq);
@@ -531,6 +543,17 @@ vm_pagequeue_drain_all(void)
 	}
 }
 
+void
+vm_pagequeue_set_batch(int size, int trylock)
+{
+	VM_ASSERT(size >= 0 && size <= VM_BATCHQUEUE_MAX,
+	    ("%s: size %d", __func__, size));
+	vm_pagequeue_drain_all();
+	/* Read by submitters on every operation; any value is safe. */
+	atomic_store_64((uint64_t *)&vm_batchqueue_size, (uint64_t)size);
+	atomic_store_64((uint64_t *)&vm_batchqueue_trylock, (uint64_t)trylock);
+}
+
 uint64_t
 vm_pagequeue_ops(void)
 {
@@ -541,6 +564,18 @@ uint64_t
 vm_pagequeue_lock_acq(void)
 {
 	return (counter_u64_fetch(vm_pq_lockacq));
+}
+
+uint64_t
+vm_pagequeue_scan_ops(void)
+{
+	return (counter_u64_fetch(vm_pq_scan_ops));
+}
+
+uint64_t
+vm_pagequeue_lock_acq_ops(void)
+{
+	return (counter_u64_fetch(vm_pq_lockacq_ops));
 }
 
 /* Invariant 1 for one queue: every listed page says it is there. */
@@ -611,7 +646,7 @@ vm_pagequeue_check(bool quiesced)
 		    (unsigned long long)enq, (unsigned long long)listed);
 	bound = quiesced ? 0 :
 			   (uint64_t)vm_bq_ncpus * (uint64_t)vm_ndomains *
-		    PQ_COUNT * (uint64_t)(vm_batchqueue_size + 1) +
+		    PQ_COUNT * (uint64_t)VM_BATCHQUEUE_MAX +
 		    (uint64_t)vm_ndomains * 2 * 256;
 	if (pending > bound)
 		vm_check_fail(&nerr,
@@ -658,10 +693,15 @@ vm_pagequeue_init(void)
 			pq->pq_domain = d;
 			pq->pq_index = q;
 		}
-	vm_pq_ops = counter_u64_alloc(
-	    "vm.pagequeue.ops", "page-queue operations requested");
+	vm_pq_ops = counter_u64_alloc("vm.pagequeue.ops",
+	    "page-queue operations requested (enqueue, requeue, move, "
+	    "dequeue)");
+	vm_pq_scan_ops = counter_u64_alloc("vm.pagequeue.scan_ops",
+	    "pages taken off or put back on a queue by scans");
 	vm_pq_lockacq = counter_u64_alloc(
-	    "vm.pagequeue.lock_acq", "page-queue lock acquisitions");
+	    "vm.pagequeue.lock_acq", "page-queue lock acquisitions, all");
+	vm_pq_lockacq_ops = counter_u64_alloc("vm.pagequeue.lock_acq_ops",
+	    "page-queue lock acquisitions to apply page operations");
 	vm_pq_batches = counter_u64_alloc(
 	    "vm.pagequeue.batches", "batches of queue operations applied");
 	vm_pq_deferred_frees = counter_u64_alloc("vm.pagequeue.deferred_frees",
@@ -678,7 +718,9 @@ vm_pagequeue_fini(void)
 		for (q = 0; q < PQ_COUNT; q++)
 			mtx_destroy(&vm_pagequeue_get(d, q)->pq_mutex);
 	counter_u64_free(vm_pq_ops);
+	counter_u64_free(vm_pq_scan_ops);
 	counter_u64_free(vm_pq_lockacq);
+	counter_u64_free(vm_pq_lockacq_ops);
 	counter_u64_free(vm_pq_batches);
 	counter_u64_free(vm_pq_deferred_frees);
 	free(vm_bq);

@@ -50,10 +50,13 @@
  * lock hold).  A marker page (never freed, flag PG_MARKER) keeps the scan's
  * place in the queue while the lock is dropped.
  *
- * Statistics: vm.pagequeue.ops counts queue operations requested (each
- * enqueue, requeue, move, dequeue or scan removal/reinsertion of one page),
- * vm.pagequeue.lock_acq counts acquisitions of the queue locks, and the
- * lock profile ("vm pagequeue") has their contention and wait.
+ * Statistics: vm.pagequeue.ops counts page operations requested (each
+ * enqueue, requeue, move or dequeue of one page: what batching defers),
+ * vm.pagequeue.scan_ops the pages scans take off and put back (a batch per
+ * lock hold, with or without batch queues), vm.pagequeue.lock_acq_ops the
+ * queue-lock acquisitions that applied page operations and
+ * vm.pagequeue.lock_acq all of them; the lock profile ("vm pagequeue")
+ * has their contention and wait.
  *
  * Locking key:
  *	(c) constant after boot
@@ -191,9 +194,21 @@ void vm_pagequeue_flush_local(void);
 /* Applies every CPU's batches (runs a thread on each CPU; may sleep). */
 void vm_pagequeue_drain_all(void);
 
-/* Totals for reports: queue operations and queue-lock acquisitions. */
+/*
+ * Changes vm.batchqueue.size and .trylock at run time (scenarios compare
+ * them on one machine): applies every batch, then switches.
+ */
+void vm_pagequeue_set_batch(int size, int trylock);
+
+/*
+ * Totals for reports: page operations requested (enqueue, requeue, move,
+ * dequeue: what the batches defer), pages moved by scans, queue-lock
+ * acquisitions in all and those that applied page operations.
+ */
 uint64_t vm_pagequeue_ops(void);
+uint64_t vm_pagequeue_scan_ops(void);
 uint64_t vm_pagequeue_lock_acq(void);
+uint64_t vm_pagequeue_lock_acq_ops(void);
 
 /*
  * Invariants 1 and 4 (and exact agreement when `quiesced', after

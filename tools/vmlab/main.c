@@ -27,6 +27,7 @@ static const struct scenario *const scenarios[] = {
 	&scen_lockstorm,
 	&scen_scaling,
 	&scen_superpage,
+	&scen_pressure,
 };
 #define NSCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
 

@@ -61,6 +61,9 @@ extern const struct scenario scen_micro;
 extern const struct scenario scen_lockstorm;
 extern const struct scenario scen_scaling;
 extern const struct scenario scen_superpage;
+extern const struct scenario scen_pressure;
+/* Page-queue lock wait (ns) and contentions so far, from the profile. */
+void pqstat_lock_wait(uint64_t *waitp, uint64_t *contp);
 
 /*
  * The page allocator's rows of the micro scenario (scen_micro_vm.c):

@@ -1,0 +1,549 @@
+/*
+ * scen_pressure.c: a working set larger than memory.
+ *
+ * Several objects, anonymous and file-backed, whose pages together are
+ * --ratio percent of physical memory (default 200: twice memory), are
+ * touched by --threads kernel threads with a skewed pattern: a touch goes
+ * to the hot tenth of an object's pages with probability --hot percent,
+ * elsewhere uniformly, and is a write with probability --writes percent.
+ * The page daemon reclaims clean pages and the laundry thread writes
+ * dirty ones to the swap file or back to the files.
+ *
+ * Integrity.  Every page carries its identity and a generation: a header
+ * (magic, object, index, generation) and words derived from the three.
+ * A write checks the page, then rewrites it with generation + 1; a read
+ * checks it.  A check fails if the header names another page, if any word
+ * disagrees with the header, or if the generation is older than the last
+ * one written (a lost write: the harness keeps, per page, the highest
+ * generation written).  A page never written reads as zeros (generation
+ * 0).  Failures are counted and reported; there must be none.
+ *
+ * The run is repeated for each --batch size (default "0,31": batching
+ * off, then on), on the same machine, with the same seed and fresh
+ * objects, and reported side by side: touches per second, page-outs,
+ * page-ins, daemon passes and pages scanned, laundering MB/s, page-queue
+ * operations and queue-lock acquisitions per operation, and the
+ * queue-lock wait from the lock profile.
+ */
+#include "kern/lock.h"
+#include "kern/sysctl.h"
+#include "kern/thread.h"
+#include "vm/vm_object.h"
+#include "vm/vm_page.h"
+#include "vm/vm_pageout.h"
+#include "vm/vm_pagequeue.h"
+#include "vm/vm_swap.h"
+#include "vmlab_cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PR_MAXOBJ 16
+#define PR_MAXTHREADS 256
+#define PR_MAXVARIANTS 4
+#define PR_MAGIC 0x766d6c6162706721ull /* "vmlabpg!" */
+
+struct pr_obj {
+	struct vm_object *po_obj;
+	vm_pindex_t po_npages;
+	uint64_t *po_gen; /* (a) highest generation written, per page */
+	int po_id;
+	char po_path[256]; /* file-backed: the file, removed at the end */
+};
+
+struct pr_run {
+	struct pr_obj pr_objs[PR_MAXOBJ];
+	int pr_nobj;
+	uint64_t pr_ops;     /* touches per thread */
+	int pr_hot, pr_writes;
+	uint64_t pr_seed;
+	uint64_t pr_bad;     /* (a) integrity failures */
+	uint64_t pr_errors;  /* (a) touches that returned an error */
+	uint64_t pr_touches; /* (a) */
+};
+
+struct pr_worker {
+	struct pr_run *pw_run;
+	uint64_t pw_rs;
+};
+
+struct pr_touch {
+	struct pr_obj *pt_po;
+	uint64_t pt_min;  /* generation the page must have at least */
+	uint64_t pt_seen; /* generation found */
+	bool pt_write;
+	bool pt_bad;
+};
+
+static uint64_t
+pr_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (z ^ (z >> 31));
+}
+
+static inline uint64_t
+pr_word(uint64_t seed, int i)
+{
+	uint64_t z = seed + (uint64_t)i * 0x9e3779b97f4a7c15ull;
+
+	z = (z ^ (z >> 29)) * 0xbf58476d1ce4e5b9ull;
+	return (z ^ (z >> 32));
+}
+
+static inline uint64_t
+pr_page_seed(int id, vm_pindex_t pindex, uint64_t gen)
+{
+	return (((uint64_t)id << 56) ^ (pindex << 20) ^ gen ^ PR_MAGIC);
+}
+
+/* Checks a page's contents; returns its generation, or UINT64_MAX. */
+static uint64_t
+pr_check(const uint64_t *w, int id, vm_pindex_t pindex)
+{
+	uint64_t seed;
+	int i;
+
+	if (w[0] == 0) {
+		for (i = 1; i < (int)(PAGE_SIZE / 8); i++)
+			if (w[i] != 0)
+				return (UINT64_MAX);
+		return (0);
+	}
+	if (w[0] != PR_MAGIC || w[1] != (uint64_t)id || w[2] != pindex)
+		return (UINT64_MAX);
+	seed = pr_page_seed(id, pindex, w[3]);
+	for (i = 4; i < (int)(PAGE_SIZE / 8); i++)
+		if (w[i] != pr_word(seed, i))
+			return (UINT64_MAX);
+	return (w[3]);
+}
+
+static void
+pr_fill(uint64_t *w, int id, vm_pindex_t pindex, uint64_t gen)
+{
+	uint64_t seed = pr_page_seed(id, pindex, gen);
+	int i;
+
+	w[0] = PR_MAGIC;
+	w[1] = (uint64_t)id;
+	w[2] = pindex;
+	w[3] = gen;
+	for (i = 4; i < (int)(PAGE_SIZE / 8); i++)
+		w[i] = pr_word(seed, i);
+}
+
+/* Runs with the page busied (exclusive for writes). */
+static void
+pr_touch_fn(uint8_t *data, vm_pindex_t pindex, void *arg)
+{
+	struct pr_touch *pt = arg;
+	uint64_t *w = (uint64_t *)data;
+	uint64_t gen = pr_check(w, pt->pt_po->po_id, pindex);
+
+	if (gen == UINT64_MAX || gen < pt->pt_min) {
+		pt->pt_bad = true;
+		pt->pt_seen = gen;
+		return;
+	}
+	pt->pt_seen = gen;
+	if (pt->pt_write) {
+		pr_fill(w, pt->pt_po->po_id, pindex, gen + 1);
+		/* Under the exclusive busy: writers of a page are ordered. */
+		atomic_store_64(&pt->pt_po->po_gen[pindex], gen + 1);
+	}
+}
+
+static void
+pr_worker_main(void *arg)
+{
+	struct pr_worker *pw = arg;
+	struct pr_run *pr = pw->pw_run;
+	struct pr_touch pt;
+	struct pr_obj *po;
+	vm_pindex_t pindex, hot;
+	uint64_t i, r, bad = 0, errors = 0;
+	int error;
+
+	for (i = 0; i < pr->pr_ops; i++) {
+		r = pr_rand(&pw->pw_rs);
+		po = &pr->pr_objs[r % (uint64_t)pr->pr_nobj];
+		hot = po->po_npages / 10 > 0 ? po->po_npages / 10 : 1;
+		r = pr_rand(&pw->pw_rs);
+		pindex = (int)(r % 100) < pr->pr_hot ?
+		    (r >> 8) % hot :
+		    (r >> 8) % po->po_npages;
+		pt.pt_po = po;
+		pt.pt_write = (int)((r >> 40) % 100) < pr->pr_writes;
+		pt.pt_bad = false;
+		pt.pt_min = atomic_load_64(&po->po_gen[pindex]);
+		error = vm_object_touch(po->po_obj, pindex,
+		    pt.pt_write ? VM_TOUCH_WRITE : VM_TOUCH_READ, pr_touch_fn,
+		    &pt);
+		if (error != 0) {
+			if (errors++ == 0)
+				md_printf("pressure: touch of object %d page "
+					  "%llu: error %d\n",
+				    po->po_id, (unsigned long long)pindex, error);
+			continue;
+		}
+		if (pt.pt_bad && bad++ < 5)
+			md_printf("pressure: INTEGRITY FAILURE: object %d page "
+				  "%llu holds generation %lld, expected at "
+				  "least %llu\n",
+			    po->po_id, (unsigned long long)pindex,
+			    (long long)pt.pt_seen,
+			    (unsigned long long)pt.pt_min);
+	}
+	atomic_add_64(&pr->pr_bad, bad);
+	atomic_add_64(&pr->pr_errors, errors);
+	atomic_add_64(&pr->pr_touches, pr->pr_ops - errors);
+}
+
+/* Creates a sparse (all-zero) file of `bytes' for a vnode object. */
+static int
+pr_make_file(struct pr_obj *po, uint64_t bytes, uint64_t seed)
+{
+	const char *dir = getenv("TMPDIR");
+	FILE *f;
+	int ok;
+
+	snprintf(po->po_path, sizeof(po->po_path), "%s/vmlab-pressure-%d-%llx",
+	    dir != NULL ? dir : "/tmp", po->po_id,
+	    (unsigned long long)(seed ^ md_nanotime()));
+	if ((f = fopen(po->po_path, "wb")) == NULL)
+		return (errno);
+	ok = fseek(f, (long)bytes - 1, SEEK_SET) == 0 && fputc(0, f) != EOF;
+	if (fclose(f) != 0 || !ok) {
+		remove(po->po_path);
+		return (EIO);
+	}
+	return (0);
+}
+
+static void
+pr_destroy(struct pr_run *pr)
+{
+	int i;
+
+	for (i = 0; i < pr->pr_nobj; i++) {
+		if (pr->pr_objs[i].po_obj != NULL)
+			vm_object_deallocate(pr->pr_objs[i].po_obj);
+		if (pr->pr_objs[i].po_path[0] != '\0')
+			remove(pr->pr_objs[i].po_path);
+		free(pr->pr_objs[i].po_gen);
+	}
+	pr->pr_nobj = 0;
+}
+
+/* Objects: every fourth one file-backed, the rest anonymous. */
+static int
+pr_create(struct scen_ctx *ctx, struct pr_run *pr, uint64_t total)
+{
+	int nobj = (int)scen_opt(ctx, "objects", 0), i, error;
+	struct pr_obj *po;
+	char err[256];
+
+	memset(pr, 0, sizeof(*pr));
+	for (i = 0; i < nobj; i++) {
+		po = &pr->pr_objs[i];
+		po->po_id = i + 1;
+		po->po_npages = total / (uint64_t)nobj;
+		po->po_gen = calloc(po->po_npages, sizeof(*po->po_gen));
+		pr->pr_nobj = i + 1;
+		if (po->po_gen == NULL)
+			return (ENOMEM);
+		if (i % 4 == 3) {
+			if ((error = pr_make_file(po, ptoa(po->po_npages),
+				 (uint64_t)scen_opt(ctx, "seed", 0))) != 0) {
+				fprintf(stderr, "pressure: cannot create %s: %s\n",
+				    po->po_path, strerror(error));
+				return (error);
+			}
+			error = vm_object_vnode_open(po->po_path, po->po_npages,
+			    &po->po_obj, err, sizeof(err));
+			if (error != 0) {
+				fprintf(stderr, "pressure: %s\n", err);
+				return (error);
+			}
+		} else if ((po->po_obj = vm_object_allocate(
+				OBJT_DEFAULT, po->po_npages)) == NULL)
+			return (ENOMEM);
+	}
+	return (0);
+}
+
+struct pr_snap {
+	uint64_t ps_t, ps_pq_ops, ps_pq_acq, ps_pq_wait, ps_pq_cont;
+	uint64_t ps_pq_scan_ops, ps_pq_acq_all;
+	uint64_t ps_pageins;
+	struct vm_pageout_stats ps_po;
+};
+
+static uint64_t
+pr_stat(const char *name)
+{
+	struct sysctl_info si;
+
+	return (sysctl_get(name, &si) ? (uint64_t)si.si_value : 0);
+}
+
+void
+pqstat_lock_wait(uint64_t *waitp, uint64_t *contp)
+{
+	struct lock_prof_row rows[128];
+	int i, n = lock_prof_snapshot(rows, 128);
+
+	*waitp = *contp = 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(rows[i].lpr_name, "vm pagequeue") == 0) {
+			*waitp += rows[i].lpr_wait_total_ns;
+			*contp += rows[i].lpr_contentions;
+		}
+}
+
+static void
+pr_snap(struct pr_snap *s)
+{
+	s->ps_t = md_nanotime();
+	s->ps_pq_ops = vm_pagequeue_ops();
+	s->ps_pq_acq = vm_pagequeue_lock_acq_ops();
+	s->ps_pq_scan_ops = vm_pagequeue_scan_ops();
+	s->ps_pq_acq_all = vm_pagequeue_lock_acq();
+	pqstat_lock_wait(&s->ps_pq_wait, &s->ps_pq_cont);
+	s->ps_pageins = pr_stat("vm.stats.object.pageins");
+	vm_pageout_stats(&s->ps_po);
+}
+
+struct pr_result {
+	int pv_batch;
+	double pv_secs, pv_touches_s, pv_mbps, pv_acq_per_op, pv_all_per_op;
+	uint64_t pv_touches, pv_pageouts, pv_pageins, pv_passes, pv_scanned;
+	uint64_t pv_freed, pv_pq_ops, pv_pq_acq, pv_wait_us, pv_cont;
+	uint64_t pv_pq_scan_ops, pv_pq_acq_all;
+	uint64_t pv_bad, pv_errors, pv_launder_errors;
+};
+
+static void
+pr_diff(struct pr_result *pv, const struct pr_snap *a, const struct pr_snap *b)
+{
+	uint64_t ns = b->ps_po.ps_launder_ns - a->ps_po.ps_launder_ns;
+
+	pv->pv_secs = (double)(b->ps_t - a->ps_t) / 1e9;
+	pv->pv_pageouts = b->ps_po.ps_laundered - a->ps_po.ps_laundered;
+	pv->pv_pageins = b->ps_pageins - a->ps_pageins;
+	pv->pv_passes = b->ps_po.ps_passes - a->ps_po.ps_passes;
+	pv->pv_scanned = b->ps_po.ps_scanned - a->ps_po.ps_scanned;
+	pv->pv_freed = b->ps_po.ps_freed - a->ps_po.ps_freed;
+	pv->pv_launder_errors =
+	    b->ps_po.ps_launder_errors - a->ps_po.ps_launder_errors;
+	pv->pv_mbps = ns > 0 ? (double)ptoa(pv->pv_pageouts) / 1e6 /
+		((double)ns / 1e9) :
+			       0;
+	pv->pv_pq_ops = b->ps_pq_ops - a->ps_pq_ops;
+	pv->pv_pq_acq = b->ps_pq_acq - a->ps_pq_acq;
+	pv->pv_acq_per_op = pv->pv_pq_ops > 0 ?
+	    (double)pv->pv_pq_acq / (double)pv->pv_pq_ops :
+	    0;
+	pv->pv_pq_scan_ops = b->ps_pq_scan_ops - a->ps_pq_scan_ops;
+	pv->pv_pq_acq_all = b->ps_pq_acq_all - a->ps_pq_acq_all;
+	pv->pv_all_per_op = pv->pv_pq_ops + pv->pv_pq_scan_ops > 0 ?
+	    (double)pv->pv_pq_acq_all /
+		(double)(pv->pv_pq_ops + pv->pv_pq_scan_ops) :
+	    0;
+	pv->pv_wait_us = (b->ps_pq_wait - a->ps_pq_wait) / 1000;
+	pv->pv_cont = b->ps_pq_cont - a->ps_pq_cont;
+}
+
+static int
+pr_variant(struct scen_ctx *ctx, int batch, uint64_t total,
+    struct pr_result *pv)
+{
+	struct pr_worker pw[PR_MAXTHREADS];
+	struct thread *td[PR_MAXTHREADS];
+	struct pr_snap a, b;
+	struct pr_run *pr;
+	int nthreads = (int)scen_opt(ctx, "threads", 0), i, error;
+
+	if ((pr = malloc(sizeof(*pr))) == NULL)
+		return (ENOMEM);
+	vm_pagequeue_set_batch(batch, 0);
+	if ((error = pr_create(ctx, pr, total)) != 0) {
+		pr_destroy(pr);
+		free(pr);
+		return (error);
+	}
+	pr->pr_ops = (uint64_t)scen_opt(ctx, "ops", 0);
+	pr->pr_hot = (int)scen_opt(ctx, "hot", 0);
+	pr->pr_writes = (int)scen_opt(ctx, "writes", 0);
+	pr_snap(&a);
+	for (i = 0; i < nthreads; i++) {
+		pw[i].pw_run = pr;
+		pw[i].pw_rs = (uint64_t)scen_opt(ctx, "seed", 0) * 7919 +
+		    (uint64_t)i;
+		if (kthread_create(pr_worker_main, &pw[i], i % md_ncpus(),
+			KTHR_BOUND | KTHR_JOINABLE, &td[i], "pressure%d",
+			i) != 0) {
+			nthreads = i;
+			break;
+		}
+	}
+	for (i = 0; i < nthreads; i++)
+		kthread_join(td[i]);
+	pr_snap(&b);
+	memset(pv, 0, sizeof(*pv));
+	pv->pv_batch = batch;
+	pr_diff(pv, &a, &b);
+	pv->pv_touches = pr->pr_touches;
+	pv->pv_touches_s = (double)pr->pr_touches / pv->pv_secs;
+	pv->pv_bad = pr->pr_bad;
+	pv->pv_errors = pr->pr_errors;
+	pr_destroy(pr);
+	free(pr);
+	return (0);
+}
+
+#define PR_NFIELDS 15
+
+/* Field f of a result: its label, key, value and whether a ratio. */
+static double
+pr_field(const struct pr_result *pv, int f, const char **label,
+    const char **key)
+{
+	static const char *const labels[PR_NFIELDS] = { "touches/s",
+		"page-outs", "page-ins", "daemon passes", "pages scanned",
+		"laundering MB/s", "page-queue operations",
+		"  lock acquisitions for them", "  acquisitions/operation",
+		"scan page moves (batched by scans)",
+		"all acquisitions/(ops + scan moves)",
+		"page-queue lock contentions", "page-queue lock wait (us)",
+		"integrity failures", "laundry write errors (retried)" };
+	static const char *const keys[PR_NFIELDS] = { "touches_per_s",
+		"pageouts", "pageins", "passes", "scanned", "launder_mbps",
+		"pq_ops", "pq_lock_acq", "pq_acq_per_op", "pq_scan_ops",
+		"pq_all_acq_per_op", "pq_contentions", "pq_wait_us",
+		"integrity_failures", "launder_errors" };
+	const double v[PR_NFIELDS] = { pv->pv_touches_s,
+		(double)pv->pv_pageouts, (double)pv->pv_pageins,
+		(double)pv->pv_passes, (double)pv->pv_scanned, pv->pv_mbps,
+		(double)pv->pv_pq_ops, (double)pv->pv_pq_acq,
+		pv->pv_acq_per_op, (double)pv->pv_pq_scan_ops,
+		pv->pv_all_per_op, (double)pv->pv_cont,
+		(double)pv->pv_wait_us, (double)pv->pv_bad,
+		(double)pv->pv_launder_errors };
+
+	*label = labels[f];
+	*key = keys[f];
+	return (v[f]);
+}
+
+static void
+pr_report(struct scen_ctx *ctx, const struct pr_result *pv, int n)
+{
+	const char *label, *key;
+	char rkey[64];
+	double v;
+	int f, i;
+
+	fprintf(ctx->sx_out, "\n  %-38s", "vm.batchqueue.size");
+	for (i = 0; i < n; i++)
+		fprintf(ctx->sx_out, " %14d", pv[i].pv_batch);
+	fprintf(ctx->sx_out, "\n");
+	for (f = 0; f < PR_NFIELDS; f++) {
+		for (i = 0; i < n; i++) {
+			v = pr_field(&pv[i], f, &label, &key);
+			if (i == 0)
+				fprintf(ctx->sx_out, "  %-38s", label);
+			fprintf(ctx->sx_out,
+			    f == 8 || f == 10 ? " %14.4f" : " %14.0f", v);
+			snprintf(rkey, sizeof(rkey), "batch%d_%s",
+			    pv[i].pv_batch, key);
+			report_result(ctx, rkey, v, "");
+		}
+		fprintf(ctx->sx_out, "\n");
+	}
+	if (n >= 2 && pv[n - 1].pv_acq_per_op > 0)
+		fprintf(ctx->sx_out,
+		    "\n  batch %d vs %d: %.1fx fewer queue-lock acquisitions "
+		    "per page-queue operation, %.1fx less queue-lock wait\n",
+		    pv[n - 1].pv_batch, pv[0].pv_batch,
+		    pv[0].pv_acq_per_op / pv[n - 1].pv_acq_per_op,
+		    pv[n - 1].pv_wait_us > 0 ?
+			(double)pv[0].pv_wait_us / (double)pv[n - 1].pv_wait_us :
+			0.0);
+}
+
+static void
+pr_run(struct scen_ctx *ctx)
+{
+	struct pr_result pv[PR_MAXVARIANTS];
+	uint64_t total, bad = 0, outs = 0;
+	int nb = scen_opt_count(ctx, "batch"), i, error;
+
+	total = vm_page_count_total() * (uint64_t)scen_opt(ctx, "ratio", 0) /
+	    100;
+	fprintf(ctx->sx_out,
+	    "\n  working set %llu MiB (%lld%% of %llu MiB memory) in %lld "
+	    "objects (every 4th file-backed), swap %llu MiB, %lld threads x "
+	    "%lld touches, %lld%% to the hot tenth, %lld%% writes\n",
+	    (unsigned long long)(ptoa(total) >> 20),
+	    (long long)scen_opt(ctx, "ratio", 0),
+	    (unsigned long long)(ptoa(vm_page_count_total()) >> 20),
+	    (long long)scen_opt(ctx, "objects", 0),
+	    (unsigned long long)(ptoa(vm_swap_total()) >> 20),
+	    (long long)scen_opt(ctx, "threads", 0),
+	    (long long)scen_opt(ctx, "ops", 0),
+	    (long long)scen_opt(ctx, "hot", 0),
+	    (long long)scen_opt(ctx, "writes", 0));
+	for (i = 0; i < nb && i < PR_MAXVARIANTS; i++) {
+		error = pr_variant(
+		    ctx, (int)scen_opt(ctx, "batch", i), total, &pv[i]);
+		if (error != 0) {
+			fprintf(stderr, "pressure: %s\n", strerror(error));
+			ctx->sx_failed = 1;
+			return;
+		}
+		bad += pv[i].pv_bad;
+		outs += pv[i].pv_pageouts;
+		if (pv[i].pv_errors != 0)
+			ctx->sx_failed = 1;
+	}
+	pr_report(ctx, pv, i);
+	fprintf(ctx->sx_out,
+	    "\n  %llu page-outs in all, %llu integrity failures\n",
+	    (unsigned long long)outs, (unsigned long long)bad);
+	report_result(ctx, "pageouts_total", (double)outs, "");
+	report_result(ctx, "integrity_failures_total", (double)bad, "");
+	vm_pagequeue_drain_all();
+	if (bad != 0 || vm_pagequeue_check(true) != 0 || vm_page_check() != 0) {
+		fprintf(stderr, "pressure: integrity or accounting failure\n");
+		ctx->sx_failed = 1;
+	}
+}
+
+const struct scenario scen_pressure = {
+	.sc_name = "pressure",
+	.sc_descr = "working set larger than memory: page daemon, laundering, "
+		    "page-ins, data integrity, batch queues off and on",
+	.sc_opts = {
+	    { "ratio", "working set, % of physical memory", "200", 10, 1000,
+		false },
+	    { "objects", "objects (every 4th is file-backed)", "4", 1,
+		PR_MAXOBJ, false },
+	    { "threads", "touching threads", "4", 1, PR_MAXTHREADS, false },
+	    { "ops", "touches per thread", "400000", 1, INT64_MAX, false },
+	    { "hot", "% of touches to the hot tenth of each object", "80", 0,
+		100, false },
+	    { "writes", "% of touches that write", "40", 0, 100, false },
+	    { "batch", "vm.batchqueue.size of each variant", "0,31", 0,
+		VM_BATCHQUEUE_MAX, true },
+	    { "seed", "workload seed", "1", 0, INT64_MAX, false },
+	},
+	.sc_nopts = 8,
+	.sc_tunables = NULL,
+	.sc_run = pr_run,
+};
