@@ -69,6 +69,19 @@ vm_page_busied(const struct vm_page *m)
 }
 
 void
+vm_page_busy_downgrade(struct vm_page *m)
+{
+	uint32_t x = atomic_load_int(&m->busy_lock);
+
+	VM_ASSERT(vm_page_xbusied(m), ("%s: page %p busy %#x", __func__,
+					  (void *)m, m->busy_lock));
+	/* Keep VPB_WAITERS: sleepers are woken by the last sharer. */
+	while (!atomic_fcmpset_int(
+	    &m->busy_lock, &x, VPB_ONE_SHARER | (x & VPB_WAITERS)))
+		;
+}
+
+void
 vm_page_xunbusy(struct vm_page *m)
 {
 	uint32_t x;
@@ -697,10 +710,8 @@ vm_object_page_find(
 	}
 	m->valid = VM_PAGE_BITS_ALL;
 	vm_page_activate(m);
-	if (!xbusy) {
-		/* Downgrade: exclusive to one shared holder. */
-		atomic_store_rel_int(&m->busy_lock, VPB_ONE_SHARER);
-	}
+	if (!xbusy)
+		vm_page_busy_downgrade(m);
 	*mp = m;
 	return (0);
 }
@@ -838,7 +849,7 @@ vm_object_touch_find(struct vm_object *obj, vm_pindex_t pindex, bool write,
 		o = obj;
 		error = vm_object_zfod(obj, pindex, &m);
 		if (error == 0 && !write)
-			atomic_store_rel_int(&m->busy_lock, VPB_ONE_SHARER);
+			vm_page_busy_downgrade(m);
 	} else if (error == 0 && o != obj && write) {
 		src = m;
 		error = vm_object_cow(obj, pindex, src, &m);

@@ -168,6 +168,8 @@ void vm_page_reclaim_obj(struct vm_page *m);
 bool vm_page_tryxbusy(struct vm_page *m);
 bool vm_page_trysbusy(struct vm_page *m);
 void vm_page_xunbusy(struct vm_page *m);
+/* Exclusive to shared (one holder), waking nobody. */
+void vm_page_busy_downgrade(struct vm_page *m);
 void vm_page_sunbusy(struct vm_page *m);
 void vm_page_busy_sleep(struct vm_page *m, struct vm_object *obj);
 bool vm_page_xbusied(const struct vm_page *m);

@@ -70,6 +70,8 @@ void pqstat_lock_wait(uint64_t *waitp, uint64_t *contp);
  * page alloc+free with per-CPU caches on and off, bulk, 2 MiB blocks.
  */
 void micro_vm_rows(struct scen_ctx *ctx, uint64_t iters);
+/* The page-queue rows (scen_micro_pq.c): requeue, batch sizes 0-63. */
+void micro_pq_rows(struct scen_ctx *ctx, uint64_t iters);
 
 /* Value i of option `name' (the default when not given). */
 int64_t scen_opt(const struct scen_ctx *ctx, const char *name, int i);
