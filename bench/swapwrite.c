@@ -137,7 +137,7 @@ sw_shuffle(void)
 struct sw_state {
 	struct vm_page *ss_pages[SW_POOL]; /* as allocated */
 	struct vm_page *ss_pool[SW_POOL];  /* shuffled */
-	daddr_t *ss_blks;
+	vm_daddr_t *ss_blks;
 	uint64_t ss_nclusters;
 	uint8_t *ss_rawbuf; /* SW_POOL pages */
 	int ss_rawfd;

@@ -33,7 +33,7 @@ swap_pager_haspage(struct vm_object *obj, vm_pindex_t pindex)
 
 /* Read-ahead pages after ma[0]: allocated, busied, inserted. */
 static int
-swap_pager_readahead(struct vm_object *obj, daddr_t blk, struct vm_page **ma)
+swap_pager_readahead(struct vm_object *obj, vm_daddr_t blk, struct vm_page **ma)
 {
 	vm_pindex_t pindex = ma[0]->pindex;
 	int n, error;
@@ -54,7 +54,7 @@ static int
 swap_pager_getpages(struct vm_object *obj, struct vm_page **req, int count)
 {
 	struct vm_page *ma[SWAP_READAHEAD + 1];
-	daddr_t blk;
+	vm_daddr_t blk;
 	int error, i, n;
 
 	VM_OBJECT_ASSERT_LOCKED(obj);
@@ -88,9 +88,9 @@ swap_pager_getpages(struct vm_object *obj, struct vm_page **req, int count)
 /* Writes ma[0..n) to a fresh run of n blocks; 0 or an errno. */
 static int
 swap_pager_write_run(struct vm_object *obj, struct vm_page **ma, int n,
-    daddr_t blk)
+    vm_daddr_t blk)
 {
-	daddr_t old;
+	vm_daddr_t old;
 	int error, i;
 
 	vm_object_unlock(obj);
@@ -117,7 +117,7 @@ static void
 swap_pager_putpages(
     struct vm_object *obj, struct vm_page **ma, int count, int *rtvals)
 {
-	daddr_t blk;
+	vm_daddr_t blk;
 	int i = 0, j, n, error;
 
 	VM_OBJECT_ASSERT_LOCKED(obj);
@@ -147,7 +147,7 @@ swap_pager_dealloc(struct vm_object *obj)
 static void
 swap_pager_freespace(struct vm_object *obj, vm_pindex_t pindex)
 {
-	daddr_t blk;
+	vm_daddr_t blk;
 
 	if ((blk = vm_swap_meta_remove(&obj->swp, pindex)) != SWAPBLK_NONE)
 		vm_swap_free(blk, 1);

@@ -527,7 +527,7 @@ struct vm_object_swap_moves {
 };
 
 static int
-vm_object_collapse_swap_cb(vm_pindex_t pindex, daddr_t blk, void *arg)
+vm_object_collapse_swap_cb(vm_pindex_t pindex, vm_daddr_t blk, void *arg)
 {
 	struct vm_object_swap_moves *mv = arg;
 	struct vm_object *obj = mv->obj;
@@ -560,7 +560,7 @@ static void
 vm_object_collapse_swap(struct vm_object *obj, struct vm_object *backing)
 {
 	struct vm_object_swap_moves mv = { .obj = obj, .backing = backing };
-	daddr_t blk, old;
+	vm_daddr_t blk, old;
 	size_t i;
 
 	(void)vm_swap_meta_foreach(&backing->swp, vm_object_collapse_swap_cb, &mv);

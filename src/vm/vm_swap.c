@@ -87,12 +87,12 @@ struct vm_swap_chunk {
 	struct vm_swap_chunk *sc_next;	    /* (o) hash chain */
 	vm_pindex_t sc_first;		    /* (o) */
 	uint32_t sc_count;		    /* (o) blocks set */
-	daddr_t sc_blk[VM_SWAP_META_PAGES]; /* (o) */
+	vm_daddr_t sc_blk[VM_SWAP_META_PAGES]; /* (o) */
 };
 
 /* Accumulates consecutive blocks being freed into one vm_swap_free(). */
 struct vm_swap_run {
-	daddr_t sr_blk;
+	vm_daddr_t sr_blk;
 	int sr_n;
 };
 
@@ -375,7 +375,7 @@ vm_swap_exhausted(int npages, uint64_t nexh, uint64_t used)
 }
 
 int
-vm_swap_alloc(int npages, daddr_t *blkp)
+vm_swap_alloc(int npages, vm_daddr_t *blkp)
 {
 	uint64_t nexh = 0, used = 0;
 	int64_t blk;
@@ -415,7 +415,7 @@ vm_swap_alloc(int npages, daddr_t *blkp)
 }
 
 void
-vm_swap_free(daddr_t blk, int npages)
+vm_swap_free(vm_daddr_t blk, int npages)
 {
 	VM_ASSERT(blk >= 0 && npages >= 1 &&
 		(uint64_t)blk + (uint64_t)npages <= vm_swap_nblocks,
@@ -440,7 +440,7 @@ vm_swap_used(void)
 
 /* Are the blocks [blk, blk + n) on the device and all allocated? */
 static bool
-vm_swap_is_allocated(daddr_t blk, uint64_t n)
+vm_swap_is_allocated(vm_daddr_t blk, uint64_t n)
 {
 	uint64_t b;
 	bool ok = true;
@@ -499,7 +499,7 @@ vm_swap_charge(int npages)
 }
 
 static void
-vm_swap_io_assert(daddr_t blk, int npages, const char *fn)
+vm_swap_io_assert(vm_daddr_t blk, int npages, const char *fn)
 {
 	VM_ASSERT(vm_swap_disk != NULL && npages >= 1 &&
 		npages <= VM_SWAP_MAXPAGES &&
@@ -512,7 +512,7 @@ vm_swap_io_assert(daddr_t blk, int npages, const char *fn)
 }
 
 int
-vm_swap_write(daddr_t blk, struct vm_page **ma, int npages)
+vm_swap_write(vm_daddr_t blk, struct vm_page **ma, int npages)
 {
 	struct md_iovec iov[VM_SWAP_MAXPAGES];
 	int error, n;
@@ -535,7 +535,7 @@ vm_swap_write(daddr_t blk, struct vm_page **ma, int npages)
 }
 
 int
-vm_swap_read(daddr_t blk, struct vm_page **ma, int npages)
+vm_swap_read(vm_daddr_t blk, struct vm_page **ma, int npages)
 {
 	struct md_iovec iov[VM_SWAP_MAXPAGES];
 	int error, n;
@@ -859,7 +859,7 @@ vm_swap_meta_init(struct vm_swap_meta *meta)
 	meta->sm_lg = 0;
 }
 
-daddr_t
+vm_daddr_t
 vm_swap_meta_lookup(struct vm_swap_meta *meta, vm_pindex_t pindex)
 {
 	struct vm_swap_chunk *sc;
@@ -896,7 +896,7 @@ vm_swap_meta_new_chunk(
 
 int
 vm_swap_meta_set(
-    struct vm_swap_meta *meta, vm_pindex_t pindex, daddr_t blk, daddr_t *oldp)
+    struct vm_swap_meta *meta, vm_pindex_t pindex, vm_daddr_t blk, vm_daddr_t *oldp)
 {
 	struct vm_swap_chunk **scp, *sc;
 	vm_pindex_t first = pindex - pindex % VM_SWAP_META_PAGES;
@@ -923,11 +923,11 @@ vm_swap_meta_set(
 	return (0);
 }
 
-daddr_t
+vm_daddr_t
 vm_swap_meta_remove(struct vm_swap_meta *meta, vm_pindex_t pindex)
 {
 	struct vm_swap_chunk **scp, *sc;
-	daddr_t blk;
+	vm_daddr_t blk;
 	int i = (int)(pindex % VM_SWAP_META_PAGES);
 
 	if (meta->sm_hash == NULL)
@@ -954,7 +954,7 @@ vm_swap_run_flush(struct vm_swap_run *r)
 }
 
 static void
-vm_swap_run_add(struct vm_swap_run *r, daddr_t blk)
+vm_swap_run_add(struct vm_swap_run *r, vm_daddr_t blk)
 {
 	if (r->sr_n > 0 && r->sr_blk + r->sr_n == blk && r->sr_n < INT_MAX) {
 		r->sr_n++;
@@ -1072,7 +1072,7 @@ vm_swap_meta_count(const struct vm_swap_meta *meta)
 
 int
 vm_swap_meta_foreach(struct vm_swap_meta *meta,
-    int (*fn)(vm_pindex_t, daddr_t, void *), void *arg)
+    int (*fn)(vm_pindex_t, vm_daddr_t, void *), void *arg)
 {
 	struct vm_swap_chunk *sc;
 	uint64_t b;

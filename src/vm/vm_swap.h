@@ -49,12 +49,12 @@ struct vm_page;
 
 /*
  * A block number on the swap device (in pages).  Not to be mixed with the
- * host's daddr_t: code that includes this header must not also get
+ * host's vm_daddr_t: code that includes this header must not also get
  * <sys/types.h>'s BSD types (_DEFAULT_SOURCE or _GNU_SOURCE).
  */
-typedef int64_t daddr_t;
+typedef int64_t vm_daddr_t;
 
-#define SWAPBLK_NONE ((daddr_t)-1)
+#define SWAPBLK_NONE ((vm_daddr_t)-1)
 #define VM_SWAP_MAXPAGES 32   /* longest run allocated, read or written */
 #define VM_SWAP_META_PAGES 32 /* page indices per metadata chunk */
 #define VM_SWAP_PATHMAX 1024  /* bytes of vm.swap.path, NUL included */
@@ -90,8 +90,8 @@ void vm_swap_fini(void);
  * which must be allocated.  Both take the "vm swap" mutex, so no spin lock
  * may be held.
  */
-int vm_swap_alloc(int npages, daddr_t *blkp);
-void vm_swap_free(daddr_t blk, int npages);
+int vm_swap_alloc(int npages, vm_daddr_t *blkp);
+void vm_swap_free(vm_daddr_t blk, int npages);
 uint64_t vm_swap_total(void); /* blocks on the device */
 uint64_t vm_swap_used(void);  /* blocks allocated (a snapshot) */
 
@@ -103,8 +103,8 @@ uint64_t vm_swap_used(void);  /* blocks allocated (a snapshot) */
  * disk's latency plus the transfer at its bandwidth (sim.cost.disk_*).
  * Kernel threads, no lock needed.
  */
-int vm_swap_write(daddr_t blk, struct vm_page **ma, int npages);
-int vm_swap_read(daddr_t blk, struct vm_page **ma, int npages);
+int vm_swap_write(vm_daddr_t blk, struct vm_page **ma, int npages);
+int vm_swap_read(vm_daddr_t blk, struct vm_page **ma, int npages);
 /*
  * Error injection (tests): every writes_every-th write and reads_every-th
  * read from now on fails with EIO (0: never).  Overrides the tunables.
@@ -124,16 +124,16 @@ void vm_swap_set_inject(int writes_every, int reads_every);
  * (returned); fn must not change the meta.
  */
 void vm_swap_meta_init(struct vm_swap_meta *meta);
-daddr_t vm_swap_meta_lookup(struct vm_swap_meta *meta, vm_pindex_t pindex);
+vm_daddr_t vm_swap_meta_lookup(struct vm_swap_meta *meta, vm_pindex_t pindex);
 int vm_swap_meta_set(
-    struct vm_swap_meta *meta, vm_pindex_t pindex, daddr_t blk, daddr_t *oldp);
-daddr_t vm_swap_meta_remove(struct vm_swap_meta *meta, vm_pindex_t pindex);
+    struct vm_swap_meta *meta, vm_pindex_t pindex, vm_daddr_t blk, vm_daddr_t *oldp);
+vm_daddr_t vm_swap_meta_remove(struct vm_swap_meta *meta, vm_pindex_t pindex);
 void vm_swap_meta_free_range(
     struct vm_swap_meta *meta, vm_pindex_t start, vm_pindex_t end);
 void vm_swap_meta_free_all(struct vm_swap_meta *meta);
 uint64_t vm_swap_meta_count(const struct vm_swap_meta *meta);
 int vm_swap_meta_foreach(struct vm_swap_meta *meta,
-    int (*fn)(vm_pindex_t, daddr_t, void *), void *arg);
+    int (*fn)(vm_pindex_t, vm_daddr_t, void *), void *arg);
 
 /*
  * Validators: the number of violations, the first few described with

@@ -125,7 +125,7 @@ static int64_t
 swap_alloc_both(struct swap_ref *ref, int n)
 {
 	int64_t want = swap_ref_alloc(ref, n);
-	daddr_t blk = SWAPBLK_NONE;
+	vm_daddr_t blk = SWAPBLK_NONE;
 	int rv = vm_swap_alloc(n, &blk);
 
 	CHECKF((rv == 0) == (want >= 0) && (rv != 0 || blk == want),
@@ -408,7 +408,7 @@ static void
 io_single_fn(void *arg)
 {
 	struct vm_page *m;
-	daddr_t blks[64];
+	vm_daddr_t blks[64];
 	uint64_t tag0 = *(uint64_t *)arg, out0, in0;
 	int i;
 
@@ -440,7 +440,7 @@ static void
 io_cluster(struct vm_page **ma, uint64_t tag0)
 {
 	struct vm_page *rd[VM_SWAP_MAXPAGES];
-	daddr_t blk;
+	vm_daddr_t blk;
 	uint64_t w0 = swap_stat("vm.swap.writes"),
 		 r0 = swap_stat("vm.swap.reads");
 	int i;
@@ -474,7 +474,7 @@ io_sim_cost(void)
 	struct sysctl_info lat, mbps;
 	struct vm_page *ma[VM_SWAP_MAXPAGES];
 	uint64_t t0, dt, want;
-	daddr_t blk;
+	vm_daddr_t blk;
 	int n;
 
 	CHECK(sysctl_get("sim.cost.disk_latency", &lat));
@@ -539,7 +539,7 @@ inject_write_fn(void *arg)
 {
 	struct vm_page *m = vm_page_alloc_noobj(0);
 	uint64_t e0 = swap_stat("vm.swap.write_errors");
-	daddr_t blk;
+	vm_daddr_t blk;
 	int i, rv;
 
 	(void)arg;
@@ -572,7 +572,7 @@ inject_read_fn(void *arg)
 {
 	struct vm_page *m = vm_page_alloc_noobj(0);
 	uint64_t e0 = swap_stat("vm.swap.read_errors");
-	daddr_t blk;
+	vm_daddr_t blk;
 	int i, rv;
 
 	(void)arg;
@@ -600,7 +600,7 @@ static void
 inject_tunable_fn(void *arg)
 {
 	struct vm_page *m = vm_page_alloc_noobj(0);
-	daddr_t blk;
+	vm_daddr_t blk;
 
 	(void)arg;
 	CHECK(vm_swap_alloc(2, &blk) == 0);
@@ -642,7 +642,7 @@ conc_thread(void *arg)
 	struct conc_arg *ca = arg;
 	struct vm_page *wr[VM_SWAP_MAXPAGES], *rd[VM_SWAP_MAXPAGES];
 	uint64_t it, rs = ca->ca_seed, tag;
-	daddr_t blk;
+	vm_daddr_t blk;
 	int i, n, rv;
 
 	CHECK(vm_page_alloc_bulk(0, wr, VM_SWAP_MAXPAGES) == VM_SWAP_MAXPAGES);
@@ -717,13 +717,13 @@ static const vm_pindex_t meta_base[META_NREG] = { 0, 1ull << 40,
 
 struct meta_state {
 	struct vm_swap_meta ms_meta[META_NOBJ];
-	daddr_t *ms_ref[META_NOBJ]; /* [region * META_SPAN + offset] */
+	vm_daddr_t *ms_ref[META_NOBJ]; /* [region * META_SPAN + offset] */
 	uint64_t ms_count[META_NOBJ];
 	uint64_t ms_rs;
 };
 
 /* The reference slot of pindex, or NULL if outside every region. */
-static daddr_t *
+static vm_daddr_t *
 meta_ref(struct meta_state *ms, int o, vm_pindex_t pindex)
 {
 	int r;
@@ -737,9 +737,9 @@ meta_ref(struct meta_state *ms, int o, vm_pindex_t pindex)
 
 /* Sets pindex's block through both; frees the block replaced. */
 static void
-meta_set_both(struct meta_state *ms, int o, vm_pindex_t pindex, daddr_t blk)
+meta_set_both(struct meta_state *ms, int o, vm_pindex_t pindex, vm_daddr_t blk)
 {
-	daddr_t *ref = meta_ref(ms, o, pindex), old = 12345;
+	vm_daddr_t *ref = meta_ref(ms, o, pindex), old = 12345;
 
 	CHECK(vm_swap_meta_set(&ms->ms_meta[o], pindex, blk, &old) == 0);
 	CHECKF(old == *ref, "set %llu: replaced %lld, expected %lld",
@@ -759,7 +759,7 @@ meta_op_set(struct meta_state *ms, int o, int r, uint64_t off)
 	int n = test_rand(&ms->ms_rs) % 2 == 0
 	    ? 1
 	    : 1 + (int)(test_rand(&ms->ms_rs) % VM_SWAP_MAXPAGES);
-	daddr_t blk;
+	vm_daddr_t blk;
 	int i;
 
 	if ((uint64_t)n > META_SPAN - off)
@@ -773,8 +773,8 @@ meta_op_set(struct meta_state *ms, int o, int r, uint64_t off)
 static void
 meta_op_remove(struct meta_state *ms, int o, vm_pindex_t p)
 {
-	daddr_t *ref = meta_ref(ms, o, p);
-	daddr_t blk = vm_swap_meta_remove(&ms->ms_meta[o], p);
+	vm_daddr_t *ref = meta_ref(ms, o, p);
+	vm_daddr_t blk = vm_swap_meta_remove(&ms->ms_meta[o], p);
 
 	CHECKF(blk == *ref, "remove %llu: %lld, expected %lld",
 	    (unsigned long long)p, (long long)blk, (long long)*ref);
@@ -791,7 +791,7 @@ meta_op_free_range(
     struct meta_state *ms, int o, vm_pindex_t start, vm_pindex_t end)
 {
 	uint64_t used0 = vm_swap_used(), n = 0;
-	daddr_t *ref;
+	vm_daddr_t *ref;
 	int r, i;
 
 	for (r = 0; r < META_NREG; r++)
@@ -821,10 +821,10 @@ struct meta_walk {
 };
 
 static int
-meta_walk_fn(vm_pindex_t pindex, daddr_t blk, void *arg)
+meta_walk_fn(vm_pindex_t pindex, vm_daddr_t blk, void *arg)
 {
 	struct meta_walk *mw = arg;
-	daddr_t *ref = meta_ref(mw->mw_ms, mw->mw_obj, pindex);
+	vm_daddr_t *ref = meta_ref(mw->mw_ms, mw->mw_obj, pindex);
 
 	CHECKF(ref != NULL && *ref == blk,
 	    "foreach: pindex %llu has block %lld, expected %lld",
@@ -960,7 +960,7 @@ meta_many_fn(void *arg)
 	struct vm_swap_meta meta[4];
 	uint64_t n = *(uint64_t *)arg, i, k, total = 0;
 	vm_pindex_t p;
-	daddr_t blk, old;
+	vm_daddr_t blk, old;
 	int o;
 
 	for (o = 0; o < 4; o++)
@@ -972,7 +972,7 @@ meta_many_fn(void *arg)
 		CHECK(vm_swap_alloc(VM_SWAP_MAXPAGES, &blk) == 0);
 		for (k = 0; k < VM_SWAP_MAXPAGES; k++) {
 			CHECK(vm_swap_meta_set(&meta[o], p + k,
-				  blk + (daddr_t)k, &old) == 0);
+				  blk + (vm_daddr_t)k, &old) == 0);
 			if (old != SWAPBLK_NONE)
 				vm_swap_free(old, 1);
 		}
@@ -1038,7 +1038,7 @@ static void
 path_write_fn(void *arg)
 {
 	struct vm_page *m = vm_page_alloc_noobj(0);
-	daddr_t *blkp = arg, skip;
+	vm_daddr_t *blkp = arg, skip;
 
 	CHECK(vm_swap_alloc(8, &skip) == 0 && vm_swap_alloc(1, blkp) == 0);
 	CHECK(*blkp == 8);
@@ -1049,7 +1049,7 @@ path_write_fn(void *arg)
 
 /* The page at block blk of the file is io_fill(tag). */
 static bool
-path_file_has(const char *path, daddr_t blk, uint64_t tag)
+path_file_has(const char *path, vm_daddr_t blk, uint64_t tag)
 {
 	uint64_t buf[PAGE_SIZE / 8], i;
 	FILE *f = fopen(path, "rb");
@@ -1073,7 +1073,7 @@ test_swap_path(void)
 	struct sysctl_info si;
 	struct stat st;
 	char dir[400];
-	daddr_t blk = SWAPBLK_NONE;
+	vm_daddr_t blk = SWAPBLK_NONE;
 
 	if (!swap_mkdtemp(dir, sizeof(dir)))
 		return;
@@ -1129,7 +1129,7 @@ static void
 init_error_fn(void *arg)
 {
 	char err[256];
-	daddr_t blk;
+	vm_daddr_t blk;
 
 	(void)arg;
 	vm_swap_fini();
