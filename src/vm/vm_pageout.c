@@ -35,11 +35,13 @@ struct vm_pageout_domain {
 	struct vm_page pd_markers[PQ_COUNT]; /* (d) the daemon's scans */
 	struct vm_page pd_lmarker;	   /* (d) the laundry thread's scan */
 	struct mtx pd_scan_mtx;		   /* (c) one scan of a domain at a time */
+	struct mtx pd_laundry_mtx;	   /* (c) one laundry scan at a time */
 } __aligned(MD_CACHE_LINE);
 
 static struct vm_pageout_domain vm_pd[MD_MAXDOMAIN];
 static bool vm_pageout_started; /* (c) */
 static uint32_t vm_pageout_oom;	/* (a) the OOM condition */
+static uint32_t vm_pageout_paused; /* (a) vm_pageout_pause() */
 static int vm_pageout_waiters;	/* wait channel of vm_pageout_wait_free */
 
 static int64_t vm_pageout_enable = 1;
@@ -340,6 +342,10 @@ vm_pageout_pass(int domain)
 	uint64_t aged = 0;
 
 	mtx_lock(&pd->pd_scan_mtx);
+	if (atomic_load_int(&vm_pageout_paused) != 0) {
+		mtx_unlock(&pd->pd_scan_mtx);
+		return (0);
+	}
 	moved = counter_u64_fetch(vm_po_deactivated) +
 	    counter_u64_fetch(vm_po_to_laundry) +
 	    counter_u64_fetch(vm_po_unswappable);
@@ -565,6 +571,11 @@ vm_pageout_launder(int domain, uint64_t max)
 	int i, n, nkeep;
 	bool busy;
 
+	mtx_lock(&pd->pd_laundry_mtx);
+	if (atomic_load_int(&vm_pageout_paused) != 0) {
+		mtx_unlock(&pd->pd_laundry_mtx);
+		return (0);
+	}
 	vm_pagequeue_lock(pq);
 	limit = pq->pq_cnt;
 	TAILQ_INSERT_HEAD(&pq->pq_pl, &pd->pd_lmarker, plinks);
@@ -589,7 +600,35 @@ vm_pageout_launder(int domain, uint64_t max)
 	}
 	TAILQ_REMOVE(&pq->pq_pl, &pd->pd_lmarker, plinks);
 	vm_pagequeue_unlock(pq);
+	mtx_unlock(&pd->pd_laundry_mtx);
 	return (done);
+}
+
+void
+vm_pageout_pause(void)
+{
+	int d;
+
+	/* Passes that start from now on see the flag under their mutex... */
+	atomic_store_int(&vm_pageout_paused, 1);
+	atomic_thread_fence_seq_cst();
+	/* ...and those under way have ended once we get the mutexes. */
+	for (d = 0; d < vm_ndomains; d++) {
+		mtx_lock(&vm_pd[d].pd_scan_mtx);
+		mtx_unlock(&vm_pd[d].pd_scan_mtx);
+		mtx_lock(&vm_pd[d].pd_laundry_mtx);
+		mtx_unlock(&vm_pd[d].pd_laundry_mtx);
+	}
+}
+
+void
+vm_pageout_resume(void)
+{
+	int d;
+
+	atomic_store_int(&vm_pageout_paused, 0);
+	for (d = 0; d < vm_ndomains; d++)
+		vm_pageout_wakeup(d);
 }
 
 static void
@@ -668,12 +707,14 @@ vm_pageout_init(void)
 
 	vm_pageout_started = false;
 	atomic_store_int(&vm_pageout_oom, 0);
+	atomic_store_int(&vm_pageout_paused, 0);
 	for (d = 0; d < vm_ndomains; d++) {
 		pd = &vm_pd[d];
 		vmd = VM_DOMAIN(d);
 		memset(pd, 0, sizeof(*pd));
 		mtx_init(&pd->pd_mtx, "vm pageout", MTX_DEF);
 		mtx_init(&pd->pd_scan_mtx, "vm pageout scan", MTX_DEF);
+		mtx_init(&pd->pd_laundry_mtx, "vm laundry scan", MTX_DEF);
 		pd->pd_domain = d;
 		/* FreeBSD: vmd_pageout_wakeup_thresh = free_target / 10 * 9. */
 		pd->pd_wakeup_thresh = vmd->vmd_free_target / 10 * 9;
@@ -759,6 +800,7 @@ vm_pageout_fini(void)
 	for (d = 0; d < vm_ndomains; d++) {
 		mtx_destroy(&vm_pd[d].pd_mtx);
 		mtx_destroy(&vm_pd[d].pd_scan_mtx);
+		mtx_destroy(&vm_pd[d].pd_laundry_mtx);
 	}
 	counter_u64_free(vm_po_passes);
 	counter_u64_free(vm_po_scanned);

@@ -76,6 +76,14 @@ uint64_t vm_pageout_pass(int domain);
 /* Launders up to `max' pages of `domain' (as the laundry thread does). */
 uint64_t vm_pageout_launder(int domain, uint64_t max);
 
+/*
+ * Pausing (checkers): after vm_pageout_pause() returns, no daemon pass or
+ * laundry scan is under way and none starts (a scan holds pages off their
+ * queues) until vm_pageout_resume().  Kernel thread, no lock held.
+ */
+void vm_pageout_pause(void);
+void vm_pageout_resume(void);
+
 /* Statistics for reports. */
 struct vm_pageout_stats {
 	uint64_t ps_passes;	   /* daemon passes */

@@ -51,8 +51,9 @@ explore_one(const struct explore_opts *o, uint64_t seed,
 {
 	struct vmlab_config cfg;
 	char sched[32], jitter[48], depth[48], steps[48], err[256];
-	const char *tun[4];
+	const char *tun[16];
 	uint64_t h, f0 = test_failures();
+	int ntun = 4;
 
 	snprintf(sched, sizeof(sched), "sim.sched=%s",
 	    o->eo_mode == EXPLORE_PCT ? "pct" : "time");
@@ -64,12 +65,19 @@ explore_one(const struct explore_opts *o, uint64_t seed,
 	tun[1] = jitter;
 	tun[2] = depth;
 	tun[3] = steps;
+	while (o->eo_tunables != NULL && o->eo_tunables[ntun - 4] != NULL &&
+	    ntun < 16) {
+		tun[ntun] = o->eo_tunables[ntun - 4];
+		ntun++;
+	}
 	vmlab_config_default(&cfg);
 	cfg.backend = VMLAB_BACKEND_SIM;
 	cfg.ncpus = o->eo_ncpus;
 	cfg.seed = seed;
+	if (o->eo_physmem != 0)
+		cfg.physmem = o->eo_physmem;
 	cfg.tunables = tun;
-	cfg.ntunables = 4;
+	cfg.ntunables = ntun;
 	if (vmlab_boot(&cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "explore: %s\n", err);
 		return (2);

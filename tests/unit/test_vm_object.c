@@ -108,6 +108,7 @@ ot_quiesce_check(void)
 {
 	int nerr;
 
+	vm_pageout_pause();
 	vm_pagequeue_drain_all();
 	nerr = vm_pagequeue_check(true);
 	CHECKF(nerr == 0, "vm_pagequeue_check: %d violations", nerr);
@@ -115,6 +116,7 @@ ot_quiesce_check(void)
 	CHECKF(nerr == 0, "vm_page_check: %d violations", nerr);
 	nerr = vm_swap_check();
 	CHECKF(nerr == 0, "vm_swap_check: %d violations", nerr);
+	vm_pageout_resume();
 }
 
 /* Twice memory of anonymous pages, three generations, every read right. */

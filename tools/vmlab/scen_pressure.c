@@ -518,11 +518,14 @@ pr_run(struct scen_ctx *ctx)
 	    (unsigned long long)outs, (unsigned long long)bad);
 	report_result(ctx, "pageouts_total", (double)outs, "");
 	report_result(ctx, "integrity_failures_total", (double)bad, "");
+	vm_pageout_pause();
 	vm_pagequeue_drain_all();
-	if (bad != 0 || vm_pagequeue_check(true) != 0 || vm_page_check() != 0) {
+	if (bad != 0 || vm_pagequeue_check(true) != 0 || vm_page_check() != 0 ||
+	    vm_swap_check() != 0) {
 		fprintf(stderr, "pressure: integrity or accounting failure\n");
 		ctx->sx_failed = 1;
 	}
+	vm_pageout_resume();
 }
 
 const struct scenario scen_pressure = {
