@@ -336,13 +336,16 @@ vm_page_free(struct vm_page *m)
 	VM_ASSERT((m->flags & PG_FREE) == 0,
 	    ("%s: page %#llx is already free (flags %#x)", __func__,
 		(unsigned long long)m->phys_addr, m->flags));
-	VM_ASSERT(m->a.queue == PQ_NONE && m->a.flags == 0 &&
-		(m->busy_lock == VPB_UNBUSIED || m->busy_lock == VPB_XBUSY ||
-		    m->busy_lock == VPB_FREED) &&
-		m->wire_count == 0,
-	    ("%s: page %#llx freed with queue %d aflags %#x busy %#x wire %u",
-		__func__, (unsigned long long)m->phys_addr, m->a.queue,
-		m->a.flags, m->busy_lock, m->wire_count));
+	/* Atomic loads: a scan may still try (and fail) to requeue m. */
+	VM_ASSERT(atomic_load_int(&m->a.bits) == (uint32_t)PQ_NONE << 16 &&
+		(atomic_load_int(&m->busy_lock) == VPB_UNBUSIED ||
+		    atomic_load_int(&m->busy_lock) == VPB_XBUSY ||
+		    atomic_load_int(&m->busy_lock) == VPB_FREED) &&
+		atomic_load_int(&m->wire_count) == 0,
+	    ("%s: page %#llx freed with queue state %#x busy %#x wire %u",
+		__func__, (unsigned long long)m->phys_addr,
+		atomic_load_int(&m->a.bits), atomic_load_int(&m->busy_lock),
+		atomic_load_int(&m->wire_count)));
 	/* Busy attempts through stale pointers fail from here on. */
 	atomic_store_rel_int(&m->busy_lock, VPB_FREED);
 	if (__predict_false(!vm_page_free_cached(md_curcpu(), m)))

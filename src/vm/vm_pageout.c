@@ -310,7 +310,8 @@ vm_pageout_scan_unswappable(struct vm_pageout_domain *pd)
 	uint64_t used = vm_swap_used();
 	int i, n;
 
-	if (pq->pq_cnt == 0 || used >= pd->pd_swap_used_seen ||
+	if (vm_pagequeue_count(pd->pd_domain, PQ_UNSWAPPABLE) == 0 ||
+	    used >= pd->pd_swap_used_seen ||
 	    used >= vm_swap_total()) {
 		pd->pd_swap_used_seen = used;
 		return;
