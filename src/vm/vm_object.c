@@ -219,7 +219,9 @@ vm_page_free_prep_and_free(struct vm_page *m)
 	if ((x & VPB_WAITERS) != 0)
 		wakeup(m);
 	if ((m->oflags & VPO_UNMANAGED) != 0) {
+		/* Never queued; only the reference bit may be set. */
 		m->oflags = 0;
+		atomic_store_int(&m->a.bits, (uint32_t)PQ_NONE << 16);
 		vm_page_free(m);
 		return;
 	}

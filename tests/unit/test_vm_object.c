@@ -10,6 +10,7 @@
  *	  leave the backing object unchanged, collapse folds the chain;
  *	- vnode objects: page-in reads the file, laundering writes it back;
  *	  a missing or short file is refused with a clear error;
+ *	- phys objects: wired, unmanaged pages, never paged out;
  *	- injected swap write errors keep pages dirty and resident (retried,
  *	  nothing lost); swap exhaustion is reported and ends in a clean
  *	  ENOMEM, after which freeing the object recovers everything.
@@ -411,7 +412,52 @@ test_swap_exhaustion(void)
 	test_shutdown();
 }
 
+/* Phys objects: wired, unmanaged pages that the daemon never takes. */
+static void
+ot_phys_fn(void *arg)
+{
+	vm_pindex_t n = atop(OT_MEM) / 4, i;
+	struct vm_object *phys = vm_object_allocate(OBJT_PHYS, n);
+	struct vm_object *anon = vm_object_allocate(OBJT_DEFAULT, atop(2 * OT_MEM));
+	struct vm_page *m;
+	int bad = 0, error = 0;
+
+	(void)arg;
+	for (i = 0; i < n; i++)
+		CHECK(ot_write(phys, i, 8, 1) == 0);
+	vm_object_lock(phys);
+	for (i = 0; i < n; i++) {
+		m = vm_page_lookup(phys, i);
+		CHECK(m != NULL && m->wire_count == 1 &&
+		    (m->oflags & VPO_UNMANAGED) != 0 &&
+		    vm_page_astate_load(m).queue == PQ_NONE);
+	}
+	vm_object_unlock(phys);
+	/* Pressure from another object pages none of them out. */
+	for (i = 0; i < atop(2 * OT_MEM) && error == 0; i++)
+		error = ot_write(anon, i, 9, 1);
+	CHECKF(error == 0, "anon touch: error %d", error);
+	CHECK(phys->resident_page_count == n);
+	for (i = 0; i < n; i++)
+		CHECK(ot_read(phys, i, 8, 1, &bad) == 0);
+	CHECKF(bad == 0, "%d phys pages wrong", bad);
+	vm_object_deallocate(anon);
+	vm_object_deallocate(phys);
+	ot_quiesce_check();
+}
+
+static void
+test_phys_wired(void)
+{
+	static const char *const tun[] = { "vm.swap.size=64m", NULL };
+
+	vm_test_boot(2, 1, OT_MEM, tun);
+	test_run(ot_phys_fn, NULL);
+	test_shutdown();
+}
+
 static const struct test_case cases[] = {
+	TEST_CASE(test_phys_wired),
 	TEST_CASE(test_shadow_collapse),
 	TEST_CASE(test_anon_pressure),
 	TEST_CASE(test_daemon_target),
