@@ -136,7 +136,8 @@ curthread_get(void)
  */
 #define KTHR_BOUND 0x1
 #define KTHR_JOINABLE 0x2
-#define KTHR_SYSTEM 0x4 /* a daemon: not counted by kthread_live(); the
+#define KTHR_SYSTEM                                                            \
+	0x4 /* a daemon: not counted by kthread_live(); the
 			   subsystem that started it stops it at shutdown */
 int kthread_create(void (*func)(void *), void *arg, int cpu, int flags,
     struct thread **tdp, const char *fmt, ...)

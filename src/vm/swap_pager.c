@@ -87,8 +87,8 @@ swap_pager_getpages(struct vm_object *obj, struct vm_page **req, int count)
 
 /* Writes ma[0..n) to a fresh run of n blocks; 0 or an errno. */
 static int
-swap_pager_write_run(struct vm_object *obj, struct vm_page **ma, int n,
-    vm_daddr_t blk)
+swap_pager_write_run(
+    struct vm_object *obj, struct vm_page **ma, int n, vm_daddr_t blk)
 {
 	vm_daddr_t old;
 	int error, i;
@@ -101,8 +101,8 @@ swap_pager_write_run(struct vm_object *obj, struct vm_page **ma, int n,
 		return (error);
 	}
 	for (i = 0; i < n; i++) {
-		if (vm_swap_meta_set(&obj->swp, ma[i]->pindex, blk + i,
-			&old) != 0) {
+		if (vm_swap_meta_set(&obj->swp, ma[i]->pindex, blk + i, &old) !=
+		    0) {
 			/* No memory for metadata: the page stays dirty. */
 			vm_swap_free(blk + i, 1);
 			return (ENOMEM);

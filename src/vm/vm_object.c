@@ -22,11 +22,11 @@ static struct vm_object_list vm_object_all;  /* (t) live objects */
 static struct vm_object_list vm_object_free; /* (t) type-stable spares */
 static uint64_t vm_object_live;		     /* (t,a) */
 
-static counter_u64_t vm_cnt_zfod;	/* pages zero-filled on touch */
-static counter_u64_t vm_cnt_cow;	/* pages copied up a shadow chain */
-static counter_u64_t vm_cnt_pagein;	/* touches that paged in */
-static counter_u64_t vm_cnt_lockless;	/* touches served without the lock */
-static counter_u64_t vm_cnt_collapses;	/* backing objects collapsed */
+static counter_u64_t vm_cnt_zfod;      /* pages zero-filled on touch */
+static counter_u64_t vm_cnt_cow;       /* pages copied up a shadow chain */
+static counter_u64_t vm_cnt_pagein;    /* touches that paged in */
+static counter_u64_t vm_cnt_lockless;  /* touches served without the lock */
+static counter_u64_t vm_cnt_collapses; /* backing objects collapsed */
 
 /*
  * The busy lock.
@@ -73,8 +73,8 @@ vm_page_busy_downgrade(struct vm_page *m)
 {
 	uint32_t x = atomic_load_int(&m->busy_lock);
 
-	VM_ASSERT(vm_page_xbusied(m), ("%s: page %p busy %#x", __func__,
-					  (void *)m, m->busy_lock));
+	VM_ASSERT(vm_page_xbusied(m),
+	    ("%s: page %p busy %#x", __func__, (void *)m, m->busy_lock));
 	/* Keep VPB_WAITERS: sleepers are woken by the last sharer. */
 	while (!atomic_fcmpset_int(
 	    &m->busy_lock, &x, VPB_ONE_SHARER | (x & VPB_WAITERS)))
@@ -86,8 +86,8 @@ vm_page_xunbusy(struct vm_page *m)
 {
 	uint32_t x;
 
-	VM_ASSERT(vm_page_xbusied(m), ("%s: page %p busy %#x", __func__,
-					  (void *)m, m->busy_lock));
+	VM_ASSERT(vm_page_xbusied(m),
+	    ("%s: page %p busy %#x", __func__, (void *)m, m->busy_lock));
 	/* Release: our writes to the page precede the next owner's reads. */
 	x = atomic_swap_int(&m->busy_lock, VPB_UNBUSIED);
 	if ((x & VPB_WAITERS) != 0)
@@ -103,7 +103,8 @@ vm_page_sunbusy(struct vm_page *m)
 		VM_ASSERT((x & VPB_XBUSY) == 0 && VPB_SHARERS(x) > 0,
 		    ("%s: page %p busy %#x", __func__, (void *)m, x));
 		if (VPB_SHARERS(x) == 1 && (x & VPB_WAITERS) != 0) {
-			if (atomic_fcmpset_int(&m->busy_lock, &x, VPB_UNBUSIED)) {
+			if (atomic_fcmpset_int(
+				&m->busy_lock, &x, VPB_UNBUSIED)) {
 				wakeup(m);
 				return;
 			}
@@ -177,7 +178,8 @@ vm_page_insert(struct vm_page *m, struct vm_object *obj, vm_pindex_t pindex)
 		vm_page_set_identity(m, NULL, pindex);
 		return (error);
 	}
-	atomic_store_64(&obj->resident_page_count, obj->resident_page_count + 1);
+	atomic_store_64(
+	    &obj->resident_page_count, obj->resident_page_count + 1);
 	return (0);
 }
 
@@ -189,12 +191,14 @@ vm_page_remove(struct vm_page *m)
 
 	VM_OBJECT_ASSERT_LOCKED(obj);
 	r = vm_radix_remove(&obj->rtree, m->pindex);
-	VM_ASSERT(r == m, ("%s: page %p not in object %p at %llu (found %p)",
-			      __func__, (void *)m, (void *)obj,
-			      (unsigned long long)m->pindex, (void *)r));
+	VM_ASSERT(r == m,
+	    ("%s: page %p not in object %p at %llu (found %p)", __func__,
+		(void *)m, (void *)obj, (unsigned long long)m->pindex,
+		(void *)r));
 	(void)r;
 	vm_page_set_identity(m, NULL, m->pindex);
-	atomic_store_64(&obj->resident_page_count, obj->resident_page_count - 1);
+	atomic_store_64(
+	    &obj->resident_page_count, obj->resident_page_count - 1);
 	obj->generation++;
 }
 
@@ -241,7 +245,8 @@ vm_page_free_obj(struct vm_page *m)
 	VM_OBJECT_ASSERT_LOCKED(obj);
 	VM_ASSERT(vm_page_xbusied(m),
 	    ("%s: page %p not exclusive-busied", __func__, (void *)m));
-	VM_ASSERT(m->wire_count == 0, ("%s: page %p wired", __func__, (void *)m));
+	VM_ASSERT(
+	    m->wire_count == 0, ("%s: page %p wired", __func__, (void *)m));
 	if ((ops = vm_pager_ops(obj)) != NULL && ops->pgo_freespace != NULL)
 		ops->pgo_freespace(obj, m->pindex);
 	vm_page_remove(m);
@@ -419,8 +424,8 @@ vm_object_terminate(struct vm_object *obj)
 		vm_object_unlock(backing);
 		obj->backing_object = NULL;
 	}
-	VM_ASSERT(vm_radix_is_empty(&obj->rtree) &&
-		obj->resident_page_count == 0,
+	VM_ASSERT(
+	    vm_radix_is_empty(&obj->rtree) && obj->resident_page_count == 0,
 	    ("%s: object %p keeps %llu pages", __func__, (void *)obj,
 		(unsigned long long)obj->resident_page_count));
 	vm_radix_reclaim_allnodes(&obj->rtree);
@@ -449,9 +454,9 @@ vm_object_deallocate(struct vm_object *obj)
 			 * Referenced only by its one shadow: fold it into
 			 * the shadow (shadow first, by the lock order).
 			 */
-			shadow = obj->ref_count == 1 && obj->shadow_count == 1 ?
-			    LIST_FIRST(&obj->shadow_head) :
-			    NULL;
+			shadow = obj->ref_count == 1 && obj->shadow_count == 1
+			    ? LIST_FIRST(&obj->shadow_head)
+			    : NULL;
 			vm_object_unlock(obj);
 			if (shadow != NULL) {
 				vm_object_lock(shadow);
@@ -465,8 +470,7 @@ vm_object_deallocate(struct vm_object *obj)
 }
 
 int
-vm_object_shadow(
-    struct vm_object **objp, vm_pindex_t offset, vm_pindex_t size)
+vm_object_shadow(struct vm_object **objp, vm_pindex_t offset, vm_pindex_t size)
 {
 	struct vm_object *src = *objp, *obj;
 
@@ -565,7 +569,8 @@ vm_object_collapse_swap(struct vm_object *obj, struct vm_object *backing)
 	vm_daddr_t blk, old;
 	size_t i;
 
-	(void)vm_swap_meta_foreach(&backing->swp, vm_object_collapse_swap_cb, &mv);
+	(void)vm_swap_meta_foreach(
+	    &backing->swp, vm_object_collapse_swap_cb, &mv);
 	for (i = 0; i < mv.n; i++) {
 		blk = vm_swap_meta_remove(&backing->swp, mv.idx[i]);
 		if (vm_swap_meta_set(&obj->swp, mv.idx[i] - obj->backing_offset,
@@ -614,7 +619,8 @@ vm_object_collapse(struct vm_object *obj)
 			}
 		for (m = vm_radix_lookup_ge(&backing->rtree, 0); m != NULL;
 		     m = next) {
-			next = vm_radix_lookup_ge(&backing->rtree, m->pindex + 1);
+			next =
+			    vm_radix_lookup_ge(&backing->rtree, m->pindex + 1);
 			(void)vm_page_tryxbusy(m);
 			idx = m->pindex - obj->backing_offset;
 			keep = m->pindex >= obj->backing_offset &&
@@ -734,16 +740,16 @@ vm_object_touch_unbusy(struct vm_page *m, bool xbusy)
  * write releases the pager's copy under the lock).
  */
 static bool
-vm_object_touch_lockless(struct vm_object *obj, vm_pindex_t pindex,
-    bool write, vm_touch_fn *fn, void *arg)
+vm_object_touch_lockless(struct vm_object *obj, vm_pindex_t pindex, bool write,
+    vm_touch_fn *fn, void *arg)
 {
 	struct vm_page *m;
 	bool busied;
 
 	epoch_enter();
 	m = vm_radix_lookup_unlocked(&obj->rtree, pindex);
-	busied = m != NULL &&
-	    (write ? vm_page_tryxbusy(m) : vm_page_trysbusy(m));
+	busied =
+	    m != NULL && (write ? vm_page_tryxbusy(m) : vm_page_trysbusy(m));
 	epoch_exit();
 	if (!busied)
 		return (false);
@@ -972,8 +978,8 @@ vm_object_init(void)
 	    "vm.stats.object.cow", "pages copied up a shadow chain");
 	vm_cnt_pagein = counter_u64_alloc(
 	    "vm.stats.object.pageins", "touches that paged a page in");
-	vm_cnt_lockless = counter_u64_alloc("vm.stats.object.lockless",
-	    "touches served by lockless lookup");
+	vm_cnt_lockless = counter_u64_alloc(
+	    "vm.stats.object.lockless", "touches served by lockless lookup");
 	vm_cnt_collapses = counter_u64_alloc(
 	    "vm.stats.object.collapses", "backing objects collapsed");
 	return (0);

@@ -60,31 +60,31 @@ struct md_disk;
 #define OBJT_DEAD 4
 
 /* flags (o) */
-#define OBJ_ANON 0x0001	  /* anonymous memory: may grow past `size' */
-#define OBJ_DEAD 0x0002	  /* being terminated */
+#define OBJ_ANON 0x0001 /* anonymous memory: may grow past `size' */
+#define OBJ_DEAD 0x0002 /* being terminated */
 #define OBJ_COLLAPSING 0x0004
 
 LIST_HEAD(vm_object_list, vm_object);
 
 struct vm_object {
-	struct mtx o_mtx;		      /* (c) the object lock */
-	struct vm_radix rtree;		      /* (o,a) resident pages */
-	vm_pindex_t size;		      /* (o) pages */
-	int flags;			      /* (o) OBJ_* */
-	int type;			      /* (o) OBJT_* */
-	uint32_t ref_count;		      /* (o) references */
-	uint32_t paging_in_progress;	      /* (a) see above */
-	uint64_t resident_page_count;	      /* (o,a) */
-	struct vm_object *backing_object;     /* (o) next in the chain */
-	vm_pindex_t backing_offset;	      /* (o) pindex shift into it */
-	struct vm_object_list shadow_head;    /* (o) objects shadowing this */
-	LIST_ENTRY(vm_object) shadow_list;    /* (o of backing) */
-	uint32_t shadow_count;		      /* (o) */
-	uint32_t generation;		      /* (o) bumped on page removal */
-	struct vm_swap_meta swp;	      /* (o) OBJT_SWAP: swap blocks */
-	struct md_disk *vn_disk;	      /* (c) OBJT_VNODE: the file */
-	uint64_t vn_size;		      /* (c) OBJT_VNODE: bytes */
-	LIST_ENTRY(vm_object) object_list;    /* (t) all or free objects */
+	struct mtx o_mtx;		   /* (c) the object lock */
+	struct vm_radix rtree;		   /* (o,a) resident pages */
+	vm_pindex_t size;		   /* (o) pages */
+	int flags;			   /* (o) OBJ_* */
+	int type;			   /* (o) OBJT_* */
+	uint32_t ref_count;		   /* (o) references */
+	uint32_t paging_in_progress;	   /* (a) see above */
+	uint64_t resident_page_count;	   /* (o,a) */
+	struct vm_object *backing_object;  /* (o) next in the chain */
+	vm_pindex_t backing_offset;	   /* (o) pindex shift into it */
+	struct vm_object_list shadow_head; /* (o) objects shadowing this */
+	LIST_ENTRY(vm_object) shadow_list; /* (o of backing) */
+	uint32_t shadow_count;		   /* (o) */
+	uint32_t generation;		   /* (o) bumped on page removal */
+	struct vm_swap_meta swp;	   /* (o) OBJT_SWAP: swap blocks */
+	struct md_disk *vn_disk;	   /* (c) OBJT_VNODE: the file */
+	uint64_t vn_size;		   /* (c) OBJT_VNODE: bytes */
+	LIST_ENTRY(vm_object) object_list; /* (t) all or free objects */
 };
 
 static inline void
@@ -126,8 +126,8 @@ void vm_object_deallocate(struct vm_object *obj);
  * up) by a new anonymous object of `size' pages backed by it at
  * `offset'.  Returns 0 or ENOMEM (then *objp is unchanged).
  */
-int vm_object_shadow(struct vm_object **objp, vm_pindex_t offset,
-    vm_pindex_t size);
+int vm_object_shadow(
+    struct vm_object **objp, vm_pindex_t offset, vm_pindex_t size);
 /* Collapses obj's chain as far as possible (object lock held). */
 void vm_object_collapse(struct vm_object *obj);
 /* The length of obj's shadow chain, counting obj (any context). */
@@ -146,7 +146,8 @@ void vm_object_pip_wait_locked(struct vm_object *obj, const char *wmesg);
  * from its object, releases its swap copy, logically dequeues it and frees
  * it.
  */
-int vm_page_insert(struct vm_page *m, struct vm_object *obj, vm_pindex_t pindex);
+int vm_page_insert(
+    struct vm_page *m, struct vm_object *obj, vm_pindex_t pindex);
 void vm_page_remove(struct vm_page *m);
 struct vm_page *vm_page_lookup(struct vm_object *obj, vm_pindex_t pindex);
 void vm_page_free_obj(struct vm_page *m);

@@ -102,7 +102,8 @@ struct vm_object;
 #define PGA_REQUEUE 0x0004	/* move to the tail of `queue' is pending */
 #define PGA_REQUEUE_HEAD 0x0008 /* move to the head of `queue' is pending */
 #define PGA_REFERENCED 0x0010	/* accessed since the daemon last looked */
-#define PGA_FREE_DEFERRED 0x0020 /* freed: the batch that dequeues it frees
+#define PGA_FREE_DEFERRED                                                      \
+	0x0020 /* freed: the batch that dequeues it frees
 				    it */
 #define PGA_QUEUE_OP_MASK (PGA_DEQUEUE | PGA_REQUEUE | PGA_REQUEUE_HEAD)
 #define PGA_QUEUE_STATE_MASK (PGA_ENQUEUED | PGA_QUEUE_OP_MASK)
@@ -189,7 +190,8 @@ _Static_assert(offsetof(struct vm_page, plinks) == MD_CACHE_LINE,
  * the busy lock.
  */
 static inline void
-vm_page_set_identity(struct vm_page *m, struct vm_object *obj, vm_pindex_t pindex)
+vm_page_set_identity(
+    struct vm_page *m, struct vm_object *obj, vm_pindex_t pindex)
 {
 	atomic_store_ptr((uintptr_t *)&m->object, (uintptr_t)obj);
 	atomic_store_64(&m->pindex, pindex);
@@ -198,8 +200,8 @@ vm_page_set_identity(struct vm_page *m, struct vm_object *obj, vm_pindex_t pinde
 static inline struct vm_object *
 vm_page_object(const struct vm_page *m)
 {
-	return ((struct vm_object *)atomic_load_ptr(
-	    (const uintptr_t *)&m->object));
+	return (
+	    (struct vm_object *)atomic_load_ptr((const uintptr_t *)&m->object));
 }
 
 static inline vm_pindex_t

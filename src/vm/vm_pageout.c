@@ -16,33 +16,33 @@
 #include <errno.h>
 #include <string.h>
 
-#define VM_SCAN_BATCH 32       /* pages taken off a queue per lock hold */
+#define VM_SCAN_BATCH 32 /* pages taken off a queue per lock hold */
 #define VM_PAGEOUT_TIMEOUT_NS (100 * 1000 * 1000)
 #define VM_PAGEOUT_RETRY_NS (5 * 1000 * 1000)
 
 struct vm_pageout_domain {
-	struct mtx pd_mtx;		   /* (c) */
-	int pd_domain;			   /* (c) */
-	uint32_t pd_wanted;		   /* (a) daemon wake-up requested */
-	bool pd_laundry_wanted;		   /* (m) */
-	uint32_t pd_exit;		   /* (a) stop the threads */
-	struct thread *pd_daemon;	   /* (c) */
-	struct thread *pd_laundry;	   /* (c) */
-	uint64_t pd_wakeup_thresh;	   /* (c) 90% of free_target */
-	uint64_t pd_fruitless;		   /* (d) consecutive fruitless passes */
-	uint64_t pd_laundered_seen;	   /* (d) laundered count at last pass */
-	uint64_t pd_swap_used_seen;	   /* (d) */
+	struct mtx pd_mtx;	    /* (c) */
+	int pd_domain;		    /* (c) */
+	uint32_t pd_wanted;	    /* (a) daemon wake-up requested */
+	bool pd_laundry_wanted;	    /* (m) */
+	uint32_t pd_exit;	    /* (a) stop the threads */
+	struct thread *pd_daemon;   /* (c) */
+	struct thread *pd_laundry;  /* (c) */
+	uint64_t pd_wakeup_thresh;  /* (c) 90% of free_target */
+	uint64_t pd_fruitless;	    /* (d) consecutive fruitless passes */
+	uint64_t pd_laundered_seen; /* (d) laundered count at last pass */
+	uint64_t pd_swap_used_seen; /* (d) */
 	struct vm_page pd_markers[PQ_COUNT]; /* (d) the daemon's scans */
-	struct vm_page pd_lmarker;	   /* (d) the laundry thread's scan */
-	struct mtx pd_scan_mtx;		   /* (c) one scan of a domain at a time */
-	struct mtx pd_laundry_mtx;	   /* (c) one laundry scan at a time */
+	struct vm_page pd_lmarker;	     /* (d) the laundry thread's scan */
+	struct mtx pd_scan_mtx;	   /* (c) one scan of a domain at a time */
+	struct mtx pd_laundry_mtx; /* (c) one laundry scan at a time */
 } __aligned(MD_CACHE_LINE);
 
 static struct vm_pageout_domain vm_pd[MD_MAXDOMAIN];
-static bool vm_pageout_started; /* (c) */
-static uint32_t vm_pageout_oom;	/* (a) the OOM condition */
+static bool vm_pageout_started;	   /* (c) */
+static uint32_t vm_pageout_oom;	   /* (a) the OOM condition */
 static uint32_t vm_pageout_paused; /* (a) vm_pageout_pause() */
-static int vm_pageout_waiters;	/* wait channel of vm_pageout_wait_free */
+static int vm_pageout_waiters;	   /* wait channel of vm_pageout_wait_free */
 
 static int64_t vm_pageout_enable = 1;
 static int64_t vm_pageout_oom_seq = 12;
@@ -81,7 +81,8 @@ vm_pageout_alloc_hook(bool failed)
 
 	for (d = 0; d < vm_ndomains; d++)
 		if (failed ||
-		    vm_domain_free_count(VM_DOMAIN(d)) < vm_pd[d].pd_wakeup_thresh)
+		    vm_domain_free_count(VM_DOMAIN(d)) <
+			vm_pd[d].pd_wakeup_thresh)
 			vm_pageout_wakeup(d);
 }
 
@@ -107,8 +108,8 @@ vm_pageout_wait_free(void)
 		}
 		return;
 	}
-	(void)msleep(&vm_pageout_waiters, NULL, 0, "pfree",
-	    VM_PAGEOUT_TIMEOUT_NS);
+	(void)msleep(
+	    &vm_pageout_waiters, NULL, 0, "pfree", VM_PAGEOUT_TIMEOUT_NS);
 }
 
 /*
@@ -243,9 +244,9 @@ vm_pageout_active_page(
 		new = a;
 		if ((a.flags & PGA_REFERENCED) != 0) {
 			new.flags &= ~PGA_REFERENCED;
-			new.act_count = (uint8_t)(a.act_count + 3 > 64 ?
-				64 :
-				a.act_count + 3);
+			new.act_count =
+			    (uint8_t)(a.act_count + 3 > 64 ? 64
+							   : a.act_count + 3);
 		} else if (a.act_count > 1 && !shortage) {
 			new.act_count = (uint8_t)(a.act_count / 2);
 		} else {
@@ -311,8 +312,7 @@ vm_pageout_scan_unswappable(struct vm_pageout_domain *pd)
 	int i, n;
 
 	if (vm_pagequeue_count(pd->pd_domain, PQ_UNSWAPPABLE) == 0 ||
-	    used >= pd->pd_swap_used_seen ||
-	    used >= vm_swap_total()) {
+	    used >= pd->pd_swap_used_seen || used >= vm_swap_total()) {
 		pd->pd_swap_used_seen = used;
 		return;
 	}
@@ -353,15 +353,16 @@ vm_pageout_pass(int domain)
 	counter_u64_add(vm_po_passes, 1);
 	vm_pagequeue_flush_local();
 	free = vm_domain_free_count(vmd);
-	shortage = free < vmd->vmd_free_target ? vmd->vmd_free_target - free : 0;
+	shortage =
+	    free < vmd->vmd_free_target ? vmd->vmd_free_target - free : 0;
 	if (shortage > 0)
 		freed = vm_pageout_scan_inactive(pd, shortage);
 	act = vm_pagequeue_count(domain, PQ_ACTIVE);
 	inact = vm_pagequeue_count(domain, PQ_INACTIVE);
 	if (inact < (act + inact) / 3 || shortage > freed)
 		aged = vm_pageout_scan_active(pd,
-		    (act + inact) / 3 > inact ? (act + inact) / 3 - inact :
-						shortage - freed,
+		    (act + inact) / 3 > inact ? (act + inact) / 3 - inact
+					      : shortage - freed,
 		    shortage > freed);
 	vm_pageout_scan_unswappable(pd);
 	if (vm_pagequeue_count(domain, PQ_LAUNDRY) > 0) {
@@ -382,10 +383,11 @@ vm_pageout_pass(int domain)
 		    atomic_load_int(&vm_pageout_oom) == 0) {
 			atomic_store_int(&vm_pageout_oom, 1);
 			counter_u64_add(vm_po_oom, 1);
-			md_printf("vm_pageout: out of memory in domain %d: %llu "
-				  "passes freed nothing (free %llu, target "
-				  "%llu); allocations that wait fail with "
-				  "ENOMEM\n",
+			md_printf(
+			    "vm_pageout: out of memory in domain %d: %llu "
+			    "passes freed nothing (free %llu, target "
+			    "%llu); allocations that wait fail with "
+			    "ENOMEM\n",
 			    domain, (unsigned long long)pd->pd_fruitless,
 			    (unsigned long long)free,
 			    (unsigned long long)vmd->vmd_free_target);
@@ -448,14 +450,15 @@ vm_pageout_daemon(void *arg)
  * the cluster size; cl[] in index order.
  */
 static int
-vm_pageout_cluster_pages(struct vm_object *obj, struct vm_page *m,
-    struct vm_page **cl, int max)
+vm_pageout_cluster_pages(
+    struct vm_object *obj, struct vm_page *m, struct vm_page **cl, int max)
 {
 	struct vm_page *p;
 	vm_pindex_t idx;
 	int before = 0, after = 0, i;
 
-	cl[max] = m; /* centre slot; the window is [max - before, max + after] */
+	cl[max] =
+	    m; /* centre slot; the window is [max - before, max + after] */
 	for (idx = m->pindex; before + after + 1 < max && idx > 0; before++) {
 		p = vm_page_lookup(obj, --idx);
 		if (p == NULL || p->dirty == 0 ||
@@ -495,7 +498,8 @@ vm_pageout_launder_done(struct vm_page *m, bool held, int rtval)
 	} else if (rtval == ENOSPC) {
 		counter_u64_add(vm_po_unswappable, 1);
 		if (scan)
-			(void)vm_page_scan_move(m, a, PQ_UNSWAPPABLE, PGA_REQUEUE);
+			(void)vm_page_scan_move(
+			    m, a, PQ_UNSWAPPABLE, PGA_REQUEUE);
 		else
 			vm_page_unswappable(m);
 	} else {
@@ -520,8 +524,9 @@ vm_pageout_launder_page(struct vm_object *obj, struct vm_page *m)
 	if (obj->type == OBJT_DEFAULT)
 		obj->type = OBJT_SWAP; /* first page-out of anonymous memory */
 	ops = vm_pager_ops(obj);
-	VM_ASSERT(ops != NULL, ("%s: object %p type %d has no pager", __func__,
-				   (void *)obj, obj->type));
+	VM_ASSERT(ops != NULL,
+	    ("%s: object %p type %d has no pager", __func__, (void *)obj,
+		obj->type));
 	n = vm_pageout_cluster_pages(obj, m, cl, (int)vm_pageout_cluster);
 	vm_object_pip_add(obj, 1);
 	t0 = md_nanotime();
@@ -551,9 +556,9 @@ vm_pageout_laundry_page_locked(struct vm_object *obj, struct vm_page *m)
 	if ((a.flags & PGA_REFERENCED) != 0 || m->dirty == 0 ||
 	    atomic_load_int(&m->wire_count) != 0) {
 		(void)vm_page_scan_move(m, a,
-		    m->wire_count != 0 ? PQ_NONE :
-			(a.flags & PGA_REFERENCED) != 0 ? PQ_ACTIVE :
-							  PQ_INACTIVE,
+		    m->wire_count != 0			  ? PQ_NONE
+			: (a.flags & PGA_REFERENCED) != 0 ? PQ_ACTIVE
+							  : PQ_INACTIVE,
 		    PGA_REQUEUE);
 		vm_page_xunbusy(m);
 		return (0);
@@ -744,7 +749,8 @@ vm_pageout_init(void)
 	    "pages whose laundry write failed (kept dirty, retried)");
 	vm_po_unswappable = vm_pageout_counter("vm.pageout.unswappable",
 	    "dirty pages parked for want of swap space");
-	vm_po_oom = vm_pageout_counter("vm.pageout.oom", "out-of-memory reports");
+	vm_po_oom =
+	    vm_pageout_counter("vm.pageout.oom", "out-of-memory reports");
 	return (0);
 }
 

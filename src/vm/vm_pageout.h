@@ -86,18 +86,18 @@ void vm_pageout_resume(void);
 
 /* Statistics for reports. */
 struct vm_pageout_stats {
-	uint64_t ps_passes;	   /* daemon passes */
-	uint64_t ps_scanned;	   /* pages examined by scans */
-	uint64_t ps_freed;	   /* pages freed by the daemon */
-	uint64_t ps_reactivated;   /* referenced inactive pages */
-	uint64_t ps_deactivated;   /* active pages moved to inactive */
-	uint64_t ps_to_laundry;	   /* dirty pages moved to laundry */
-	uint64_t ps_laundered;	   /* pages written (page-outs) */
-	uint64_t ps_launder_ios;   /* write I/Os */
-	uint64_t ps_launder_ns;	   /* time in laundry writes */
+	uint64_t ps_passes;	    /* daemon passes */
+	uint64_t ps_scanned;	    /* pages examined by scans */
+	uint64_t ps_freed;	    /* pages freed by the daemon */
+	uint64_t ps_reactivated;    /* referenced inactive pages */
+	uint64_t ps_deactivated;    /* active pages moved to inactive */
+	uint64_t ps_to_laundry;	    /* dirty pages moved to laundry */
+	uint64_t ps_laundered;	    /* pages written (page-outs) */
+	uint64_t ps_launder_ios;    /* write I/Os */
+	uint64_t ps_launder_ns;	    /* time in laundry writes */
 	uint64_t ps_launder_errors; /* pages whose write failed */
-	uint64_t ps_unswappable;   /* pages parked for want of swap */
-	uint64_t ps_oom;	   /* OOM reports */
+	uint64_t ps_unswappable;    /* pages parked for want of swap */
+	uint64_t ps_oom;	    /* OOM reports */
 };
 void vm_pageout_stats(struct vm_pageout_stats *ps);
 

@@ -18,13 +18,13 @@ struct vm_pagequeue vm_pagequeues[MD_MAXDOMAIN][PQ_COUNT];
 int64_t vm_batchqueue_size = 31;
 int64_t vm_batchqueue_trylock = 0;
 
-static struct vm_batchqueue *vm_bq; /* (x) [cpu][domain][queue] */
-static int vm_bq_ncpus;		    /* (c) */
-static counter_u64_t vm_pq_ops;	    /* page queue operations requested */
+static struct vm_batchqueue *vm_bq;  /* (x) [cpu][domain][queue] */
+static int vm_bq_ncpus;		     /* (c) */
+static counter_u64_t vm_pq_ops;	     /* page queue operations requested */
 static counter_u64_t vm_pq_scan_ops; /* pages taken off or put back by scans */
-static counter_u64_t vm_pq_lockacq; /* queue-lock acquisitions, all */
+static counter_u64_t vm_pq_lockacq;  /* queue-lock acquisitions, all */
 static counter_u64_t vm_pq_lockacq_ops; /* ... for page operations */
-static counter_u64_t vm_pq_batches; /* batches applied */
+static counter_u64_t vm_pq_batches;	/* batches applied */
 static counter_u64_t vm_pq_deferred_frees;
 
 static const char *const vm_pq_names[PQ_COUNT] = {
@@ -100,8 +100,8 @@ vm_pqbatch_process_page(struct vm_pagequeue *pq, struct vm_page *m)
 		if ((old.flags & PGA_DEQUEUE) != 0) {
 			new.queue = PQ_NONE;
 			new.act_count = 0;
-			new.flags &= ~(PGA_QUEUE_STATE_MASK | PGA_FREE_DEFERRED |
-			    PGA_REFERENCED);
+			new.flags &= ~(PGA_QUEUE_STATE_MASK |
+			    PGA_FREE_DEFERRED | PGA_REFERENCED);
 		} else {
 			new.flags &= ~PGA_QUEUE_OP_MASK;
 			new.flags |= PGA_ENQUEUED;
@@ -172,7 +172,8 @@ vm_pqbatch_submit_page(struct vm_page *m, int queue)
 	struct vm_page *tofree[VM_BATCHQUEUE_MAX + 1];
 	struct vm_pagequeue *pq = vm_pagequeue_get(m->domain, queue);
 	struct vm_batchqueue *bq;
-	uint32_t size = (uint32_t)atomic_load_64((uint64_t *)&vm_batchqueue_size);
+	uint32_t size =
+	    (uint32_t)atomic_load_64((uint64_t *)&vm_batchqueue_size);
 	int nfree;
 
 	counter_u64_add(vm_pq_ops, 1);
@@ -180,8 +181,7 @@ vm_pqbatch_submit_page(struct vm_page *m, int queue)
 	if (bq->bq_cnt < size) {
 		bq->bq_pa[bq->bq_cnt++] = m;
 		if (atomic_load_64((uint64_t *)&vm_batchqueue_trylock) == 0 ||
-		    bq->bq_cnt < size / 2 + 1 ||
-		    !vm_pagequeue_trylock(pq))
+		    bq->bq_cnt < size / 2 + 1 || !vm_pagequeue_trylock(pq))
 			return;
 		/* Half full and the lock was free: apply it now. */
 		nfree = vm_pqbatch_process_locked(pq, bq, NULL, tofree);
@@ -373,8 +373,8 @@ vm_page_dequeue(struct vm_page *m)
 				new = old;
 				new.queue = PQ_NONE;
 				new.act_count = 0;
-				new.flags &= ~(PGA_QUEUE_STATE_MASK |
-				    PGA_REFERENCED);
+				new.flags &=
+				    ~(PGA_QUEUE_STATE_MASK | PGA_REFERENCED);
 			} while (!vm_page_astate_fcmpset(m, &old, new));
 			TAILQ_REMOVE(&pq->pq_pl, m, plinks);
 			vm_pagequeue_cnt_add(pq, -1);
@@ -395,8 +395,8 @@ vm_pagequeue_collect_locked(struct vm_pagequeue *pq, struct vm_page *marker,
 	int n = 0;
 
 	mtx_assert_owned(&pq->pq_mutex);
-	m = marker != NULL ? TAILQ_NEXT(marker, plinks) :
-			     TAILQ_FIRST(&pq->pq_pl);
+	m = marker != NULL ? TAILQ_NEXT(marker, plinks)
+			   : TAILQ_FIRST(&pq->pq_pl);
 	for (; m != NULL && n < max; m = next) {
 		next = TAILQ_NEXT(m, plinks);
 		if ((m->flags & PG_MARKER) != 0)
@@ -536,8 +536,7 @@ vm_pagequeue_drain_all(void)
 			continue;
 		}
 		if (kthread_create(vm_pagequeue_drain_thread, NULL, cpu,
-			KTHR_BOUND | KTHR_JOINABLE, &td, "pqdrain%d",
-			cpu) != 0)
+			KTHR_BOUND | KTHR_JOINABLE, &td, "pqdrain%d", cpu) != 0)
 			VM_PANIC("%s: cannot start a drain thread", __func__);
 		kthread_join(td);
 	}
@@ -644,10 +643,10 @@ vm_pagequeue_check(bool quiesced)
 		vm_check_fail(&nerr,
 		    "pagequeue: %llu pages say enqueued, queues list %llu",
 		    (unsigned long long)enq, (unsigned long long)listed);
-	bound = quiesced ? 0 :
-			   (uint64_t)vm_bq_ncpus * (uint64_t)vm_ndomains *
+	bound = quiesced ? 0
+			 : (uint64_t)vm_bq_ncpus * (uint64_t)vm_ndomains *
 		    PQ_COUNT * (uint64_t)VM_BATCHQUEUE_MAX +
-		    (uint64_t)vm_ndomains * 2 * 256;
+		(uint64_t)vm_ndomains * 2 * 256;
 	if (pending > bound)
 		vm_check_fail(&nerr,
 		    "pagequeue: %llu pages with logical != physical state, "

@@ -77,16 +77,16 @@
 #define VM_BATCHQUEUE_MAX 63
 
 struct vm_pagequeue {
-	struct mtx pq_mutex;  /* (c) */
-	struct pglist pq_pl;  /* (q) the queue */
-	uint64_t pq_cnt;      /* (q,a) pages physically on pq_pl */
-	const char *pq_name;  /* (c) */
-	int pq_domain;	      /* (c) */
-	int pq_index;	      /* (c) PQ_* */
+	struct mtx pq_mutex; /* (c) */
+	struct pglist pq_pl; /* (q) the queue */
+	uint64_t pq_cnt;     /* (q,a) pages physically on pq_pl */
+	const char *pq_name; /* (c) */
+	int pq_domain;	     /* (c) */
+	int pq_index;	     /* (c) PQ_* */
 } __aligned(MD_CACHE_LINE);
 
 struct vm_batchqueue {
-	uint32_t bq_cnt;			/* (x) entries */
+	uint32_t bq_cnt;			  /* (x) entries */
 	struct vm_page *bq_pa[VM_BATCHQUEUE_MAX]; /* (x) */
 };
 
@@ -150,8 +150,8 @@ vm_page_reference(struct vm_page *m)
 
 /* Compare-and-swap of the queue-state word (full barrier). */
 static inline bool
-vm_page_astate_fcmpset(struct vm_page *m, union vm_page_astate *old,
-    union vm_page_astate new)
+vm_page_astate_fcmpset(
+    struct vm_page *m, union vm_page_astate *old, union vm_page_astate new)
 {
 	return (atomic_fcmpset_int(&m->a.bits, &old->bits, new.bits));
 }
@@ -175,16 +175,15 @@ vm_page_astate_load(const struct vm_page *m)
  * unchanged, not enqueued, no operation), at the tail, under one lock
  * hold.
  */
-int vm_pagequeue_collect_locked(struct vm_pagequeue *pq,
-    struct vm_page *marker, struct vm_page **ma, int max);
-void vm_pagequeue_reinsert(
-    struct vm_pagequeue *pq, struct vm_page **ma, int n);
+int vm_pagequeue_collect_locked(struct vm_pagequeue *pq, struct vm_page *marker,
+    struct vm_page **ma, int max);
+void vm_pagequeue_reinsert(struct vm_pagequeue *pq, struct vm_page **ma, int n);
 /*
  * Logical move of a page that a scan took off its queue (not enqueued):
  * to `queue' with the given operation, if the word is still `old'.
  */
-bool vm_page_scan_move(struct vm_page *m, union vm_page_astate old,
-    int queue, uint16_t op);
+bool vm_page_scan_move(
+    struct vm_page *m, union vm_page_astate old, int queue, uint16_t op);
 
 /* A marker page for a scan (PG_MARKER, never on a free list). */
 void vm_page_init_marker(struct vm_page *marker, int queue);

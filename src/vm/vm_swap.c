@@ -84,9 +84,9 @@ struct vm_swap_sum {
  * chunk is freed.  280 bytes for 32 pages.
  */
 struct vm_swap_chunk {
-	struct vm_swap_chunk *sc_next;	    /* (o) hash chain */
-	vm_pindex_t sc_first;		    /* (o) */
-	uint32_t sc_count;		    /* (o) blocks set */
+	struct vm_swap_chunk *sc_next;	       /* (o) hash chain */
+	vm_pindex_t sc_first;		       /* (o) */
+	uint32_t sc_count;		       /* (o) blocks set */
 	vm_daddr_t sc_blk[VM_SWAP_META_PAGES]; /* (o) */
 };
 
@@ -895,8 +895,8 @@ vm_swap_meta_new_chunk(
 }
 
 int
-vm_swap_meta_set(
-    struct vm_swap_meta *meta, vm_pindex_t pindex, vm_daddr_t blk, vm_daddr_t *oldp)
+vm_swap_meta_set(struct vm_swap_meta *meta, vm_pindex_t pindex, vm_daddr_t blk,
+    vm_daddr_t *oldp)
 {
 	struct vm_swap_chunk **scp, *sc;
 	vm_pindex_t first = pindex - pindex % VM_SWAP_META_PAGES;

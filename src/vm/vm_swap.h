@@ -125,8 +125,8 @@ void vm_swap_set_inject(int writes_every, int reads_every);
  */
 void vm_swap_meta_init(struct vm_swap_meta *meta);
 vm_daddr_t vm_swap_meta_lookup(struct vm_swap_meta *meta, vm_pindex_t pindex);
-int vm_swap_meta_set(
-    struct vm_swap_meta *meta, vm_pindex_t pindex, vm_daddr_t blk, vm_daddr_t *oldp);
+int vm_swap_meta_set(struct vm_swap_meta *meta, vm_pindex_t pindex,
+    vm_daddr_t blk, vm_daddr_t *oldp);
 vm_daddr_t vm_swap_meta_remove(struct vm_swap_meta *meta, vm_pindex_t pindex);
 void vm_swap_meta_free_range(
     struct vm_swap_meta *meta, vm_pindex_t start, vm_pindex_t end);

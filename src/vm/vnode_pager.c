@@ -43,8 +43,8 @@ vnode_pager_bytes(const struct vm_object *obj, vm_pindex_t pindex)
 
 	if (off >= obj->vn_size)
 		return (0);
-	return (obj->vn_size - off < PAGE_SIZE ? obj->vn_size - off :
-						 PAGE_SIZE);
+	return (
+	    obj->vn_size - off < PAGE_SIZE ? obj->vn_size - off : PAGE_SIZE);
 }
 
 int
@@ -57,8 +57,8 @@ vm_object_vnode_open(const char *path, vm_pindex_t npages,
 	int error;
 
 	if ((error = md_disk_open(path, 0, false, &disk)) != 0) {
-		snprintf(err, errlen, "vnode object: %s: %s", path,
-		    strerror(error));
+		snprintf(
+		    err, errlen, "vnode object: %s: %s", path, strerror(error));
 		return (error);
 	}
 	size = md_disk_size(disk);
@@ -136,7 +136,8 @@ vnode_pager_putpages(
 	}
 	vm_object_unlock(obj);
 	if (len > 0)
-		error = md_disk_write(obj->vn_disk, buf, ptoa(ma[0]->pindex), len);
+		error =
+		    md_disk_write(obj->vn_disk, buf, ptoa(ma[0]->pindex), len);
 	vnode_pager_cost(len);
 	vm_object_lock(obj);
 	free(buf);

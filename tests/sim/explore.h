@@ -34,7 +34,7 @@ struct explore_opts {
 	bool eo_stop_first; /* stop at the first failing seed */
 	bool eo_fixed;	    /* exactly eo_seeds seeds from eo_seed_base */
 	uint64_t eo_seed_base;
-	uint64_t eo_physmem;		  /* bytes of memory (0: default) */
+	uint64_t eo_physmem;		/* bytes of memory (0: default) */
 	const char *const *eo_tunables; /* more tunables, NULL-terminated */
 };
 

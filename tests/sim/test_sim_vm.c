@@ -88,8 +88,8 @@ sv_touch(struct sv *s, int o, vm_pindex_t i, bool write)
 	int error;
 
 	t.t_min = atomic_load_64(&s->s_gen[o][i]);
-	error = vm_object_touch(s->s_obj[o], i,
-	    write ? VM_TOUCH_WRITE : VM_TOUCH_READ, sv_fn, &t);
+	error = vm_object_touch(
+	    s->s_obj[o], i, write ? VM_TOUCH_WRITE : VM_TOUCH_READ, sv_fn, &t);
 	if (error != 0)
 		atomic_add_64(&s->s_errors, 1);
 	else if (t.t_bad)
@@ -114,7 +114,8 @@ sv_thread_main(void *arg)
 		sv_touch(s, (int)(i % 2), i / 2, true);
 	for (k = 0; k < SV_RANDOM; k++) {
 		r = test_rand(&rs);
-		sv_touch(s, (int)(r & 1), (r >> 1) % SV_PAGES, (r >> 40) % 3 == 0);
+		sv_touch(
+		    s, (int)(r & 1), (r >> 1) % SV_PAGES, (r >> 40) % 3 == 0);
 	}
 }
 

@@ -52,8 +52,9 @@ struct ot_page_arg {
 static uint64_t
 ot_word(uint64_t tag, vm_pindex_t pindex, uint64_t gen, int i)
 {
-	uint64_t x = tag * 0x9e3779b97f4a7c15ull ^ pindex * 0xbf58476d1ce4e5b9ull ^
-	    gen * 0x94d049bb133111ebull ^ (uint64_t)i;
+	uint64_t x = tag * 0x9e3779b97f4a7c15ull ^
+	    pindex * 0xbf58476d1ce4e5b9ull ^ gen * 0x94d049bb133111ebull ^
+	    (uint64_t)i;
 
 	x ^= x >> 31;
 	return (x * 0xd6e8feb86659fd39ull);
@@ -94,8 +95,8 @@ ot_write(struct vm_object *obj, vm_pindex_t i, uint64_t tag, uint64_t gen)
 
 /* 0 and *badp 0 when page i holds (tag, gen). */
 static int
-ot_read(struct vm_object *obj, vm_pindex_t i, uint64_t tag, uint64_t gen,
-    int *badp)
+ot_read(
+    struct vm_object *obj, vm_pindex_t i, uint64_t tag, uint64_t gen, int *badp)
 {
 	struct ot_page_arg pa = { .tag = tag, .gen = gen };
 	int error = vm_object_touch(obj, i, VM_TOUCH_READ, ot_read_fn, &pa);
@@ -418,7 +419,8 @@ ot_phys_fn(void *arg)
 {
 	vm_pindex_t n = atop(OT_MEM) / 4, i;
 	struct vm_object *phys = vm_object_allocate(OBJT_PHYS, n);
-	struct vm_object *anon = vm_object_allocate(OBJT_DEFAULT, atop(2 * OT_MEM));
+	struct vm_object *anon =
+	    vm_object_allocate(OBJT_DEFAULT, atop(2 * OT_MEM));
 	struct vm_page *m;
 	int bad = 0, error = 0;
 

@@ -43,14 +43,15 @@ micro_pq_fill(uint8_t *data, vm_pindex_t pindex, void *arg)
 static struct vm_object *
 micro_pq_object(struct micro_pq_arg *mp)
 {
-	struct vm_object *obj = vm_object_allocate(OBJT_DEFAULT, MICRO_PQ_PAGES);
+	struct vm_object *obj =
+	    vm_object_allocate(OBJT_DEFAULT, MICRO_PQ_PAGES);
 	vm_pindex_t i;
 
 	if (obj == NULL)
 		return (NULL);
 	for (i = 0; i < MICRO_PQ_PAGES; i++)
-		if (vm_object_touch(obj, i, VM_TOUCH_WRITE, micro_pq_fill,
-			NULL) != 0) {
+		if (vm_object_touch(
+			obj, i, VM_TOUCH_WRITE, micro_pq_fill, NULL) != 0) {
 			vm_object_deallocate(obj);
 			return (NULL);
 		}
@@ -111,8 +112,8 @@ micro_pq_cmp(const void *a, const void *b)
 }
 
 static void
-micro_pq_row(struct scen_ctx *ctx, struct micro_pq_arg *mp, int ncpus,
-    int batch)
+micro_pq_row(
+    struct scen_ctx *ctx, struct micro_pq_arg *mp, int ncpus, int batch)
 {
 	double v[MICRO_PQ_RUNS], acq;
 	uint64_t ops0, acq0, w0, w1, c0, c1;
@@ -134,17 +135,18 @@ micro_pq_row(struct scen_ctx *ctx, struct micro_pq_arg *mp, int ncpus,
 	qsort(v, MICRO_PQ_RUNS, sizeof(v[0]), micro_pq_cmp);
 	snprintf(label, sizeof(label), "page requeue, batch %2d, %d CPU%s",
 	    batch, ncpus, ncpus > 1 ? "s" : "");
-	fprintf(ctx->sx_out, "  %-40s %10.1f   (%.4f lock acq/op, %llu us "
-			     "queue-lock wait)\n",
+	fprintf(ctx->sx_out,
+	    "  %-40s %10.1f   (%.4f lock acq/op, %llu us "
+	    "queue-lock wait)\n",
 	    label, v[MICRO_PQ_RUNS / 2], acq,
 	    (unsigned long long)((w1 - w0) / 1000));
 	snprintf(key, sizeof(key), "pq_requeue_b%d_%dcpu", batch, ncpus);
 	report_result(ctx, key, v[MICRO_PQ_RUNS / 2], "ns");
-	snprintf(key, sizeof(key), "pq_requeue_b%d_%dcpu_acq_per_op", batch,
-	    ncpus);
+	snprintf(
+	    key, sizeof(key), "pq_requeue_b%d_%dcpu_acq_per_op", batch, ncpus);
 	report_result(ctx, key, acq, "");
-	snprintf(key, sizeof(key), "pq_requeue_b%d_%dcpu_wait_us", batch,
-	    ncpus);
+	snprintf(
+	    key, sizeof(key), "pq_requeue_b%d_%dcpu_wait_us", batch, ncpus);
 	report_result(ctx, key, (double)((w1 - w0) / 1000), "us");
 }
 
@@ -160,11 +162,12 @@ micro_pq_rows(struct scen_ctx *ctx, uint64_t iters)
 	if ((mp = calloc((size_t)ncpus, sizeof(*mp))) == NULL)
 		return;
 	for (i = 0; i < ncpus; i++) {
-		mp[i].mp_ops = iters / 4 > MICRO_PQ_PAGES ? iters / 4 :
-							     MICRO_PQ_PAGES;
+		mp[i].mp_ops =
+		    iters / 4 > MICRO_PQ_PAGES ? iters / 4 : MICRO_PQ_PAGES;
 		if ((mp[i].mp_obj = micro_pq_object(&mp[i])) == NULL) {
-			fprintf(stderr, "micro: no memory for the page-queue "
-					"rows\n");
+			fprintf(stderr,
+			    "micro: no memory for the page-queue "
+			    "rows\n");
 			ncpus = i;
 			goto out;
 		}

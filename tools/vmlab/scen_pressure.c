@@ -55,7 +55,7 @@ struct pr_obj {
 struct pr_run {
 	struct pr_obj pr_objs[PR_MAXOBJ];
 	int pr_nobj;
-	uint64_t pr_ops;     /* touches per thread */
+	uint64_t pr_ops; /* touches per thread */
 	int pr_hot, pr_writes;
 	uint64_t pr_seed;
 	uint64_t pr_bad;     /* (a) integrity failures */
@@ -174,9 +174,8 @@ pr_worker_main(void *arg)
 		po = &pr->pr_objs[r % (uint64_t)pr->pr_nobj];
 		hot = po->po_npages / 10 > 0 ? po->po_npages / 10 : 1;
 		r = pr_rand(&pw->pw_rs);
-		pindex = (int)(r % 100) < pr->pr_hot ?
-		    (r >> 8) % hot :
-		    (r >> 8) % po->po_npages;
+		pindex = (int)(r % 100) < pr->pr_hot ? (r >> 8) % hot
+						     : (r >> 8) % po->po_npages;
 		pt.pt_po = po;
 		pt.pt_write = (int)((r >> 40) % 100) < pr->pr_writes;
 		pt.pt_bad = false;
@@ -188,7 +187,8 @@ pr_worker_main(void *arg)
 			if (errors++ == 0)
 				md_printf("pressure: touch of object %d page "
 					  "%llu: error %d\n",
-				    po->po_id, (unsigned long long)pindex, error);
+				    po->po_id, (unsigned long long)pindex,
+				    error);
 			continue;
 		}
 		if (pt.pt_bad && bad++ < 5)
@@ -260,7 +260,8 @@ pr_create(struct scen_ctx *ctx, struct pr_run *pr, uint64_t total)
 		if (i % 4 == 3) {
 			if ((error = pr_make_file(po, ptoa(po->po_npages),
 				 (uint64_t)scen_opt(ctx, "seed", 0))) != 0) {
-				fprintf(stderr, "pressure: cannot create %s: %s\n",
+				fprintf(stderr,
+				    "pressure: cannot create %s: %s\n",
 				    po->po_path, strerror(error));
 				return (error);
 			}
@@ -341,27 +342,27 @@ pr_diff(struct pr_result *pv, const struct pr_snap *a, const struct pr_snap *b)
 	pv->pv_freed = b->ps_po.ps_freed - a->ps_po.ps_freed;
 	pv->pv_launder_errors =
 	    b->ps_po.ps_launder_errors - a->ps_po.ps_launder_errors;
-	pv->pv_mbps = ns > 0 ? (double)ptoa(pv->pv_pageouts) / 1e6 /
-		((double)ns / 1e9) :
-			       0;
+	pv->pv_mbps = ns > 0
+	    ? (double)ptoa(pv->pv_pageouts) / 1e6 / ((double)ns / 1e9)
+	    : 0;
 	pv->pv_pq_ops = b->ps_pq_ops - a->ps_pq_ops;
 	pv->pv_pq_acq = b->ps_pq_acq - a->ps_pq_acq;
-	pv->pv_acq_per_op = pv->pv_pq_ops > 0 ?
-	    (double)pv->pv_pq_acq / (double)pv->pv_pq_ops :
-	    0;
+	pv->pv_acq_per_op = pv->pv_pq_ops > 0
+	    ? (double)pv->pv_pq_acq / (double)pv->pv_pq_ops
+	    : 0;
 	pv->pv_pq_scan_ops = b->ps_pq_scan_ops - a->ps_pq_scan_ops;
 	pv->pv_pq_acq_all = b->ps_pq_acq_all - a->ps_pq_acq_all;
-	pv->pv_all_per_op = pv->pv_pq_ops + pv->pv_pq_scan_ops > 0 ?
-	    (double)pv->pv_pq_acq_all /
-		(double)(pv->pv_pq_ops + pv->pv_pq_scan_ops) :
-	    0;
+	pv->pv_all_per_op = pv->pv_pq_ops + pv->pv_pq_scan_ops > 0
+	    ? (double)pv->pv_pq_acq_all /
+		(double)(pv->pv_pq_ops + pv->pv_pq_scan_ops)
+	    : 0;
 	pv->pv_wait_us = (b->ps_pq_wait - a->ps_pq_wait) / 1000;
 	pv->pv_cont = b->ps_pq_cont - a->ps_pq_cont;
 }
 
 static int
-pr_variant(struct scen_ctx *ctx, int batch, uint64_t total,
-    struct pr_result *pv)
+pr_variant(
+    struct scen_ctx *ctx, int batch, uint64_t total, struct pr_result *pv)
 {
 	struct pr_worker pw[PR_MAXTHREADS];
 	struct thread *td[PR_MAXTHREADS];
@@ -383,8 +384,8 @@ pr_variant(struct scen_ctx *ctx, int batch, uint64_t total,
 	pr_snap(&a);
 	for (i = 0; i < nthreads; i++) {
 		pw[i].pw_run = pr;
-		pw[i].pw_rs = (uint64_t)scen_opt(ctx, "seed", 0) * 7919 +
-		    (uint64_t)i;
+		pw[i].pw_rs =
+		    (uint64_t)scen_opt(ctx, "seed", 0) * 7919 + (uint64_t)i;
 		if (kthread_create(pr_worker_main, &pw[i], i % md_ncpus(),
 			KTHR_BOUND | KTHR_JOINABLE, &td[i], "pressure%d",
 			i) != 0) {
@@ -411,8 +412,8 @@ pr_variant(struct scen_ctx *ctx, int batch, uint64_t total,
 
 /* Field f of a result: its label, key, value and whether a ratio. */
 static double
-pr_field(const struct pr_result *pv, int f, const char **label,
-    const char **key)
+pr_field(
+    const struct pr_result *pv, int f, const char **label, const char **key)
 {
 	static const char *const labels[PR_NFIELDS] = { "touches/s",
 		"page-outs", "page-ins", "daemon passes", "pages scanned",
@@ -430,10 +431,9 @@ pr_field(const struct pr_result *pv, int f, const char **label,
 	const double v[PR_NFIELDS] = { pv->pv_touches_s,
 		(double)pv->pv_pageouts, (double)pv->pv_pageins,
 		(double)pv->pv_passes, (double)pv->pv_scanned, pv->pv_mbps,
-		(double)pv->pv_pq_ops, (double)pv->pv_pq_acq,
-		pv->pv_acq_per_op, (double)pv->pv_pq_scan_ops,
-		pv->pv_all_per_op, (double)pv->pv_cont,
-		(double)pv->pv_wait_us, (double)pv->pv_bad,
+		(double)pv->pv_pq_ops, (double)pv->pv_pq_acq, pv->pv_acq_per_op,
+		(double)pv->pv_pq_scan_ops, pv->pv_all_per_op,
+		(double)pv->pv_cont, (double)pv->pv_wait_us, (double)pv->pv_bad,
 		(double)pv->pv_launder_errors };
 
 	*label = labels[f];
@@ -472,9 +472,9 @@ pr_report(struct scen_ctx *ctx, const struct pr_result *pv, int n)
 		    "per page-queue operation, %.1fx less queue-lock wait\n",
 		    pv[n - 1].pv_batch, pv[0].pv_batch,
 		    pv[0].pv_acq_per_op / pv[n - 1].pv_acq_per_op,
-		    pv[n - 1].pv_wait_us > 0 ?
-			(double)pv[0].pv_wait_us / (double)pv[n - 1].pv_wait_us :
-			0.0);
+		    pv[n - 1].pv_wait_us > 0 ? (double)pv[0].pv_wait_us /
+			    (double)pv[n - 1].pv_wait_us
+					     : 0.0);
 }
 
 static void
@@ -484,8 +484,8 @@ pr_run(struct scen_ctx *ctx)
 	uint64_t total, bad = 0, outs = 0;
 	int nb = scen_opt_count(ctx, "batch"), i, error;
 
-	total = vm_page_count_total() * (uint64_t)scen_opt(ctx, "ratio", 0) /
-	    100;
+	total =
+	    vm_page_count_total() * (uint64_t)scen_opt(ctx, "ratio", 0) / 100;
 	fprintf(ctx->sx_out,
 	    "\n  working set %llu MiB (%lld%% of %llu MiB memory) in %lld "
 	    "objects (every 4th file-backed), swap %llu MiB, %lld threads x "
