@@ -176,52 +176,91 @@ vm_pageout_lock_page(struct vm_page *m, bool *busyp)
 	return (obj);
 }
 
+/*
+ * A scan's progress: what it has done (`done', compared with `target'),
+ * and what its batch function counted on the side.
+ */
+struct vm_scan {
+	struct vm_pageout_domain *vs_pd;
+	uint64_t vs_target, vs_done;
+	uint64_t vs_aux; /* inactive: none; active: aged pages */
+	bool vs_shortage;
+};
+
+/*
+ * Processes ma[0..n), pages a scan took off its queue; leaves in ma[0..
+ * return value) those to put back on the queue (NULL entries skipped).
+ */
+typedef int vm_scan_batch_fn(struct vm_scan *vs, struct vm_page **ma, int n);
+
+/*
+ * The scan driver: takes batches of pages off `queue' of the domain after
+ * `marker' (one queue-lock hold each), lets fn decide about them without
+ * the lock, and puts the survivors back (one more hold), until fn has done
+ * vs_target or the queue has been gone through once.  Returns the pages
+ * scanned.
+ */
 static uint64_t
-vm_pageout_scan_inactive(struct vm_pageout_domain *pd, uint64_t shortage)
+vm_pageout_scan_queue(
+    struct vm_scan *vs, int queue, struct vm_page *marker, vm_scan_batch_fn *fn)
 {
-	struct vm_pagequeue *pq = vm_pagequeue_get(pd->pd_domain, PQ_INACTIVE);
-	struct vm_page *marker = &pd->pd_markers[PQ_INACTIVE];
+	struct vm_pagequeue *pq = vm_pagequeue_get(vs->vs_pd->pd_domain, queue);
 	struct vm_page *ma[VM_SCAN_BATCH];
-	struct vm_object *obj;
-	uint64_t freed = 0, scanned = 0, limit;
-	int i, n, nkeep;
-	bool busy;
+	uint64_t scanned = 0, limit;
+	int n;
 
 	vm_pagequeue_lock(pq);
 	limit = pq->pq_cnt;
 	TAILQ_INSERT_HEAD(&pq->pq_pl, marker, plinks);
-	while (freed < shortage && scanned < limit) {
+	while (vs->vs_done < vs->vs_target && scanned < limit) {
 		n = vm_pagequeue_collect_locked(pq, marker, ma, VM_SCAN_BATCH);
 		if (n == 0)
 			break;
 		vm_pagequeue_unlock(pq);
 		scanned += (uint64_t)n;
-		for (i = nkeep = 0; i < n; i++) {
-			obj = vm_pageout_lock_page(ma[i], &busy);
-			if (obj == NULL) {
-				/* Busy pages stay; others were freed. */
-				ma[nkeep++] = busy ? ma[i] : NULL;
-				continue;
-			}
-			switch (vm_pageout_inactive_page_locked(obj, ma[i])) {
-			case SCAN_FREED:
-				freed++;
-				break;
-			default:
-				vm_page_xunbusy(ma[i]);
-				break;
-			}
-			vm_object_unlock(obj);
-		}
-		/* Busy pages go back; reinsertion skips moved ones. */
-		vm_pagequeue_reinsert(pq, ma, nkeep);
+		/* Reinsertion skips pages that moved meanwhile. */
+		vm_pagequeue_reinsert(pq, ma, fn(vs, ma, n));
 		vm_pagequeue_lock(pq);
 	}
 	TAILQ_REMOVE(&pq->pq_pl, marker, plinks);
 	vm_pagequeue_unlock(pq);
 	counter_u64_add(vm_po_scanned, (int64_t)scanned);
-	counter_u64_add(vm_po_freed, (int64_t)freed);
-	return (freed);
+	return (scanned);
+}
+
+/* The inactive scan's batch function. */
+static int
+vm_pageout_inactive_batch(struct vm_scan *vs, struct vm_page **ma, int n)
+{
+	struct vm_object *obj;
+	int i, nkeep;
+	bool busy;
+
+	for (i = nkeep = 0; i < n; i++) {
+		obj = vm_pageout_lock_page(ma[i], &busy);
+		if (obj == NULL) {
+			/* Busy pages go back; others were freed. */
+			ma[nkeep++] = busy ? ma[i] : NULL;
+			continue;
+		}
+		if (vm_pageout_inactive_page_locked(obj, ma[i]) == SCAN_FREED)
+			vs->vs_done++;
+		else
+			vm_page_xunbusy(ma[i]);
+		vm_object_unlock(obj);
+	}
+	return (nkeep);
+}
+
+static uint64_t
+vm_pageout_scan_inactive(struct vm_pageout_domain *pd, uint64_t shortage)
+{
+	struct vm_scan vs = { .vs_pd = pd, .vs_target = shortage };
+
+	(void)vm_pageout_scan_queue(&vs, PQ_INACTIVE,
+	    &pd->pd_markers[PQ_INACTIVE], vm_pageout_inactive_batch);
+	counter_u64_add(vm_po_freed, (int64_t)vs.vs_done);
+	return (vs.vs_done);
 }
 
 /*
@@ -263,41 +302,36 @@ vm_pageout_active_page(
 	}
 }
 
+/* The active scan's batch function: keeps the pages that stay active. */
+static int
+vm_pageout_active_batch(struct vm_scan *vs, struct vm_page **ma, int n)
+{
+	int i, nkeep;
+
+	for (i = nkeep = 0; i < n; i++)
+		if (vm_pageout_active_page(
+			ma[i], vs->vs_shortage, &vs->vs_done, &vs->vs_aux))
+			ma[nkeep++] = ma[i];
+	return (nkeep);
+}
+
 /*
- * Returns the pages aged (reference bit or act_count consumed); under a
- * shortage an unreferenced page is deactivated whatever its act_count.
+ * Deactivates up to `target' pages.  Returns the pages aged (reference
+ * bit or act_count consumed); under a shortage an unreferenced page is
+ * deactivated whatever its act_count.
  */
 static uint64_t
 vm_pageout_scan_active(
     struct vm_pageout_domain *pd, uint64_t target, bool shortage)
 {
-	struct vm_pagequeue *pq = vm_pagequeue_get(pd->pd_domain, PQ_ACTIVE);
-	struct vm_page *marker = &pd->pd_markers[PQ_ACTIVE];
-	struct vm_page *ma[VM_SCAN_BATCH];
-	uint64_t scanned = 0, deact = 0, aged = 0, limit;
-	int i, n, nkeep;
+	struct vm_scan vs = {
+		.vs_pd = pd, .vs_target = target, .vs_shortage = shortage
+	};
 
-	vm_pagequeue_lock(pq);
-	limit = pq->pq_cnt;
-	TAILQ_INSERT_HEAD(&pq->pq_pl, marker, plinks);
-	while (deact < target && scanned < limit) {
-		n = vm_pagequeue_collect_locked(pq, marker, ma, VM_SCAN_BATCH);
-		if (n == 0)
-			break;
-		vm_pagequeue_unlock(pq);
-		scanned += (uint64_t)n;
-		for (i = nkeep = 0; i < n; i++)
-			if (vm_pageout_active_page(
-				ma[i], shortage, &deact, &aged))
-				ma[nkeep++] = ma[i];
-		vm_pagequeue_reinsert(pq, ma, nkeep);
-		vm_pagequeue_lock(pq);
-	}
-	TAILQ_REMOVE(&pq->pq_pl, marker, plinks);
-	vm_pagequeue_unlock(pq);
-	counter_u64_add(vm_po_scanned, (int64_t)scanned);
-	counter_u64_add(vm_po_deactivated, (int64_t)deact);
-	return (aged);
+	(void)vm_pageout_scan_queue(&vs, PQ_ACTIVE, &pd->pd_markers[PQ_ACTIVE],
+	    vm_pageout_active_batch);
+	counter_u64_add(vm_po_deactivated, (int64_t)vs.vs_done);
+	return (vs.vs_aux);
 }
 
 /* Step 4: pages parked for want of swap go back once swap was freed. */
@@ -566,48 +600,38 @@ vm_pageout_laundry_page_locked(struct vm_object *obj, struct vm_page *m)
 	return (vm_pageout_launder_page(obj, m));
 }
 
+/* The laundry scan's batch function. */
+static int
+vm_pageout_laundry_batch(struct vm_scan *vs, struct vm_page **ma, int n)
+{
+	struct vm_object *obj;
+	int i, nkeep;
+	bool busy;
+
+	for (i = nkeep = 0; i < n; i++) {
+		obj = vm_pageout_lock_page(ma[i], &busy);
+		if (obj == NULL) {
+			ma[nkeep++] = busy ? ma[i] : NULL;
+			continue;
+		}
+		vs->vs_done += vm_pageout_laundry_page_locked(obj, ma[i]);
+		vm_object_unlock(obj);
+	}
+	return (nkeep);
+}
+
 uint64_t
 vm_pageout_launder(int domain, uint64_t max)
 {
 	struct vm_pageout_domain *pd = &vm_pd[domain];
-	struct vm_pagequeue *pq = vm_pagequeue_get(domain, PQ_LAUNDRY);
-	struct vm_page *ma[VM_SCAN_BATCH];
-	struct vm_object *obj;
-	uint64_t done = 0, scanned = 0, limit;
-	int i, n, nkeep;
-	bool busy;
+	struct vm_scan vs = { .vs_pd = pd, .vs_target = max };
 
 	mtx_lock(&pd->pd_laundry_mtx);
-	if (atomic_load_int(&vm_pageout_paused) != 0) {
-		mtx_unlock(&pd->pd_laundry_mtx);
-		return (0);
-	}
-	vm_pagequeue_lock(pq);
-	limit = pq->pq_cnt;
-	TAILQ_INSERT_HEAD(&pq->pq_pl, &pd->pd_lmarker, plinks);
-	while (done < max && scanned < limit) {
-		n = vm_pagequeue_collect_locked(
-		    pq, &pd->pd_lmarker, ma, VM_SCAN_BATCH);
-		if (n == 0)
-			break;
-		vm_pagequeue_unlock(pq);
-		scanned += (uint64_t)n;
-		for (i = nkeep = 0; i < n; i++) {
-			obj = vm_pageout_lock_page(ma[i], &busy);
-			if (obj == NULL) {
-				ma[nkeep++] = busy ? ma[i] : NULL;
-				continue;
-			}
-			done += vm_pageout_laundry_page_locked(obj, ma[i]);
-			vm_object_unlock(obj);
-		}
-		vm_pagequeue_reinsert(pq, ma, nkeep);
-		vm_pagequeue_lock(pq);
-	}
-	TAILQ_REMOVE(&pq->pq_pl, &pd->pd_lmarker, plinks);
-	vm_pagequeue_unlock(pq);
+	if (atomic_load_int(&vm_pageout_paused) == 0)
+		(void)vm_pageout_scan_queue(
+		    &vs, PQ_LAUNDRY, &pd->pd_lmarker, vm_pageout_laundry_batch);
 	mtx_unlock(&pd->pd_laundry_mtx);
-	return (done);
+	return (vs.vs_done);
 }
 
 void

@@ -31,18 +31,6 @@
 
 #define OT_MEM (8ull << 20)
 
-static uint64_t
-ot_stat(const char *name)
-{
-	struct sysctl_info si;
-
-	if (!sysctl_get(name, &si)) {
-		CHECKF(0, "no statistic %s", name);
-		return (0);
-	}
-	return ((uint64_t)si.si_value);
-}
-
 /* Page contents: (tag, pindex, generation) and words derived from them. */
 struct ot_page_arg {
 	uint64_t tag, gen;
@@ -127,7 +115,7 @@ ot_anon_fn(void *arg)
 {
 	vm_pindex_t n = atop(2 * OT_MEM), i;
 	struct vm_object *obj = vm_object_allocate(OBJT_DEFAULT, n);
-	uint64_t gen, out0 = ot_stat("vm.pageout.laundered");
+	uint64_t gen, out0 = vm_test_stat("vm.pageout.laundered");
 	int bad = 0, error = 0, nerr;
 
 	(void)arg;
@@ -140,11 +128,11 @@ ot_anon_fn(void *arg)
 	}
 	CHECKF(error == 0, "touch: error %d", error);
 	CHECKF(bad == 0, "%d pages read back wrong", bad);
-	CHECKF(ot_stat("vm.pageout.laundered") - out0 >= n / 2,
+	CHECKF(vm_test_stat("vm.pageout.laundered") - out0 >= n / 2,
 	    "only %llu page-outs for %llu pages",
-	    (unsigned long long)(ot_stat("vm.pageout.laundered") - out0),
+	    (unsigned long long)(vm_test_stat("vm.pageout.laundered") - out0),
 	    (unsigned long long)n);
-	CHECK(ot_stat("vm.stats.object.pageins") > 0);
+	CHECK(vm_test_stat("vm.stats.object.pageins") > 0);
 	CHECK(obj->type == OBJT_SWAP);
 	nerr = vm_object_check(obj);
 	CHECKF(nerr == 0, "vm_object_check: %d", nerr);
@@ -237,8 +225,8 @@ ot_shadow_fn(void *arg)
 	CHECKF(bad == 0, "%d pages wrong after the collapse", bad);
 	nerr = vm_object_check(b);
 	CHECKF(nerr == 0, "vm_object_check: %d", nerr);
-	CHECK(ot_stat("vm.stats.object.collapses") >= 1);
-	CHECK(ot_stat("vm.stats.object.cow") >= 32);
+	CHECK(vm_test_stat("vm.stats.object.collapses") >= 1);
+	CHECK(vm_test_stat("vm.stats.object.cow") >= 32);
 	vm_object_deallocate(b);
 	ot_quiesce_check();
 }
@@ -354,8 +342,8 @@ ot_ioerr_fn(void *arg)
 		error = ot_read(obj, i, 6, 1, &bad);
 	CHECKF(error == 0, "touch: error %d", error);
 	CHECKF(bad == 0, "%d pages wrong with injected errors", bad);
-	CHECK(ot_stat("vm.pageout.launder_errors") > 0);
-	CHECK(ot_stat("vm.swap.write_errors") > 0);
+	CHECK(vm_test_stat("vm.pageout.launder_errors") > 0);
+	CHECK(vm_test_stat("vm.swap.write_errors") > 0);
 	vm_object_deallocate(obj);
 	ot_quiesce_check();
 }
@@ -384,15 +372,15 @@ ot_exhaust_fn(void *arg)
 	for (i = 0; i < n && error == 0; i++)
 		error = ot_write(obj, i, 7, 1);
 	CHECKF(error == ENOMEM, "touch past memory + swap: error %d", error);
-	CHECKF(ot_stat("vm.swap.exhausted") > 0,
+	CHECKF(vm_test_stat("vm.swap.exhausted") > 0,
 	    "no exhaustion at page %llu: swap used %llu of %llu, laundry %llu "
 	    "unswappable %llu laundered %llu",
 	    (unsigned long long)i, (unsigned long long)vm_swap_used(),
 	    (unsigned long long)vm_swap_total(),
 	    (unsigned long long)vm_pagequeue_count(0, PQ_LAUNDRY),
 	    (unsigned long long)vm_pagequeue_count(0, PQ_UNSWAPPABLE),
-	    (unsigned long long)ot_stat("vm.pageout.laundered"));
-	CHECK(ot_stat("vm.pageout.oom") > 0);
+	    (unsigned long long)vm_test_stat("vm.pageout.laundered"));
+	CHECK(vm_test_stat("vm.pageout.oom") > 0);
 	vm_object_deallocate(obj);
 	CHECK(vm_swap_used() == 0);
 	ot_quiesce_check();

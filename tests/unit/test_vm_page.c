@@ -21,18 +21,6 @@
 
 #include <string.h>
 
-static uint64_t
-page_stat(const char *name)
-{
-	struct sysctl_info si;
-
-	if (!sysctl_get(name, &si)) {
-		CHECKF(0, "no statistic %s", name);
-		return (0);
-	}
-	return ((uint64_t)si.si_value);
-}
-
 /* Runs fn(arg) in a thread bound to `cpu' and waits for it. */
 static void
 page_on_cpu(int cpu, void (*fn)(void *), void *arg)
@@ -277,7 +265,7 @@ page_vm_wait_fn(void *arg)
 	kthread_join(sev.pw_td);
 	kthread_join(al.pw_td);
 	CHECK(al.pw_m != NULL);
-	CHECK(page_stat("vm.stats.page.waits") >= 2);
+	CHECK(vm_test_stat("vm.stats.page.waits") >= 2);
 	if (al.pw_m != NULL)
 		page_list_add(&pl, al.pw_m);
 	CHECK(vm_page_check() == 0);
@@ -314,11 +302,11 @@ page_shortage_fn(void *arg)
 
 	CHECKF(vm_pgcache_count(0) >= 200, "%llu pages cached",
 	    (unsigned long long)vm_pgcache_count(0));
-	drains = page_stat("vm.stats.pgcache.shortage_drains");
+	drains = vm_test_stat("vm.stats.pgcache.shortage_drains");
 	CHECK(page_fill(pl, VM_ALLOC_NORMAL) ==
 	    p - VM_DOMAIN(0)->vmd_free_reserved);
 	CHECK(vm_pgcache_count(0) == 0);
-	CHECK(page_stat("vm.stats.pgcache.shortage_drains") > drains);
+	CHECK(vm_test_stat("vm.stats.pgcache.shortage_drains") > drains);
 	CHECK(vm_page_check() == 0);
 }
 
@@ -354,16 +342,16 @@ page_toggle_fn(void *arg)
 	CHECK(vm_pgcache_count(0) > 0);
 	vm_pgcache_set_enabled(false);
 	CHECK(!vm_pgcache_enabled() && vm_pgcache_count(0) == 0);
-	hits = page_stat("vm.stats.pgcache.alloc_hits");
+	hits = vm_test_stat("vm.stats.pgcache.alloc_hits");
 	for (i = 0; i < 100; i++)
 		ma[i] = vm_page_alloc_noobj(0);
 	vm_page_free_bulk(ma, 100);
-	CHECK(page_stat("vm.stats.pgcache.alloc_hits") == hits);
+	CHECK(vm_test_stat("vm.stats.pgcache.alloc_hits") == hits);
 	CHECK(vm_pgcache_count(0) == 0);
 	CHECK(vm_page_check() == 0);
 	vm_pgcache_set_enabled(true);
 	page_cache_fill_fn(NULL);
-	CHECK(page_stat("vm.stats.pgcache.alloc_hits") > hits);
+	CHECK(vm_test_stat("vm.stats.pgcache.alloc_hits") > hits);
 	CHECK(vm_page_check() == 0);
 }
 
@@ -403,7 +391,7 @@ page_domains_fn(void *arg)
 	CHECK(m != NULL && m->domain != local);
 	if (m != NULL)
 		page_list_add(&pl, m);
-	CHECK(page_stat("vm.stats.page.alloc_remote") >= 1);
+	CHECK(vm_test_stat("vm.stats.page.alloc_remote") >= 1);
 	CHECK(vm_page_check() == 0);
 	page_list_free(&pl);
 	CHECK(vm_page_check() == 0);

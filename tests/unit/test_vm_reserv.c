@@ -22,18 +22,6 @@
 
 static const char *const rv_tun_off[] = { "vm.reserv.enable=0", NULL };
 
-static uint64_t
-rv_stat(const char *name)
-{
-	struct sysctl_info si;
-
-	if (!sysctl_get(name, &si)) {
-		CHECKF(0, "no statistic %s", name);
-		return (0);
-	}
-	return ((uint64_t)si.si_value);
-}
-
 /* Shuffles idx[0..n) with the test's generator. */
 static void
 rv_shuffle(uint64_t *idx, uint64_t n, uint64_t *rs)
@@ -60,7 +48,7 @@ rv_populate_fn(void *arg)
 
 	(void)arg;
 	pages = calloc(VM_LEVEL_0_NPAGES, sizeof(*pages));
-	fp = rv_stat("vm.stats.reserv.fullpop");
+	fp = vm_test_stat("vm.stats.reserv.fullpop");
 	rv_shuffle(idx, VM_LEVEL_0_NPAGES, &rs);
 	for (i = 0; i < VM_LEVEL_0_NPAGES; i++) {
 		pi = first + idx[i];
@@ -79,8 +67,8 @@ rv_populate_fn(void *arg)
 		    (unsigned long long)(first + i),
 		    (unsigned long long)pages[i]->phys_addr,
 		    (unsigned long long)base);
-	CHECK(rv_stat("vm.stats.reserv.fullpop") == fp + 1);
-	CHECK(rv_stat("vm.stats.reserv.fullpop_now") == 1);
+	CHECK(vm_test_stat("vm.stats.reserv.fullpop") == fp + 1);
+	CHECK(vm_test_stat("vm.stats.reserv.fullpop_now") == 1);
 	CHECK(vm_reserv_check() == 0 && vm_page_check() == 0);
 	/* The first free ends the signal; the last returns the block. */
 	for (i = 0; i < VM_LEVEL_0_NPAGES; i++) {
@@ -88,7 +76,7 @@ rv_populate_fn(void *arg)
 		if (i == 0)
 			CHECK(vm_reserv_level_iffullpop(pages[idx[1]]) == -1);
 	}
-	CHECK(rv_stat("vm.stats.reserv.active") == 0);
+	CHECK(vm_test_stat("vm.stats.reserv.active") == 0);
 	CHECK(vm_reserv_check() == 0 && vm_page_check() == 0);
 	(void)vm_pgcache_drain_all();
 	CHECK(vm_page_free_count() == vm_page_count_total());
@@ -116,16 +104,16 @@ rv_policy_fn(void *arg)
 	bool on = *(bool *)arg;
 
 	a = vm_page_alloc(&small, 7, 0);
-	CHECK(a != NULL && rv_stat("vm.stats.reserv.active") == 0);
+	CHECK(a != NULL && vm_test_stat("vm.stats.reserv.active") == 0);
 	b = vm_page_alloc(&anon, 7, 0);
 	CHECK(b != NULL);
-	CHECK(rv_stat("vm.stats.reserv.active") == (on ? 1 : 0));
+	CHECK(vm_test_stat("vm.stats.reserv.active") == (on ? 1 : 0));
 	if (on && b != NULL)
 		CHECK((b->phys_addr & (VM_LEVEL_0_SIZE - 1)) == ptoa(7));
 	CHECK(vm_reserv_check() == 0 && vm_page_check() == 0);
 	vm_page_free(a);
 	vm_page_free(b);
-	CHECK(rv_stat("vm.stats.reserv.active") == 0);
+	CHECK(vm_test_stat("vm.stats.reserv.active") == 0);
 	CHECK(vm_reserv_check() == 0 && vm_page_check() == 0);
 }
 
@@ -155,7 +143,7 @@ rv_shortage_fn(void *arg)
 	uint64_t nobj = vm_page_count_total() / VM_LEVEL_0_NPAGES, i, n = 0;
 	struct vm_object *objs = calloc(nobj, sizeof(*objs));
 	struct vm_page **held, **rvp = calloc(nobj, sizeof(*rvp)), *m;
-	uint64_t broken = rv_stat("vm.stats.reserv.broken");
+	uint64_t broken = vm_test_stat("vm.stats.reserv.broken");
 
 	(void)arg;
 	held = calloc(vm_page_count_total(), sizeof(*held));
@@ -163,18 +151,18 @@ rv_shortage_fn(void *arg)
 		objs[i].flags = OBJ_ANON;
 		rvp[i] = vm_page_alloc(&objs[i], 0, 0);
 	}
-	CHECKF(rv_stat("vm.stats.reserv.active") > nobj / 2,
+	CHECKF(vm_test_stat("vm.stats.reserv.active") > nobj / 2,
 	    "%llu reservations for %llu objects",
-	    (unsigned long long)rv_stat("vm.stats.reserv.active"),
+	    (unsigned long long)vm_test_stat("vm.stats.reserv.active"),
 	    (unsigned long long)nobj);
 	CHECK(vm_reserv_check() == 0 && vm_page_check() == 0);
 	while ((m = vm_page_alloc_noobj(0)) != NULL)
 		held[n++] = m;
 	CHECK(n + nobj ==
 	    vm_page_count_total() - VM_DOMAIN(0)->vmd_free_reserved);
-	CHECK(rv_stat("vm.stats.reserv.broken") > broken);
-	CHECK(rv_stat("vm.stats.reserv.free_pages") == 0);
-	CHECK(rv_stat("vm.stats.reserv.partpop") == 0);
+	CHECK(vm_test_stat("vm.stats.reserv.broken") > broken);
+	CHECK(vm_test_stat("vm.stats.reserv.free_pages") == 0);
+	CHECK(vm_test_stat("vm.stats.reserv.partpop") == 0);
 	CHECK(vm_reserv_check() == 0 && vm_page_check() == 0);
 	vm_page_free_bulk(held, (int)n);
 	for (i = 0; i < nobj; i++)
@@ -273,7 +261,7 @@ rv_random_fn(void *arg)
 				vm_page_free(objs[i].ro_pages[pi]);
 		free(objs[i].ro_pages);
 	}
-	CHECK(rv_stat("vm.stats.reserv.active") == 0);
+	CHECK(vm_test_stat("vm.stats.reserv.active") == 0);
 	CHECK(vm_reserv_check() == 0 && vm_page_check() == 0);
 	(void)vm_pgcache_drain_all();
 	CHECK(vm_page_free_count() == vm_page_count_total());

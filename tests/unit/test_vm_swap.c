@@ -48,18 +48,6 @@
 
 static const char *const swap_tun_4m[] = { "vm.swap.size=4m", NULL };
 
-static uint64_t
-swap_stat(const char *name)
-{
-	struct sysctl_info si;
-
-	if (!sysctl_get(name, &si)) {
-		CHECKF(0, "no statistic %s", name);
-		return (0);
-	}
-	return ((uint64_t)si.si_value);
-}
-
 /* Boots a machine whose swap device has `npages' blocks. */
 static void
 swap_boot_pages(int ncpus, uint64_t npages)
@@ -182,12 +170,12 @@ alloc_fragmented(struct swap_ref *ref, uint64_t exh0)
 		CHECK(swap_alloc_both(ref, 1) >= 0);
 	CHECK(vm_swap_used() == ref->sr_total && vm_swap_check() == 0);
 	CHECK(swap_alloc_both(ref, 1) < 0);
-	CHECK(swap_stat("vm.swap.exhausted") == exh0 + 1);
+	CHECK(vm_test_stat("vm.swap.exhausted") == exh0 + 1);
 	for (b = 0; b < ref->sr_total; b += 2)
 		swap_free_both(ref, (int64_t)b, 1);
 	/* Half the device is free, but no two blocks in a row. */
 	CHECK(swap_alloc_both(ref, 2) < 0);
-	CHECK(swap_stat("vm.swap.exhausted") == exh0 + 1);
+	CHECK(vm_test_stat("vm.swap.exhausted") == exh0 + 1);
 	swap_free_both(ref, 101, 1);
 	CHECK(swap_alloc_both(ref, 4) < 0);
 	CHECK(swap_alloc_both(ref, 3) == 100);
@@ -228,14 +216,14 @@ alloc_exhaust(struct swap_ref *ref, uint64_t exh0)
 			hole = blk;
 	}
 	CHECK(vm_swap_used() == vm_swap_total());
-	CHECK(swap_stat("vm.swap.used") == vm_swap_total());
+	CHECK(vm_test_stat("vm.swap.used") == vm_swap_total());
 	CHECK(swap_alloc_both(ref, 1) < 0);
 	CHECK(swap_alloc_both(ref, 32) < 0);
-	CHECK(swap_stat("vm.swap.exhausted") == exh0 + 3);
+	CHECK(vm_test_stat("vm.swap.exhausted") == exh0 + 3);
 	swap_free_both(ref, hole, VM_SWAP_MAXPAGES);
 	CHECK(swap_alloc_both(ref, VM_SWAP_MAXPAGES) == hole);
 	CHECK(swap_alloc_both(ref, 1) < 0);
-	CHECK(swap_stat("vm.swap.exhausted") == exh0 + 4);
+	CHECK(vm_test_stat("vm.swap.exhausted") == exh0 + 4);
 	CHECK(vm_swap_check() == 0);
 	swap_free_both(ref, 0, (int)ref->sr_total);
 }
@@ -266,11 +254,11 @@ static void
 alloc_basic_fn(void *arg)
 {
 	struct swap_ref ref;
-	uint64_t exh0 = swap_stat("vm.swap.exhausted");
+	uint64_t exh0 = vm_test_stat("vm.swap.exhausted");
 
 	(void)arg;
 	CHECK(vm_swap_total() == 1024 && vm_swap_used() == 0);
-	CHECK(swap_stat("vm.swap.total") == 1024);
+	CHECK(vm_test_stat("vm.swap.total") == 1024);
 	swap_ref_init(&ref);
 	alloc_sequence(&ref);
 	alloc_fragmented(&ref, exh0);
@@ -412,8 +400,8 @@ io_single_fn(void *arg)
 	uint64_t tag0 = *(uint64_t *)arg, out0, in0;
 	int i;
 
-	out0 = swap_stat("vm.swap.pages_out");
-	in0 = swap_stat("vm.swap.pages_in");
+	out0 = vm_test_stat("vm.swap.pages_out");
+	in0 = vm_test_stat("vm.swap.pages_in");
 	m = vm_page_alloc_noobj(0);
 	for (i = 0; i < 64; i++) {
 		CHECK(vm_swap_alloc(1, &blks[i]) == 0);
@@ -430,8 +418,8 @@ io_single_fn(void *arg)
 		CHECK(io_matches(m, tag0 + (uint64_t)blks[i]));
 		vm_swap_free(blks[i], 1);
 	}
-	CHECK(swap_stat("vm.swap.pages_out") == out0 + 64);
-	CHECK(swap_stat("vm.swap.pages_in") == in0 + 128);
+	CHECK(vm_test_stat("vm.swap.pages_out") == out0 + 64);
+	CHECK(vm_test_stat("vm.swap.pages_in") == in0 + 128);
 	vm_page_free(m);
 }
 
@@ -441,8 +429,8 @@ io_cluster(struct vm_page **ma, uint64_t tag0)
 {
 	struct vm_page *rd[VM_SWAP_MAXPAGES];
 	vm_daddr_t blk;
-	uint64_t w0 = swap_stat("vm.swap.writes"),
-		 r0 = swap_stat("vm.swap.reads");
+	uint64_t w0 = vm_test_stat("vm.swap.writes"),
+		 r0 = vm_test_stat("vm.swap.reads");
 	int i;
 
 	CHECK(vm_swap_alloc(VM_SWAP_MAXPAGES, &blk) == 0);
@@ -461,8 +449,8 @@ io_cluster(struct vm_page **ma, uint64_t tag0)
 	for (i = 0; i < VM_SWAP_MAXPAGES; i++)
 		CHECKF(io_matches(rd[i], tag0 + (uint64_t)i),
 		    "page %d of the cluster read as a cluster wrong", i);
-	CHECK(swap_stat("vm.swap.writes") == w0 + 1);
-	CHECK(swap_stat("vm.swap.reads") == r0 + VM_SWAP_MAXPAGES + 1);
+	CHECK(vm_test_stat("vm.swap.writes") == w0 + 1);
+	CHECK(vm_test_stat("vm.swap.reads") == r0 + VM_SWAP_MAXPAGES + 1);
 	vm_page_free_bulk(rd, VM_SWAP_MAXPAGES);
 	vm_swap_free(blk, VM_SWAP_MAXPAGES);
 }
@@ -538,7 +526,7 @@ static void
 inject_write_fn(void *arg)
 {
 	struct vm_page *m = vm_page_alloc_noobj(0);
-	uint64_t e0 = swap_stat("vm.swap.write_errors");
+	uint64_t e0 = vm_test_stat("vm.swap.write_errors");
 	vm_daddr_t blk;
 	int i, rv;
 
@@ -556,7 +544,7 @@ inject_write_fn(void *arg)
 		    rv == ((i + 1) % 3 == 0 ? EIO : 0), "write %d: %d", i, rv);
 	}
 	vm_swap_set_inject(0, 0);
-	CHECK(swap_stat("vm.swap.write_errors") == e0 + 3);
+	CHECK(vm_test_stat("vm.swap.write_errors") == e0 + 3);
 	for (i = 0; i < 9; i++) {
 		CHECK(vm_swap_read(blk + i, &m, 1) == 0);
 		CHECKF(
@@ -571,7 +559,7 @@ static void
 inject_read_fn(void *arg)
 {
 	struct vm_page *m = vm_page_alloc_noobj(0);
-	uint64_t e0 = swap_stat("vm.swap.read_errors");
+	uint64_t e0 = vm_test_stat("vm.swap.read_errors");
 	vm_daddr_t blk;
 	int i, rv;
 
@@ -590,7 +578,7 @@ inject_read_fn(void *arg)
 		    "read %d (rv %d): wrong page contents", i, rv);
 	}
 	vm_swap_set_inject(0, 0);
-	CHECK(swap_stat("vm.swap.read_errors") == e0 + 4);
+	CHECK(vm_test_stat("vm.swap.read_errors") == e0 + 4);
 	vm_swap_free(blk, 8);
 	vm_page_free(m);
 }
@@ -1182,8 +1170,8 @@ test_swap_tunables(void)
 	/* Default: twice the physical memory. */
 	vm_test_boot(2, 1, 32ull << 20, NULL);
 	CHECK(vm_swap_total() == 2 * atop(32ull << 20));
-	CHECK(swap_stat("vm.swap.total") == vm_swap_total());
-	CHECK(swap_stat("vm.swap.used") == 0);
+	CHECK(vm_test_stat("vm.swap.total") == vm_swap_total());
+	CHECK(vm_test_stat("vm.swap.used") == 0);
 	test_shutdown();
 	/* Rounded down to pages; at least 32 of them. */
 	vm_test_boot(2, 1, SWAP_MEM, round);

@@ -1,9 +1,9 @@
 /*
  * vm_test.h: helpers shared by the VM unit tests (test_vm_*.c).
  *
- * vm_test_boot(): boots a machine with a given number of CPUs, domains,
- * bytes of memory and tunables (NULL-terminated), for tests that need more
- * than test_boot() offers.  vm_test_sizes(): smaller sizes under the
+ * vm_test_stat(): a statistic's value.  vm_test_boot(): boots a machine
+ * with a given number of CPUs, domains, bytes of memory and tunables
+ * (NULL-terminated), for tests that need more than test_boot() offers.  vm_test_sizes(): smaller sizes under the
  * sanitizers.  A page set is a bitmap over the page array, used to check
  * that what a test holds never overlaps.
  */
@@ -12,6 +12,7 @@
 
 #include "harness.h"
 #include "kern/kassert.h"
+#include "kern/sysctl.h"
 #include "vm/vm_domain.h"
 #include "vm/vm_page.h"
 #include "vm/vm_phys.h"
@@ -25,6 +26,19 @@ vm_test_boot(
     int ncpus, int ndomains, uint64_t physmem, const char *const *tunables)
 {
 	test_boot_mem(ncpus, ndomains, physmem, tunables);
+}
+
+/* A statistic's value; a check fails if there is none of that name. */
+static inline uint64_t
+vm_test_stat(const char *name)
+{
+	struct sysctl_info si;
+
+	if (!sysctl_get(name, &si)) {
+		CHECKF(0, "no statistic %s", name);
+		return (0);
+	}
+	return ((uint64_t)si.si_value);
 }
 
 /* `full' normally, `small' under the sanitizers. */
