@@ -4,17 +4,26 @@
  * Tagged words.  The root and every child slot hold one word:
  *	0				empty;
  *	(uintptr_t)m | VM_RADIX_LEAF	the page m (64-byte aligned);
- *	(uintptr_t)n | L << 1		the node n (32-byte aligned) of
- *					level L (bits 1-4: L < 16).
- * The level in the word lets an exact lookup go down reading only the
- * child word it needs: one cache line per level, never the node header.
+ *	(uintptr_t)n | 6 * L		the node n (64-byte aligned) of
+ *					level L (bits 1-5; bit 0 clear).
+ * A node word carries the shift of its node's digit, so an exact lookup
+ * goes down reading only the child word it needs, one cache line per
+ * level, never the node's header: per level a load, an AND, a shift, an
+ * AND and the next load.
  *
- * A node (160 bytes with its alignment):
- *	rn_child[16]	tagged children, by digit rn_clev of the key
+ * A node (576 bytes, 9 cache lines):
+ *	rn_child[64]	tagged children, by digit rn_clev of the key
  *	rn_owner	the prefix: any of its keys with digits rn_clev and
  *			below cleared
  *	rn_popmap	bit s set iff rn_child[s] is not empty
  *	rn_clev		its level
+ * Why 64 children rather than FreeBSD's 16: a million dense pages take 4
+ * levels instead of 5 and 9.1 MiB of nodes instead of 10.7, and a lookup
+ * that misses the cache misses on fewer lines: bench/radix.c measured
+ * lookups 10-30% faster than with 16 children (and dense inserts 35%).
+ * The price is memory for sparse keys, whose nodes are mostly empty:
+ * 100,000 random 64-bit keys take 17 MiB of nodes instead of 6, and
+ * their inserts, which allocate a node each, are about 50% slower.
  *
  * Invariants (vm_radix_check()):
  *	1. a node has at least two children (path compression: a node
@@ -24,9 +33,9 @@
  *	   child's slot; a leaf in slot s of a node of level L has a key
  *	   whose bits above digit L are the node's prefix and whose digit L
  *	   is s.  Hence keys increase from slot to slot, and all the keys of
- *	   a node lie in [rn_owner, rn_owner + 16^(rn_clev + 1));
- *	3. rn_popmap matches the empty slots, and the level in a node's
- *	   tagged word matches its rn_clev;
+ *	   a node lie in [rn_owner, rn_owner + 64^(rn_clev + 1));
+ *	3. rn_popmap matches the empty slots, and the shift in a node's
+ *	   tagged word is 6 * rn_clev;
  *	4. rn_owner has zero bits at digit rn_clev and below.
  *
  * Exact lookup of key k: from the root, while the word is a node of
@@ -68,38 +77,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VM_RADIX_WIDTH 4
 #define VM_RADIX_COUNT (1 << VM_RADIX_WIDTH)
 #define VM_RADIX_MASK ((vm_pindex_t)VM_RADIX_COUNT - 1)
 #define VM_RADIX_LEVELS howmany(64, VM_RADIX_WIDTH)
 
 #define VM_RADIX_LEAF ((uintptr_t)0x1)
-#define VM_RADIX_LEVSHIFT 1
-#define VM_RADIX_LEVMASK ((uintptr_t)0xf)
-#define VM_RADIX_NODE_ALIGN 32
+#define VM_RADIX_SHIFTMASK ((uintptr_t)0x3e)
+#define VM_RADIX_NODE_ALIGN 64
 #define VM_RADIX_PTRMASK (~(uintptr_t)(VM_RADIX_NODE_ALIGN - 1))
 
 /* What a freed node's slots hold (invariant builds): not a node, not a leaf. */
-#define VM_RADIX_POISON ((uintptr_t)0xdead0000dead0010ull)
+#define VM_RADIX_POISON ((uintptr_t)0xdead0000dead0040ull)
 #define VM_RADIX_DEADLEV 0xff
 
-_Static_assert(VM_RADIX_LEVELS - 1 <= VM_RADIX_LEVMASK,
-    "a level fits in the tag bits of a node word");
-_Static_assert((VM_RADIX_LEVMASK << VM_RADIX_LEVSHIFT) < VM_RADIX_NODE_ALIGN,
-    "the level bits are free in a node's address");
+_Static_assert(VM_RADIX_WIDTH % 2 == 0 &&
+	(VM_RADIX_LEVELS - 1) * VM_RADIX_WIDTH <= VM_RADIX_SHIFTMASK,
+    "a node word's tag bits hold its shift, and bit 0 stays clear");
+_Static_assert(VM_RADIX_SHIFTMASK < VM_RADIX_NODE_ALIGN,
+    "the tag bits are free in a node's address");
 _Static_assert(MD_CACHE_LINE % 2 == 0, "a page's address has bit 0 free");
 
 /* Locking key: (o) the owner's lock; (a) read by lockless readers. */
 struct vm_radix_node {
 	uintptr_t rn_child[VM_RADIX_COUNT]; /* (o,a) tagged children */
 	vm_pindex_t rn_owner;		    /* (c) prefix */
-	uint16_t rn_popmap;		    /* (o) non-empty children */
+	uint64_t rn_popmap;		    /* (o) non-empty children */
 	uint8_t rn_clev;		    /* (c) level */
 } __aligned(VM_RADIX_NODE_ALIGN);
 
-_Static_assert(VM_RADIX_COUNT <= 16, "rn_popmap has a bit per child");
-_Static_assert(sizeof(struct vm_radix_node) == 160,
-    "a node is 128 bytes of children and a 32-byte-aligned header");
+_Static_assert(VM_RADIX_COUNT <= 64, "rn_popmap has a bit per child");
+_Static_assert(sizeof(struct vm_radix_node) ==
+	roundup2(VM_RADIX_COUNT * 8 + 17, VM_RADIX_NODE_ALIGN),
+    "a node is its children and a small header");
 
 int vm_radix_fail_alloc_after = -1;
 static uint64_t vm_radix_nnodes; /* (a) live nodes, statistic */
@@ -128,17 +137,45 @@ vm_radix_tonode(uintptr_t v)
 	return ((struct vm_radix_node *)(v & VM_RADIX_PTRMASK));
 }
 
-/* The level a node word carries. */
+/* The shift of the digit a node word's node takes: its level * width. */
 static inline int
-vm_radix_taglev(uintptr_t v)
+vm_radix_tagshift(uintptr_t v)
 {
-	return ((int)((v >> VM_RADIX_LEVSHIFT) & VM_RADIX_LEVMASK));
+	return ((int)(v & VM_RADIX_SHIFTMASK));
+}
+
+/* The slot of node word v's node that key `index' takes. */
+static inline uintptr_t *
+vm_radix_childp(uintptr_t v, vm_pindex_t index)
+{
+	struct vm_radix_node *n = vm_radix_tonode(v);
+
+	return (&n->rn_child[(index >> vm_radix_tagshift(v)) & VM_RADIX_MASK]);
 }
 
 static inline uintptr_t
 vm_radix_nodeword(const struct vm_radix_node *n)
 {
-	return ((uintptr_t)n | (uintptr_t)n->rn_clev << VM_RADIX_LEVSHIFT);
+	return ((uintptr_t)n | (uintptr_t)n->rn_clev * VM_RADIX_WIDTH);
+}
+
+static inline uint64_t
+vm_radix_bit(int slot)
+{
+	return ((uint64_t)1 << slot);
+}
+
+/* The first and last non-empty slots in a non-empty popmap. */
+static inline int
+vm_radix_first(uint64_t popmap)
+{
+	return (__builtin_ctzll(popmap));
+}
+
+static inline int
+vm_radix_last(uint64_t popmap)
+{
+	return (63 - __builtin_clzll(popmap));
 }
 
 /* Digit `lev' of the key: the slot it takes in a node of that level. */
@@ -148,20 +185,23 @@ vm_radix_slot(vm_pindex_t index, int lev)
 	return ((int)((index >> (lev * VM_RADIX_WIDTH)) & VM_RADIX_MASK));
 }
 
-/* The key with digits `lev' and below cleared (two shifts: lev may be 15). */
+/*
+ * The key with digits `lev' and below cleared.  Two shifts: for the top
+ * level, shift + width is 64, too much for one.
+ */
 static inline vm_pindex_t
 vm_radix_trimkey(vm_pindex_t index, int lev)
 {
-	return (index & ((~(vm_pindex_t)0 << (lev * VM_RADIX_WIDTH))
-			    << VM_RADIX_WIDTH));
+	return (index &
+	    ((~(vm_pindex_t)0 << (lev * VM_RADIX_WIDTH)) << VM_RADIX_WIDTH));
 }
 
 /* The highest digit in which two different keys differ. */
 static inline int
 vm_radix_keydiff(vm_pindex_t a, vm_pindex_t b)
 {
-	VM_ASSERT(a != b, ("%s: equal keys %#llx", __func__,
-			      (unsigned long long)a));
+	VM_ASSERT(
+	    a != b, ("%s: equal keys %#llx", __func__, (unsigned long long)a));
 	return ((63 - __builtin_clzll(a ^ b)) / VM_RADIX_WIDTH);
 }
 
@@ -224,7 +264,7 @@ static inline void
 vm_radix_node_init_child(struct vm_radix_node *n, int slot, uintptr_t v)
 {
 	n->rn_child[slot] = v;
-	n->rn_popmap |= (uint16_t)(1u << slot);
+	n->rn_popmap |= vm_radix_bit(slot);
 }
 
 void
@@ -262,8 +302,8 @@ vm_radix_insert(struct vm_radix *rtree, struct vm_page *m)
 			/* Step 2.  Release: m->pindex before the leaf. */
 			atomic_store_rel_ptr(slotp, vm_radix_toleaf(m));
 			if (parent != NULL)
-				parent->rn_popmap |=
-				    (uint16_t)(1u << (slotp - parent->rn_child));
+				parent->rn_popmap |= vm_radix_bit(
+				    (int)(slotp - parent->rn_child));
 			return (0);
 		}
 		if (vm_radix_isleaf(v)) {
@@ -288,8 +328,8 @@ vm_radix_insert(struct vm_radix *rtree, struct vm_page *m)
 	n = vm_radix_node_alloc(index, clev);
 	if (n == NULL)
 		return (ENOMEM);
-	vm_radix_node_init_child(n, vm_radix_slot(index, clev),
-	    vm_radix_toleaf(m));
+	vm_radix_node_init_child(
+	    n, vm_radix_slot(index, clev), vm_radix_toleaf(m));
 	vm_radix_node_init_child(n, vm_radix_slot(other, clev), v);
 	/* Release: the node's contents (and m->pindex) before its word. */
 	atomic_store_rel_ptr(slotp, vm_radix_nodeword(n));
@@ -307,8 +347,7 @@ vm_radix_lookup(struct vm_radix *rtree, vm_pindex_t index)
 	while (!vm_radix_isleaf(v)) {
 		if (v == 0)
 			return (NULL);
-		v = vm_radix_tonode(v)
-			->rn_child[vm_radix_slot(index, vm_radix_taglev(v))];
+		v = *vm_radix_childp(v, index);
 	}
 	m = vm_radix_topage(v);
 	return (m->pindex == index ? m : NULL);
@@ -329,8 +368,7 @@ vm_radix_lookup_unlocked(struct vm_radix *rtree, vm_pindex_t index)
 	while (!vm_radix_isleaf(v)) {
 		if (v == 0)
 			return (NULL);
-		v = atomic_load_acq_ptr(&vm_radix_tonode(v)->rn_child[
-		    vm_radix_slot(index, vm_radix_taglev(v))]);
+		v = atomic_load_acq_ptr(vm_radix_childp(v, index));
 		VM_ASSERT(v != VM_RADIX_POISON,
 		    ("%s: key %#llx: walked a freed node", __func__,
 			(unsigned long long)index));
@@ -351,8 +389,8 @@ vm_radix_edge(uintptr_t v, bool max)
 
 	while (!vm_radix_isleaf(v)) {
 		n = vm_radix_tonode(v);
-		v = n->rn_child[max ? 31 - __builtin_clz(n->rn_popmap)
-				    : __builtin_ctz(n->rn_popmap)];
+		v = n->rn_child[max ? vm_radix_last(n->rn_popmap)
+				    : vm_radix_first(n->rn_popmap)];
 	}
 	return (vm_radix_topage(v));
 }
@@ -374,7 +412,7 @@ vm_radix_lookup_near(struct vm_radix *rtree, vm_pindex_t index, bool ge)
 	struct vm_radix_node *stack[VM_RADIX_LEVELS], *n;
 	struct vm_page *m;
 	uintptr_t v = rtree->rt_root;
-	unsigned beyond;
+	uint64_t beyond;
 	int depth = 0, slot;
 
 	/* Steps 1 and 2. */
@@ -398,12 +436,13 @@ vm_radix_lookup_near(struct vm_radix *rtree, vm_pindex_t index, bool ge)
 	while (depth > 0) {
 		n = stack[--depth];
 		slot = vm_radix_slot(index, n->rn_clev);
-		beyond = ge ? n->rn_popmap & ~((2u << slot) - 1)
-			    : n->rn_popmap & ((1u << slot) - 1);
+		/* Slots above (ge) or below: 2 << 63 is 0, so ~(0 - 1) is 0. */
+		beyond = ge ? n->rn_popmap & ~((vm_radix_bit(slot) << 1) - 1)
+			    : n->rn_popmap & (vm_radix_bit(slot) - 1);
 		if (beyond != 0)
 			return (vm_radix_edge(
-			    n->rn_child[ge ? __builtin_ctz(beyond)
-					   : 31 - __builtin_clz(beyond)],
+			    n->rn_child[ge ? vm_radix_first(beyond)
+					   : vm_radix_last(beyond)],
 			    !ge));
 	}
 	return (NULL);
@@ -445,7 +484,7 @@ vm_radix_remove(struct vm_radix *rtree, vm_pindex_t index)
 	atomic_store_ptr(slotp, 0);
 	if (n == NULL)
 		return (m);
-	n->rn_popmap &= (uint16_t) ~(1u << slot);
+	n->rn_popmap &= ~vm_radix_bit(slot);
 	/* Step 3. */
 	if ((n->rn_popmap & (n->rn_popmap - 1)) == 0) {
 		VM_ASSERT(n->rn_popmap != 0,
@@ -455,7 +494,7 @@ vm_radix_remove(struct vm_radix *rtree, vm_pindex_t index)
 		 * what it names) as complete as readers through n did.
 		 */
 		atomic_store_rel_ptr(
-		    nodep, n->rn_child[__builtin_ctz(n->rn_popmap)]);
+		    nodep, n->rn_child[vm_radix_first(n->rn_popmap)]);
 		epoch_call(vm_radix_node_free_deferred, n);
 	}
 	return (m);
@@ -471,8 +510,7 @@ vm_radix_replace(struct vm_radix *rtree, struct vm_page *newm)
 	VM_ASSERT(((uintptr_t)newm & VM_RADIX_LEAF) == 0,
 	    ("%s: page %p misaligned", __func__, (void *)newm));
 	while ((v = *slotp) != 0 && !vm_radix_isleaf(v))
-		slotp = &vm_radix_tonode(v)
-			     ->rn_child[vm_radix_slot(index, vm_radix_taglev(v))];
+		slotp = vm_radix_childp(v, index);
 	m = vm_radix_topage(v);
 	if (v == 0 || m->pindex != index)
 		VM_PANIC("%s: no page at index %#llx", __func__,
@@ -487,13 +525,13 @@ static void
 vm_radix_reclaim(uintptr_t v)
 {
 	struct vm_radix_node *n;
-	unsigned bits;
+	uint64_t bits;
 
 	if (v == 0 || vm_radix_isleaf(v))
 		return;
 	n = vm_radix_tonode(v);
 	for (bits = n->rn_popmap; bits != 0; bits &= bits - 1)
-		vm_radix_reclaim(n->rn_child[__builtin_ctz(bits)]);
+		vm_radix_reclaim(n->rn_child[vm_radix_first(bits)]);
 	vm_radix_node_free(n);
 }
 
@@ -520,7 +558,7 @@ vm_radix_foreach_rec(uintptr_t v, const struct vm_radix_iter *it)
 	struct vm_radix_node *n;
 	struct vm_page *m;
 	vm_pindex_t lo, span;
-	unsigned bits;
+	uint64_t bits;
 	int error, s;
 
 	if (vm_radix_isleaf(v)) {
@@ -532,7 +570,7 @@ vm_radix_foreach_rec(uintptr_t v, const struct vm_radix_iter *it)
 	n = vm_radix_tonode(v);
 	span = (vm_pindex_t)1 << (n->rn_clev * VM_RADIX_WIDTH);
 	for (bits = n->rn_popmap; bits != 0; bits &= bits - 1) {
-		s = __builtin_ctz(bits);
+		s = vm_radix_first(bits);
 		/* Slot s holds the keys [lo, lo + span - 1]. */
 		lo = n->rn_owner + (vm_pindex_t)s * span;
 		if (lo + (span - 1) < it->ri_start)
@@ -560,14 +598,13 @@ static uint64_t
 vm_radix_count_rec(uintptr_t v)
 {
 	struct vm_radix_node *n;
-	uint64_t count = 0;
-	unsigned bits;
+	uint64_t count = 0, bits;
 
 	if (vm_radix_isleaf(v))
 		return (1);
 	n = vm_radix_tonode(v);
 	for (bits = n->rn_popmap; bits != 0; bits &= bits - 1)
-		count += vm_radix_count_rec(n->rn_child[__builtin_ctz(bits)]);
+		count += vm_radix_count_rec(n->rn_child[vm_radix_first(bits)]);
 	return (count);
 }
 
@@ -579,7 +616,7 @@ vm_radix_count(struct vm_radix *rtree)
 
 struct vm_radix_chk {
 	int rc_nerr;
-	bool rc_seen;	    /* a leaf was visited */
+	bool rc_seen;	     /* a leaf was visited */
 	vm_pindex_t rc_last; /* the last leaf's key */
 };
 
@@ -591,27 +628,29 @@ static void
 vm_radix_check_node(uintptr_t v, struct vm_radix_chk *c)
 {
 	struct vm_radix_node *n = vm_radix_tonode(v);
-	unsigned popmap = 0;
+	uint64_t popmap = 0;
 	int s;
 
-	if (vm_radix_taglev(v) != n->rn_clev)
+	if (vm_radix_tagshift(v) != n->rn_clev * VM_RADIX_WIDTH)
 		vm_check_fail(&c->rc_nerr,
-		    "radix: node %p of level %u carries level %d", (void *)n,
-		    n->rn_clev, vm_radix_taglev(v));
+		    "radix: node %p of level %u carries shift %d", (void *)n,
+		    n->rn_clev, vm_radix_tagshift(v));
 	if (n->rn_owner != vm_radix_trimkey(n->rn_owner, n->rn_clev))
 		vm_check_fail(&c->rc_nerr,
 		    "radix: node %p level %u prefix %#llx has low bits",
 		    (void *)n, n->rn_clev, (unsigned long long)n->rn_owner);
 	for (s = 0; s < VM_RADIX_COUNT; s++)
 		if (n->rn_child[s] != 0)
-			popmap |= 1u << s;
+			popmap |= vm_radix_bit(s);
 	if (popmap != n->rn_popmap)
 		vm_check_fail(&c->rc_nerr,
-		    "radix: node %p has children %#x, popmap %#x", (void *)n,
-		    popmap, n->rn_popmap);
+		    "radix: node %p has children %#llx, popmap %#llx",
+		    (void *)n, (unsigned long long)popmap,
+		    (unsigned long long)n->rn_popmap);
 	if ((popmap & (popmap - 1)) == 0)
-		vm_check_fail(&c->rc_nerr, "radix: node %p has children %#x",
-		    (void *)n, popmap);
+		vm_check_fail(&c->rc_nerr,
+		    "radix: node %p has children %#llx (fewer than 2)",
+		    (void *)n, (unsigned long long)popmap);
 	for (s = 0; s < VM_RADIX_COUNT; s++)
 		if (n->rn_child[s] != 0)
 			vm_radix_check_word(n->rn_child[s], n, s, c);
@@ -619,8 +658,8 @@ vm_radix_check_node(uintptr_t v, struct vm_radix_chk *c)
 
 /* Invariant 2 for word v in slot `slot' of parent (NULL: the root). */
 static void
-vm_radix_check_word(uintptr_t v, const struct vm_radix_node *parent,
-    int slot, struct vm_radix_chk *c)
+vm_radix_check_word(uintptr_t v, const struct vm_radix_node *parent, int slot,
+    struct vm_radix_chk *c)
 {
 	struct vm_radix_node *n;
 	vm_pindex_t key;

@@ -2,16 +2,17 @@
  * vm_radix.h: the pages of an object, in a path-compressed radix trie
  * keyed by page index, with lockless lookups.
  *
- * Layout (details in vm_radix.c).  A 64-bit key is cut into 16 digits of
- * VM_RADIX_WIDTH = 4 bits; digit L is bits [4L, 4L + 4).  An internal
- * node of level L has 16 children, chosen by digit L of the key, and
- * records the bits of the key above digit L that all its keys share (its
- * prefix).  A node exists only where at least two keys diverge, so a
- * node has 2 to 16 children and levels decrease strictly downwards:
- * sparse keys do not build chains of one-child nodes.  A child is empty,
- * a leaf (the struct vm_page itself, tagged), or a node whose level the
- * tag of the pointer to it carries, so that an exact lookup reads one
- * child word per level and the page's pindex at the end.
+ * Layout (details in vm_radix.c).  A 64-bit key is cut into digits of
+ * VM_RADIX_WIDTH = 6 bits; digit L is bits [6L, 6L + 6) (the top one,
+ * digit 10, has 4).  An internal node of level L has 64 children, chosen
+ * by digit L of the key, and records the bits of the key above digit L
+ * that all its keys share (its prefix).  A node exists only where at
+ * least two keys diverge, so a node has 2 to 64 children and levels
+ * decrease strictly downwards: sparse keys do not build chains of
+ * one-child nodes.  A child is empty, a leaf (the struct vm_page itself,
+ * tagged), or a node, whose level the low bits of the pointer to it
+ * carry, so that an exact lookup reads one child word per level and the
+ * page's pindex at the end.
  *
  * Concurrency.  Correctness is only provided if:
  *	- every function but vm_radix_lookup_unlocked() runs with the
@@ -44,6 +45,9 @@
 #include <stdint.h>
 
 struct vm_page;
+
+/* Bits of the key per level: nodes have 1 << VM_RADIX_WIDTH children. */
+#define VM_RADIX_WIDTH 6
 
 struct vm_radix {
 	uintptr_t rt_root; /* (o,a) tagged: empty, leaf or node */
@@ -104,8 +108,8 @@ void vm_radix_reclaim_allnodes(struct vm_radix *rtree);
  * vm_radix_lookup_le() for it.)  fn must not modify the trie.  Owner's
  * lock.
  */
-int vm_radix_foreach(struct vm_radix *rtree, vm_pindex_t start,
-    vm_pindex_t end, int (*fn)(struct vm_page *, void *), void *arg);
+int vm_radix_foreach(struct vm_radix *rtree, vm_pindex_t start, vm_pindex_t end,
+    int (*fn)(struct vm_page *, void *), void *arg);
 
 /* Pages in the trie, counted by walking it.  Owner's lock. */
 uint64_t vm_radix_count(struct vm_radix *rtree);
