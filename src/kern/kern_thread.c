@@ -170,6 +170,8 @@ static void
 kthread_reap(struct thread *td)
 {
 	int *notify = td->td_reapnotify;
+	/* Read before the struct goes back to the free list for reuse. */
+	bool system = (td->td_flags & TDF_SYSTEM) != 0;
 
 	VM_ASSERT(atomic_load_int(&td->td_state) == TDS_DEAD &&
 		atomic_load_int(&td->td_oncpu) == 0,
@@ -181,7 +183,7 @@ kthread_reap(struct thread *td)
 	TAILQ_INSERT_HEAD(&kthread_freeq, td, td_freeq);
 	mtx_unlock_spin(&kthread_free_mtx);
 	/* System threads leave the system count first (see kthread_live). */
-	if ((td->td_flags & TDF_SYSTEM) != 0)
+	if (system)
 		(void)atomic_fetchadd_64(&kthread_nsystem, (uint64_t)-1);
 	/* Release: the reap is complete before the count drops. */
 	(void)atomic_fetchadd_64(&kthread_nlive, (uint64_t)-1);

@@ -583,6 +583,13 @@ vm_object_collapse_swap(struct vm_object *obj, struct vm_object *backing)
 	vm_swap_meta_free_all(&backing->swp);
 }
 
+static int
+vm_object_page_busy_cb(struct vm_page *m, void *arg)
+{
+	(void)arg;
+	return (vm_page_busied(m) || m->wire_count != 0);
+}
+
 /*
  * Folds backing objects referenced only by obj into obj (obj locked):
  * pages and swap blocks that obj lacks move up, the others are freed, and
@@ -611,16 +618,18 @@ vm_object_collapse(struct vm_object *obj)
 			return;
 		}
 		/* Every page first, so a busy one aborts cleanly. */
-		for (m = vm_radix_lookup_ge(&backing->rtree, 0); m != NULL;
-		     m = vm_radix_lookup_ge(&backing->rtree, m->pindex + 1))
-			if (vm_page_busied(m) || m->wire_count != 0) {
-				vm_object_unlock(backing);
-				return;
-			}
+		if (vm_radix_foreach(&backing->rtree, 0, UINT64_MAX,
+			vm_object_page_busy_cb, NULL) != 0) {
+			vm_object_unlock(backing);
+			return;
+		}
 		for (m = vm_radix_lookup_ge(&backing->rtree, 0); m != NULL;
 		     m = next) {
-			next =
-			    vm_radix_lookup_ge(&backing->rtree, m->pindex + 1);
+			/* The last possible index has no successor. */
+			next = m->pindex == UINT64_MAX
+			    ? NULL
+			    : vm_radix_lookup_ge(
+				  &backing->rtree, m->pindex + 1);
 			(void)vm_page_tryxbusy(m);
 			idx = m->pindex - obj->backing_offset;
 			keep = m->pindex >= obj->backing_offset &&
