@@ -293,6 +293,8 @@ vm_pageout_active_page(
 				(*deactp)++;
 				return (false);
 			}
+			/* The word changed (referenced meanwhile): again. */
+			a = vm_page_astate_load(m);
 			continue;
 		}
 		if (vm_page_astate_fcmpset(m, &a, new)) {

@@ -639,7 +639,8 @@ vm_pagequeue_check(bool quiesced)
 		    (a.queue != PQ_NONE && (a.flags & PGA_ENQUEUED) == 0))
 			pending++;
 	}
-	if (enq != listed)
+	/* The walk and the counts are one snapshot only when quiesced. */
+	if (quiesced && enq != listed)
 		vm_check_fail(&nerr,
 		    "pagequeue: %llu pages say enqueued, queues list %llu",
 		    (unsigned long long)enq, (unsigned long long)listed);

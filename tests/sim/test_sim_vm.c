@@ -6,7 +6,9 @@
  * over two anonymous objects of 1,024 pages each (twice memory): first
  * each writes its own third of the pages (so the daemon must launder and
  * free while they run), then each does random reads and writes over all
- * of them.  Pages carry (object, index, generation) words; a read must
+ * of them; between the phases one thread checks that the queues'
+ * logical and physical states differ for a bounded number of pages
+ * (vm_pagequeue_check(!quiesced)).  Pages carry (object, index, generation) words; a read must
  * see the newest generation written.  After the threads end: the page
  * queues are drained and must agree exactly with the pages' queue state
  * (vm_pagequeue_check(quiesced)), the page accounting holds, and freeing
@@ -112,6 +114,9 @@ sv_thread_main(void *arg)
 
 	for (i = (vm_pindex_t)st->st_id; i < 2 * SV_PAGES; i += SV_THREADS)
 		sv_touch(s, (int)(i % 2), i / 2, true);
+	/* While the others run: logical and physical state differ boundedly. */
+	if (st->st_id == 0)
+		CHECK(vm_pagequeue_check(false) == 0);
 	for (k = 0; k < SV_RANDOM; k++) {
 		r = test_rand(&rs);
 		sv_touch(
