@@ -790,43 +790,30 @@ vm_object_page_dirty(struct vm_object *obj, struct vm_page *m)
 }
 
 /*
- * Copy-on-write: a new page of obj at pindex with src's contents (src
- * busied in a backing object).  obj locked.
+ * A new valid page of obj at pindex: a copy of src (busied in a backing
+ * object: copy-on-write), or zeros when src is NULL.  obj locked.
  */
 static int
-vm_object_cow(struct vm_object *obj, vm_pindex_t pindex, struct vm_page *src,
-    struct vm_page **mp)
+vm_object_page_new(struct vm_object *obj, vm_pindex_t pindex,
+    struct vm_page *src, struct vm_page **mp)
 {
 	struct vm_page *m;
 	int error;
 
 	if ((m = vm_page_alloc_obj(obj, pindex, &error)) == NULL)
 		return (error != 0 ? error : ENOMEM);
-	memcpy(vm_page_dmap(m), vm_page_dmap(src), PAGE_SIZE);
-	md_cost_param(MD_SIM_COST_PAGE_COPY);
+	if (src != NULL) {
+		memcpy(vm_page_dmap(m), vm_page_dmap(src), PAGE_SIZE);
+		md_cost_param(MD_SIM_COST_PAGE_COPY);
+		counter_u64_add(vm_cnt_cow, 1);
+	} else {
+		memset(vm_page_dmap(m), 0, PAGE_SIZE);
+		md_cost_param(MD_SIM_COST_PAGE_ZERO);
+		counter_u64_add(vm_cnt_zfod, 1);
+	}
 	m->valid = VM_PAGE_BITS_ALL;
 	if (obj->type != OBJT_PHYS)
 		vm_page_activate(m);
-	counter_u64_add(vm_cnt_cow, 1);
-	*mp = m;
-	return (0);
-}
-
-/* A zero-filled new page of obj at pindex.  obj locked. */
-static int
-vm_object_zfod(struct vm_object *obj, vm_pindex_t pindex, struct vm_page **mp)
-{
-	struct vm_page *m;
-	int error;
-
-	if ((m = vm_page_alloc_obj(obj, pindex, &error)) == NULL)
-		return (error != 0 ? error : ENOMEM);
-	memset(vm_page_dmap(m), 0, PAGE_SIZE);
-	md_cost_param(MD_SIM_COST_PAGE_ZERO);
-	m->valid = VM_PAGE_BITS_ALL;
-	if (obj->type != OBJT_PHYS)
-		vm_page_activate(m);
-	counter_u64_add(vm_cnt_zfod, 1);
 	*mp = m;
 	return (0);
 }
@@ -864,12 +851,12 @@ vm_object_touch_find(struct vm_object *obj, vm_pindex_t pindex, bool write,
 		if (o != obj)
 			vm_object_unlock(o);
 		o = obj;
-		error = vm_object_zfod(obj, pindex, &m);
+		error = vm_object_page_new(obj, pindex, NULL, &m);
 		if (error == 0 && !write)
 			vm_page_busy_downgrade(m);
 	} else if (error == 0 && o != obj && write) {
 		src = m;
-		error = vm_object_cow(obj, pindex, src, &m);
+		error = vm_object_page_new(obj, pindex, src, &m);
 		vm_page_sunbusy(src);
 		vm_object_unlock(o);
 		o = obj;

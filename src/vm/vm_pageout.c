@@ -115,39 +115,57 @@ vm_pageout_wait_free(void)
 /*
  * The inactive scan (step 2).
  */
-enum vm_scan_verdict { SCAN_KEEP, SCAN_DONE, SCAN_FREED };
-
-/* Decides one inactive page; its object is locked, the page xbusied. */
-static enum vm_scan_verdict
-vm_pageout_inactive_page_locked(struct vm_object *obj, struct vm_page *m)
+/*
+ * Decides one inactive page; its object is locked, the page xbusied.
+ * Returns whether it freed the page.
+ */
+static bool
+vm_pageout_inactive_decide(struct vm_object *obj, struct vm_page *m)
 {
 	union vm_page_astate a = vm_page_astate_load(m);
 
 	if (a.queue != PQ_INACTIVE || (a.flags & PGA_QUEUE_STATE_MASK) != 0)
-		return (SCAN_DONE); /* moved while we looked: not ours */
+		return (false); /* moved while we looked: not ours */
 	if (atomic_load_int(&m->wire_count) != 0) {
 		(void)vm_page_scan_move(m, a, PQ_NONE, 0);
-		return (SCAN_DONE);
+		return (false);
 	}
 	if ((a.flags & PGA_REFERENCED) != 0) {
 		if (vm_page_scan_move(m, a, PQ_ACTIVE, PGA_REQUEUE))
 			counter_u64_add(vm_po_reactivated, 1);
-		return (SCAN_DONE);
+		return (false);
 	}
 	if (m->dirty == 0) {
 		/* Clean: its contents are with the pager, or are zeros. */
 		vm_page_reclaim_obj(m);
-		return (SCAN_FREED);
+		return (true);
 	}
 	if ((obj->type == OBJT_DEFAULT || obj->type == OBJT_SWAP) &&
 	    vm_swap_total() == 0) {
 		if (vm_page_scan_move(m, a, PQ_UNSWAPPABLE, PGA_REQUEUE))
 			counter_u64_add(vm_po_unswappable, 1);
-		return (SCAN_DONE);
+		return (false);
 	}
 	if (vm_page_scan_move(m, a, PQ_LAUNDRY, PGA_REQUEUE))
 		counter_u64_add(vm_po_to_laundry, 1);
-	return (SCAN_DONE);
+	return (false);
+}
+
+/*
+ * A scan's page function: decides one page (object locked, page xbusied)
+ * and returns with the busy released or the page freed; returns what it
+ * adds to the scan's count.
+ */
+typedef uint64_t vm_scan_page_fn(struct vm_object *obj, struct vm_page *m);
+
+/* The inactive scan's: 1 for a page freed. */
+static uint64_t
+vm_pageout_inactive_page_locked(struct vm_object *obj, struct vm_page *m)
+{
+	if (vm_pageout_inactive_decide(obj, m))
+		return (1);
+	vm_page_xunbusy(m);
+	return (0);
 }
 
 /*
@@ -185,6 +203,7 @@ struct vm_scan {
 	uint64_t vs_target, vs_done;
 	uint64_t vs_aux; /* inactive: none; active: aged pages */
 	bool vs_shortage;
+	vm_scan_page_fn *vs_page; /* pages decided under their object lock */
 };
 
 /*
@@ -228,9 +247,13 @@ vm_pageout_scan_queue(
 	return (scanned);
 }
 
-/* The inactive scan's batch function. */
+/*
+ * The batch function of the scans that decide pages under their object's
+ * lock (inactive, laundry): busy pages go back on the queue, pages that
+ * left their object (freed) are dropped, the others go to vs_page.
+ */
 static int
-vm_pageout_inactive_batch(struct vm_scan *vs, struct vm_page **ma, int n)
+vm_pageout_object_batch(struct vm_scan *vs, struct vm_page **ma, int n)
 {
 	struct vm_object *obj;
 	int i, nkeep;
@@ -239,14 +262,10 @@ vm_pageout_inactive_batch(struct vm_scan *vs, struct vm_page **ma, int n)
 	for (i = nkeep = 0; i < n; i++) {
 		obj = vm_pageout_lock_page(ma[i], &busy);
 		if (obj == NULL) {
-			/* Busy pages go back; others were freed. */
 			ma[nkeep++] = busy ? ma[i] : NULL;
 			continue;
 		}
-		if (vm_pageout_inactive_page_locked(obj, ma[i]) == SCAN_FREED)
-			vs->vs_done++;
-		else
-			vm_page_xunbusy(ma[i]);
+		vs->vs_done += vs->vs_page(obj, ma[i]);
 		vm_object_unlock(obj);
 	}
 	return (nkeep);
@@ -255,10 +274,12 @@ vm_pageout_inactive_batch(struct vm_scan *vs, struct vm_page **ma, int n)
 static uint64_t
 vm_pageout_scan_inactive(struct vm_pageout_domain *pd, uint64_t shortage)
 {
-	struct vm_scan vs = { .vs_pd = pd, .vs_target = shortage };
+	struct vm_scan vs = { .vs_pd = pd,
+		.vs_target = shortage,
+		.vs_page = vm_pageout_inactive_page_locked };
 
 	(void)vm_pageout_scan_queue(&vs, PQ_INACTIVE,
-	    &pd->pd_markers[PQ_INACTIVE], vm_pageout_inactive_batch);
+	    &pd->pd_markers[PQ_INACTIVE], vm_pageout_object_batch);
 	counter_u64_add(vm_po_freed, (int64_t)vs.vs_done);
 	return (vs.vs_done);
 }
@@ -579,7 +600,7 @@ vm_pageout_launder_page(struct vm_object *obj, struct vm_page *m)
 	return (ok);
 }
 
-/* Decides one laundry page (object locked, page xbusied). */
+/* The laundry scan's page function: the pages written. */
 static uint64_t
 vm_pageout_laundry_page_locked(struct vm_object *obj, struct vm_page *m)
 {
@@ -602,36 +623,18 @@ vm_pageout_laundry_page_locked(struct vm_object *obj, struct vm_page *m)
 	return (vm_pageout_launder_page(obj, m));
 }
 
-/* The laundry scan's batch function. */
-static int
-vm_pageout_laundry_batch(struct vm_scan *vs, struct vm_page **ma, int n)
-{
-	struct vm_object *obj;
-	int i, nkeep;
-	bool busy;
-
-	for (i = nkeep = 0; i < n; i++) {
-		obj = vm_pageout_lock_page(ma[i], &busy);
-		if (obj == NULL) {
-			ma[nkeep++] = busy ? ma[i] : NULL;
-			continue;
-		}
-		vs->vs_done += vm_pageout_laundry_page_locked(obj, ma[i]);
-		vm_object_unlock(obj);
-	}
-	return (nkeep);
-}
-
 uint64_t
 vm_pageout_launder(int domain, uint64_t max)
 {
 	struct vm_pageout_domain *pd = &vm_pd[domain];
-	struct vm_scan vs = { .vs_pd = pd, .vs_target = max };
+	struct vm_scan vs = { .vs_pd = pd,
+		.vs_target = max,
+		.vs_page = vm_pageout_laundry_page_locked };
 
 	mtx_lock(&pd->pd_laundry_mtx);
 	if (atomic_load_int(&vm_pageout_paused) == 0)
 		(void)vm_pageout_scan_queue(
-		    &vs, PQ_LAUNDRY, &pd->pd_lmarker, vm_pageout_laundry_batch);
+		    &vs, PQ_LAUNDRY, &pd->pd_lmarker, vm_pageout_object_batch);
 	mtx_unlock(&pd->pd_laundry_mtx);
 	return (vs.vs_done);
 }
