@@ -27,6 +27,20 @@ extern uint64_t *counter_ext_slots; /* (a) external threads' slots */
 
 counter_u64_t counter_u64_alloc(const char *name, const char *descr);
 void counter_u64_free(counter_u64_t c);
+
+/*
+ * A module's counters as a table.  counter_u64_alloc_table() allocates
+ * each into *cs_counter; if one fails it frees those it allocated and
+ * returns ENOMEM.  counter_u64_free_table() frees the non-NULL ones and
+ * sets them NULL.
+ */
+struct counter_spec {
+	counter_u64_t *cs_counter;
+	const char *cs_name;
+	const char *cs_descr;
+};
+int counter_u64_alloc_table(const struct counter_spec *cs, int n);
+void counter_u64_free_table(const struct counter_spec *cs, int n);
 uint64_t counter_u64_fetch(counter_u64_t c);
 void counter_u64_zero(counter_u64_t c);
 int counter_init(void);

@@ -109,6 +109,34 @@ counter_u64_free(counter_u64_t c)
 	free(c);
 }
 
+int
+counter_u64_alloc_table(const struct counter_spec *cs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		*cs[i].cs_counter =
+		    counter_u64_alloc(cs[i].cs_name, cs[i].cs_descr);
+		if (*cs[i].cs_counter == NULL) {
+			counter_u64_free_table(cs, i);
+			return (ENOMEM);
+		}
+	}
+	return (0);
+}
+
+void
+counter_u64_free_table(const struct counter_spec *cs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (*cs[i].cs_counter != NULL) {
+			counter_u64_free(*cs[i].cs_counter);
+			*cs[i].cs_counter = NULL;
+		}
+}
+
 uint64_t
 counter_u64_fetch(counter_u64_t c)
 {

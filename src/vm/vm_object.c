@@ -28,6 +28,19 @@ static counter_u64_t vm_cnt_pagein;    /* touches that paged in */
 static counter_u64_t vm_cnt_lockless;  /* touches served without the lock */
 static counter_u64_t vm_cnt_collapses; /* backing objects collapsed */
 
+static const struct counter_spec vm_object_counters[] = {
+	{ &vm_cnt_zfod, "vm.stats.object.zfod",
+	    "pages zero-filled on first touch" },
+	{ &vm_cnt_cow, "vm.stats.object.cow",
+	    "pages copied up a shadow chain" },
+	{ &vm_cnt_pagein, "vm.stats.object.pageins",
+	    "touches that paged a page in" },
+	{ &vm_cnt_lockless, "vm.stats.object.lockless",
+	    "touches served by lockless lookup" },
+	{ &vm_cnt_collapses, "vm.stats.object.collapses",
+	    "backing objects collapsed" },
+};
+
 /*
  * The busy lock.
  */
@@ -968,17 +981,8 @@ vm_object_init(void)
 	LIST_INIT(&vm_object_all);
 	LIST_INIT(&vm_object_free);
 	vm_object_live = 0;
-	vm_cnt_zfod = counter_u64_alloc(
-	    "vm.stats.object.zfod", "pages zero-filled on first touch");
-	vm_cnt_cow = counter_u64_alloc(
-	    "vm.stats.object.cow", "pages copied up a shadow chain");
-	vm_cnt_pagein = counter_u64_alloc(
-	    "vm.stats.object.pageins", "touches that paged a page in");
-	vm_cnt_lockless = counter_u64_alloc(
-	    "vm.stats.object.lockless", "touches served by lockless lookup");
-	vm_cnt_collapses = counter_u64_alloc(
-	    "vm.stats.object.collapses", "backing objects collapsed");
-	return (0);
+	return (counter_u64_alloc_table(
+	    vm_object_counters, nitems(vm_object_counters)));
 }
 
 void
@@ -996,9 +1000,5 @@ vm_object_fini(void)
 		free(obj);
 	}
 	mtx_destroy(&vm_object_list_mtx);
-	counter_u64_free(vm_cnt_zfod);
-	counter_u64_free(vm_cnt_cow);
-	counter_u64_free(vm_cnt_pagein);
-	counter_u64_free(vm_cnt_lockless);
-	counter_u64_free(vm_cnt_collapses);
+	counter_u64_free_table(vm_object_counters, nitems(vm_object_counters));
 }

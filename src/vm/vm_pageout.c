@@ -727,11 +727,29 @@ vm_pageout_tunables(void)
 	return (0);
 }
 
-static counter_u64_t
-vm_pageout_counter(const char *name, const char *descr)
-{
-	return (counter_u64_alloc(name, descr));
-}
+static const struct counter_spec vm_po_counters[] = {
+	{ &vm_po_passes, "vm.pageout.passes", "daemon passes" },
+	{ &vm_po_scanned, "vm.pageout.scanned",
+	    "pages examined by queue scans" },
+	{ &vm_po_freed, "vm.pageout.freed", "pages freed by the page daemon" },
+	{ &vm_po_reactivated, "vm.pageout.reactivated",
+	    "referenced inactive pages reactivated" },
+	{ &vm_po_deactivated, "vm.pageout.deactivated",
+	    "active pages moved to inactive" },
+	{ &vm_po_to_laundry, "vm.pageout.to_laundry",
+	    "dirty pages moved to the laundry" },
+	{ &vm_po_laundered, "vm.pageout.laundered",
+	    "pages written to their pager" },
+	{ &vm_po_launder_ios, "vm.pageout.launder_ios",
+	    "laundry write operations" },
+	{ &vm_po_launder_ns, "vm.pageout.launder_ns",
+	    "nanoseconds in laundry writes" },
+	{ &vm_po_launder_errors, "vm.pageout.launder_errors",
+	    "pages whose laundry write failed (kept dirty, retried)" },
+	{ &vm_po_unswappable, "vm.pageout.unswappable",
+	    "dirty pages parked for want of swap space" },
+	{ &vm_po_oom, "vm.pageout.oom", "out-of-memory reports" },
+};
 
 int
 vm_pageout_init(void)
@@ -757,30 +775,8 @@ vm_pageout_init(void)
 			vm_page_init_marker(&pd->pd_markers[q], q);
 		vm_page_init_marker(&pd->pd_lmarker, PQ_LAUNDRY);
 	}
-	vm_po_passes = vm_pageout_counter("vm.pageout.passes", "daemon passes");
-	vm_po_scanned = vm_pageout_counter(
-	    "vm.pageout.scanned", "pages examined by queue scans");
-	vm_po_freed = vm_pageout_counter(
-	    "vm.pageout.freed", "pages freed by the page daemon");
-	vm_po_reactivated = vm_pageout_counter(
-	    "vm.pageout.reactivated", "referenced inactive pages reactivated");
-	vm_po_deactivated = vm_pageout_counter(
-	    "vm.pageout.deactivated", "active pages moved to inactive");
-	vm_po_to_laundry = vm_pageout_counter(
-	    "vm.pageout.to_laundry", "dirty pages moved to the laundry");
-	vm_po_laundered = vm_pageout_counter(
-	    "vm.pageout.laundered", "pages written to their pager");
-	vm_po_launder_ios = vm_pageout_counter(
-	    "vm.pageout.launder_ios", "laundry write operations");
-	vm_po_launder_ns = vm_pageout_counter(
-	    "vm.pageout.launder_ns", "nanoseconds in laundry writes");
-	vm_po_launder_errors = vm_pageout_counter("vm.pageout.launder_errors",
-	    "pages whose laundry write failed (kept dirty, retried)");
-	vm_po_unswappable = vm_pageout_counter("vm.pageout.unswappable",
-	    "dirty pages parked for want of swap space");
-	vm_po_oom =
-	    vm_pageout_counter("vm.pageout.oom", "out-of-memory reports");
-	return (0);
+	return (
+	    counter_u64_alloc_table(vm_po_counters, nitems(vm_po_counters)));
 }
 
 int
@@ -838,16 +834,5 @@ vm_pageout_fini(void)
 		mtx_destroy(&vm_pd[d].pd_scan_mtx);
 		mtx_destroy(&vm_pd[d].pd_laundry_mtx);
 	}
-	counter_u64_free(vm_po_passes);
-	counter_u64_free(vm_po_scanned);
-	counter_u64_free(vm_po_freed);
-	counter_u64_free(vm_po_reactivated);
-	counter_u64_free(vm_po_deactivated);
-	counter_u64_free(vm_po_to_laundry);
-	counter_u64_free(vm_po_laundered);
-	counter_u64_free(vm_po_launder_ios);
-	counter_u64_free(vm_po_launder_ns);
-	counter_u64_free(vm_po_launder_errors);
-	counter_u64_free(vm_po_unswappable);
-	counter_u64_free(vm_po_oom);
+	counter_u64_free_table(vm_po_counters, nitems(vm_po_counters));
 }

@@ -27,6 +27,22 @@ static counter_u64_t vm_pq_lockacq_ops; /* ... for page operations */
 static counter_u64_t vm_pq_batches;	/* batches applied */
 static counter_u64_t vm_pq_deferred_frees;
 
+static const struct counter_spec vm_pq_counters[] = {
+	{ &vm_pq_ops, "vm.pagequeue.ops",
+	    "page-queue operations requested (enqueue, requeue, move, "
+	    "dequeue)" },
+	{ &vm_pq_scan_ops, "vm.pagequeue.scan_ops",
+	    "pages taken off or put back on a queue by scans" },
+	{ &vm_pq_lockacq, "vm.pagequeue.lock_acq",
+	    "page-queue lock acquisitions, all" },
+	{ &vm_pq_lockacq_ops, "vm.pagequeue.lock_acq_ops",
+	    "page-queue lock acquisitions to apply page operations" },
+	{ &vm_pq_batches, "vm.pagequeue.batches",
+	    "batches of queue operations applied" },
+	{ &vm_pq_deferred_frees, "vm.pagequeue.deferred_frees",
+	    "pages freed by the batch that dequeued them" },
+};
+
 static const char *const vm_pq_names[PQ_COUNT] = {
 	[PQ_INACTIVE] = "inactive",
 	[PQ_ACTIVE] = "active",
@@ -693,20 +709,8 @@ vm_pagequeue_init(void)
 			pq->pq_domain = d;
 			pq->pq_index = q;
 		}
-	vm_pq_ops = counter_u64_alloc("vm.pagequeue.ops",
-	    "page-queue operations requested (enqueue, requeue, move, "
-	    "dequeue)");
-	vm_pq_scan_ops = counter_u64_alloc("vm.pagequeue.scan_ops",
-	    "pages taken off or put back on a queue by scans");
-	vm_pq_lockacq = counter_u64_alloc(
-	    "vm.pagequeue.lock_acq", "page-queue lock acquisitions, all");
-	vm_pq_lockacq_ops = counter_u64_alloc("vm.pagequeue.lock_acq_ops",
-	    "page-queue lock acquisitions to apply page operations");
-	vm_pq_batches = counter_u64_alloc(
-	    "vm.pagequeue.batches", "batches of queue operations applied");
-	vm_pq_deferred_frees = counter_u64_alloc("vm.pagequeue.deferred_frees",
-	    "pages freed by the batch that dequeued them");
-	return (0);
+	return (
+	    counter_u64_alloc_table(vm_pq_counters, nitems(vm_pq_counters)));
 }
 
 void
@@ -717,12 +721,7 @@ vm_pagequeue_fini(void)
 	for (d = 0; d < vm_ndomains; d++)
 		for (q = 0; q < PQ_COUNT; q++)
 			mtx_destroy(&vm_pagequeue_get(d, q)->pq_mutex);
-	counter_u64_free(vm_pq_ops);
-	counter_u64_free(vm_pq_scan_ops);
-	counter_u64_free(vm_pq_lockacq);
-	counter_u64_free(vm_pq_lockacq_ops);
-	counter_u64_free(vm_pq_batches);
-	counter_u64_free(vm_pq_deferred_frees);
+	counter_u64_free_table(vm_pq_counters, nitems(vm_pq_counters));
 	free(vm_bq);
 	vm_bq = NULL;
 }

@@ -611,27 +611,25 @@ vm_swap_alloc_init(uint64_t nblocks)
 	return (0);
 }
 
+static const struct counter_spec vm_swap_counters[] = {
+	{ &vm_swap_nwrites, "vm.swap.writes",
+	    "swap write operations (failed ones included)" },
+	{ &vm_swap_nreads, "vm.swap.reads",
+	    "swap read operations (failed ones included)" },
+	{ &vm_swap_npages_out, "vm.swap.pages_out", "pages written to swap" },
+	{ &vm_swap_npages_in, "vm.swap.pages_in", "pages read from swap" },
+	{ &vm_swap_nwrite_errors, "vm.swap.write_errors",
+	    "failed swap writes" },
+	{ &vm_swap_nread_errors, "vm.swap.read_errors", "failed swap reads" },
+	{ &vm_swap_nexhausted_cnt, "vm.swap.exhausted",
+	    "swap allocations failed for want of free blocks" },
+};
+
 static int
 vm_swap_init_stats(void)
 {
-	vm_swap_nwrites = counter_u64_alloc(
-	    "vm.swap.writes", "swap write operations (failed ones included)");
-	vm_swap_nreads = counter_u64_alloc(
-	    "vm.swap.reads", "swap read operations (failed ones included)");
-	vm_swap_npages_out =
-	    counter_u64_alloc("vm.swap.pages_out", "pages written to swap");
-	vm_swap_npages_in =
-	    counter_u64_alloc("vm.swap.pages_in", "pages read from swap");
-	vm_swap_nwrite_errors =
-	    counter_u64_alloc("vm.swap.write_errors", "failed swap writes");
-	vm_swap_nread_errors =
-	    counter_u64_alloc("vm.swap.read_errors", "failed swap reads");
-	vm_swap_nexhausted_cnt = counter_u64_alloc("vm.swap.exhausted",
-	    "swap allocations failed for want of free blocks");
-	if (vm_swap_nwrites == NULL || vm_swap_nreads == NULL ||
-	    vm_swap_npages_out == NULL || vm_swap_npages_in == NULL ||
-	    vm_swap_nwrite_errors == NULL || vm_swap_nread_errors == NULL ||
-	    vm_swap_nexhausted_cnt == NULL)
+	if (counter_u64_alloc_table(
+		vm_swap_counters, nitems(vm_swap_counters)) != 0)
 		return (ENOMEM);
 	(void)sysctl_stat_register("vm.swap.total", vm_swap_stat, NULL,
 	    "blocks (pages) on the swap device");
@@ -681,14 +679,6 @@ fail:
 	return (error);
 }
 
-static void
-vm_swap_counter_free(counter_u64_t *cp)
-{
-	if (*cp != NULL)
-		counter_u64_free(*cp);
-	*cp = NULL;
-}
-
 void
 vm_swap_fini(void)
 {
@@ -698,13 +688,7 @@ vm_swap_fini(void)
 		return;
 	sysctl_stat_unregister("vm.swap.total", NULL);
 	sysctl_stat_unregister("vm.swap.used", &vm_swap_nfree);
-	vm_swap_counter_free(&vm_swap_nwrites);
-	vm_swap_counter_free(&vm_swap_nreads);
-	vm_swap_counter_free(&vm_swap_npages_out);
-	vm_swap_counter_free(&vm_swap_npages_in);
-	vm_swap_counter_free(&vm_swap_nwrite_errors);
-	vm_swap_counter_free(&vm_swap_nread_errors);
-	vm_swap_counter_free(&vm_swap_nexhausted_cnt);
+	counter_u64_free_table(vm_swap_counters, nitems(vm_swap_counters));
 	if (vm_swap_disk != NULL)
 		md_disk_close(vm_swap_disk);
 	vm_swap_disk = NULL;
