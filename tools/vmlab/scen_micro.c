@@ -137,11 +137,56 @@ micro_cmp(const void *a, const void *b)
 	return (x < y ? -1 : x > y);
 }
 
-static double
+double
 micro_median(double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof(*v), micro_cmp);
 	return (v[n / 2]);
+}
+
+struct micro_cpu {
+	void (*mc_fn)(void *);
+	void *mc_arg;
+	uint32_t *mc_go; /* (a) start flag */
+	uint64_t mc_ns;
+};
+
+static void
+micro_cpu_main(void *arg)
+{
+	struct micro_cpu *mc = arg;
+	uint64_t t0;
+
+	/* Start together: spin until the go flag. */
+	while (atomic_load_acq_int(mc->mc_go) == 0)
+		md_spin_wait(mc->mc_go);
+	t0 = md_nanotime();
+	mc->mc_fn(mc->mc_arg);
+	mc->mc_ns = md_nanotime() - t0;
+}
+
+uint64_t
+micro_on_cpus(void (*fn)(void *), void *const *args, int ncpus)
+{
+	struct micro_cpu mc[MICRO_MAXCPUS];
+	struct thread *td[MICRO_MAXCPUS];
+	uint32_t go = 0;
+	uint64_t ns = 0;
+	int i, n;
+
+	for (n = 0; n < ncpus && n < MICRO_MAXCPUS; n++) {
+		mc[n] = (struct micro_cpu) { fn, args[n], &go, 0 };
+		if (kthread_create(micro_cpu_main, &mc[n], n,
+			KTHR_BOUND | KTHR_JOINABLE, &td[n], "micro%d", n) != 0)
+			break;
+	}
+	atomic_store_rel_int(&go, 1);
+	for (i = 0; i < n; i++) {
+		kthread_join(td[i]);
+		if (mc[i].mc_ns > ns)
+			ns = mc[i].mc_ns;
+	}
+	return (n == ncpus ? ns : 0);
 }
 
 /* Median ns per op of fn(arg) doing `ops' operations per call. */

@@ -22,14 +22,11 @@
 
 #define MICRO_PQ_RUNS 5
 #define MICRO_PQ_PAGES 256
-#define MICRO_PQ_MAXCPU 64
 
 struct micro_pq_arg {
 	struct vm_object *mp_obj;
 	struct vm_page *mp_pages[MICRO_PQ_PAGES];
 	uint64_t mp_ops;
-	uint32_t *mp_go; /* (a) start flag */
-	uint64_t mp_ns;
 };
 
 static void
@@ -66,15 +63,11 @@ static void
 micro_pq_loop(void *arg)
 {
 	struct micro_pq_arg *mp = arg;
-	uint64_t i, t0;
+	uint64_t i;
 
-	while (atomic_load_acq_int(mp->mp_go) == 0)
-		md_spin_wait(mp->mp_go);
 	vm_object_lock(mp->mp_obj);
-	t0 = md_nanotime();
 	for (i = 0; i < mp->mp_ops; i++)
 		vm_page_requeue(mp->mp_pages[i % MICRO_PQ_PAGES]);
-	mp->mp_ns = md_nanotime() - t0;
 	vm_object_unlock(mp->mp_obj);
 }
 
@@ -82,40 +75,20 @@ micro_pq_loop(void *arg)
 static double
 micro_pq_run(struct micro_pq_arg *mp, int ncpus)
 {
-	struct thread *td[MICRO_PQ_MAXCPU];
-	uint32_t go = 0;
-	uint64_t ns = 0;
+	void *args[MICRO_MAXCPUS];
 	int i;
 
-	for (i = 0; i < ncpus; i++) {
-		mp[i].mp_go = &go;
-		if (kthread_create(micro_pq_loop, &mp[i], i,
-			KTHR_BOUND | KTHR_JOINABLE, &td[i], "micropq%d",
-			i) != 0)
-			return (-1);
-	}
-	atomic_store_rel_int(&go, 1);
-	for (i = 0; i < ncpus; i++) {
-		kthread_join(td[i]);
-		if (mp[i].mp_ns > ns)
-			ns = mp[i].mp_ns;
-	}
-	return ((double)ns / (double)mp[0].mp_ops);
-}
-
-static int
-micro_pq_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x < y ? -1 : x > y);
+	for (i = 0; i < ncpus; i++)
+		args[i] = &mp[i];
+	return ((double)micro_on_cpus(micro_pq_loop, args, ncpus) /
+	    (double)mp[0].mp_ops);
 }
 
 static void
 micro_pq_row(
     struct scen_ctx *ctx, struct micro_pq_arg *mp, int ncpus, int batch)
 {
-	double v[MICRO_PQ_RUNS], acq;
+	double v[MICRO_PQ_RUNS], acq, ns;
 	uint64_t ops0, acq0, w0, w1, c0, c1;
 	char label[96], key[64];
 	int r;
@@ -130,18 +103,17 @@ micro_pq_row(
 		v[r] = micro_pq_run(mp, ncpus);
 	}
 	pqstat_lock_wait(&w1, &c1);
+	ns = micro_median(v, MICRO_PQ_RUNS);
 	acq = (double)(vm_pagequeue_lock_acq_ops() - acq0) /
 	    (double)(vm_pagequeue_ops() - ops0);
-	qsort(v, MICRO_PQ_RUNS, sizeof(v[0]), micro_pq_cmp);
 	snprintf(label, sizeof(label), "page requeue, batch %2d, %d CPU%s",
 	    batch, ncpus, ncpus > 1 ? "s" : "");
 	fprintf(ctx->sx_out,
 	    "  %-40s %10.1f   (%.4f lock acq/op, %llu us "
 	    "queue-lock wait)\n",
-	    label, v[MICRO_PQ_RUNS / 2], acq,
-	    (unsigned long long)((w1 - w0) / 1000));
+	    label, ns, acq, (unsigned long long)((w1 - w0) / 1000));
 	snprintf(key, sizeof(key), "pq_requeue_b%d_%dcpu", batch, ncpus);
-	report_result(ctx, key, v[MICRO_PQ_RUNS / 2], "ns");
+	report_result(ctx, key, ns, "ns");
 	snprintf(
 	    key, sizeof(key), "pq_requeue_b%d_%dcpu_acq_per_op", batch, ncpus);
 	report_result(ctx, key, acq, "");
@@ -155,7 +127,7 @@ micro_pq_rows(struct scen_ctx *ctx, uint64_t iters)
 {
 	static const int batches[] = { 0, 7, 31, 63 };
 	struct micro_pq_arg *mp;
-	int ncpus = md_ncpus() < MICRO_PQ_MAXCPU ? md_ncpus() : MICRO_PQ_MAXCPU;
+	int ncpus = md_ncpus() < MICRO_MAXCPUS ? md_ncpus() : MICRO_MAXCPUS;
 	int64_t was = vm_batchqueue_size, wastry = vm_batchqueue_trylock;
 	int i, b;
 

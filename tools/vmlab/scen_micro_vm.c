@@ -32,8 +32,6 @@ enum micro_vm_op { MV_PAGE, MV_BULK, MV_BLOCK, MV_OBJECT };
 struct micro_vm_arg {
 	enum micro_vm_op mv_op;
 	uint64_t mv_rounds; /* batches per timed run */
-	uint32_t *mv_go;    /* (a) start flag of a two-CPU run */
-	uint64_t mv_ns;	    /* elapsed time of the last run */
 };
 
 /* One batch: allocate 64 of the kind, free them all. */
@@ -71,56 +69,26 @@ micro_vm_batch(enum micro_vm_op op, struct vm_object *obj)
 	}
 }
 
-/* Runs mv_rounds batches; records the elapsed time. */
+/* Runs mv_rounds batches. */
 static void
 micro_vm_loop(void *arg)
 {
 	struct micro_vm_arg *mv = arg;
 	struct vm_object obj = { .size = VM_LEVEL_0_NPAGES, .flags = 0 };
-	uint64_t r, t0;
+	uint64_t r;
 
-	if (mv->mv_go != NULL)
-		while (atomic_load_acq_int(mv->mv_go) == 0)
-			md_spin_wait(mv->mv_go);
-	t0 = md_nanotime();
 	for (r = 0; r < mv->mv_rounds; r++)
 		micro_vm_batch(mv->mv_op, &obj);
-	mv->mv_ns = md_nanotime() - t0;
 }
 
 /* ns per operation of one run on `ncpus' CPUs at once (per CPU). */
 static double
 micro_vm_run(struct micro_vm_arg *mv, int ncpus)
 {
-	struct micro_vm_arg sub[2];
-	struct thread *td[2];
-	uint32_t go = 0;
-	uint64_t ns = 0;
-	int i;
+	void *args[2] = { mv, mv };
 
-	for (i = 0; i < ncpus; i++) {
-		sub[i] = *mv;
-		sub[i].mv_go = &go;
-		if (kthread_create(micro_vm_loop, &sub[i], i,
-			KTHR_BOUND | KTHR_JOINABLE, &td[i], "microvm%d",
-			i) != 0)
-			return (-1);
-	}
-	atomic_store_rel_int(&go, 1);
-	for (i = 0; i < ncpus; i++) {
-		kthread_join(td[i]);
-		if (sub[i].mv_ns > ns)
-			ns = sub[i].mv_ns;
-	}
-	return ((double)ns / (double)(mv->mv_rounds * MICRO_VM_BATCH));
-}
-
-static int
-micro_vm_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x < y ? -1 : x > y);
+	return ((double)micro_on_cpus(micro_vm_loop, args, ncpus) /
+	    (double)(mv->mv_rounds * MICRO_VM_BATCH));
 }
 
 static double
@@ -132,8 +100,7 @@ micro_vm_measure(struct micro_vm_arg *mv, int ncpus)
 	(void)micro_vm_run(mv, ncpus);
 	for (r = 0; r < MICRO_VM_RUNS; r++)
 		v[r] = micro_vm_run(mv, ncpus);
-	qsort(v, MICRO_VM_RUNS, sizeof(v[0]), micro_vm_cmp);
-	return (v[MICRO_VM_RUNS / 2]);
+	return (micro_median(v, MICRO_VM_RUNS));
 }
 
 static void

@@ -73,6 +73,17 @@ void micro_vm_rows(struct scen_ctx *ctx, uint64_t iters);
 /* The page-queue rows (scen_micro_pq.c): requeue, batch sizes 0-63. */
 void micro_pq_rows(struct scen_ctx *ctx, uint64_t iters);
 
+/* The micro scenario's helpers (scen_micro.c). */
+#define MICRO_MAXCPUS 64
+/* The median of v[0..n) (sorts v). */
+double micro_median(double *v, int n);
+/*
+ * Runs fn(args[i]) in a thread bound to CPU i, for i < ncpus (at most
+ * MICRO_MAXCPUS), all released at once; returns the longest time one of
+ * them spent in fn, in ns, or 0 if a thread could not be started.
+ */
+uint64_t micro_on_cpus(void (*fn)(void *), void *const *args, int ncpus);
+
 /* Value i of option `name' (the default when not given). */
 int64_t scen_opt(const struct scen_ctx *ctx, const char *name, int i);
 int scen_opt_count(const struct scen_ctx *ctx, const char *name);
