@@ -216,6 +216,41 @@ vm_pqbatch_submit_page(struct vm_page *m, int queue)
 }
 
 /*
+ * Takes m off pq's list at once if it is still physically there (pq
+ * locked): its word moves to `queue' with operation `op' (PQ_NONE: off
+ * every queue, reference bit and act_count cleared).  Returns false,
+ * changing nothing, if m is no longer on pq's list.
+ */
+static bool
+vm_pagequeue_unlink_locked(
+    struct vm_pagequeue *pq, struct vm_page *m, int queue, uint16_t op)
+{
+	union vm_page_astate old = vm_page_astate_load(m), new;
+
+	mtx_assert_owned(&pq->pq_mutex);
+	do {
+		if (old.queue != pq->pq_index ||
+		    (old.flags & PGA_ENQUEUED) == 0)
+			return (false);
+		new = old;
+		new.queue = (uint8_t)queue;
+		new.flags &= ~(PGA_QUEUE_OP_MASK | PGA_ENQUEUED);
+		if (queue == PQ_NONE) {
+			new.act_count = 0;
+			new.flags &= ~PGA_REFERENCED;
+		} else {
+			new.flags |= op;
+			if (queue == PQ_ACTIVE)
+				new.act_count = 5;
+		}
+		/* PGA_ENQUEUED needs pq's lock: the list work matches `old'. */
+	} while (!vm_page_astate_fcmpset(m, &old, new));
+	TAILQ_REMOVE(&pq->pq_pl, m, plinks);
+	vm_pagequeue_cnt_add(pq, -1);
+	return (true);
+}
+
+/*
  * Moves m logically to `queue' with physical operation `op' (PGA_REQUEUE
  * or PGA_REQUEUE_HEAD).  A page physically on another queue is taken off
  * it now, under that queue's lock (rule 1).  Returns without doing
@@ -226,6 +261,7 @@ vm_page_mvqueue(struct vm_page *m, int queue, uint16_t op, bool skip_same)
 {
 	struct vm_pagequeue *pq;
 	union vm_page_astate old, new;
+	bool moved;
 
 	VM_ASSERT((m->oflags & VPO_UNMANAGED) == 0 && m->object != NULL,
 	    ("%s: page %p unmanaged or without object", __func__, (void *)m));
@@ -255,27 +291,13 @@ vm_page_mvqueue(struct vm_page *m, int queue, uint16_t op, bool skip_same)
 	pq = vm_pagequeue_get(m->domain, old.queue);
 	vm_pagequeue_lock_op(pq);
 	counter_u64_add(vm_pq_ops, 1);
-	old = vm_page_astate_load(m);
-	for (;;) {
-		if (old.queue != pq->pq_index ||
-		    (old.flags & PGA_ENQUEUED) == 0) {
-			/* It moved meanwhile: start over. */
-			vm_pagequeue_unlock(pq);
-			vm_page_mvqueue(m, queue, op, skip_same);
-			return;
-		}
-		new = old;
-		new.queue = (uint8_t)queue;
-		new.flags &= ~(PGA_QUEUE_OP_MASK | PGA_ENQUEUED);
-		new.flags |= op;
-		if (queue == PQ_ACTIVE)
-			new.act_count = 5;
-		if (vm_page_astate_fcmpset(m, &old, new))
-			break;
-	}
-	TAILQ_REMOVE(&pq->pq_pl, m, plinks);
-	vm_pagequeue_cnt_add(pq, -1);
+	moved = vm_pagequeue_unlink_locked(pq, m, queue, op);
 	vm_pagequeue_unlock(pq);
+	if (!moved) {
+		/* It moved meanwhile: start over. */
+		vm_page_mvqueue(m, queue, op, skip_same);
+		return;
+	}
 	vm_pqbatch_submit_page(m, queue);
 }
 
@@ -369,7 +391,8 @@ void
 vm_page_dequeue(struct vm_page *m)
 {
 	struct vm_pagequeue *pq;
-	union vm_page_astate old, new;
+	union vm_page_astate old;
+	bool done;
 
 	for (;;) {
 		old = vm_page_astate_load(m);
@@ -382,23 +405,12 @@ vm_page_dequeue(struct vm_page *m)
 		}
 		pq = vm_pagequeue_get(m->domain, old.queue);
 		vm_pagequeue_lock_op(pq);
-		old = vm_page_astate_load(m);
-		if (old.queue == pq->pq_index &&
-		    (old.flags & PGA_ENQUEUED) != 0) {
-			do {
-				new = old;
-				new.queue = PQ_NONE;
-				new.act_count = 0;
-				new.flags &=
-				    ~(PGA_QUEUE_STATE_MASK | PGA_REFERENCED);
-			} while (!vm_page_astate_fcmpset(m, &old, new));
-			TAILQ_REMOVE(&pq->pq_pl, m, plinks);
-			vm_pagequeue_cnt_add(pq, -1);
+		done = vm_pagequeue_unlink_locked(pq, m, PQ_NONE, 0);
+		vm_pagequeue_unlock(pq);
+		if (done) {
 			counter_u64_add(vm_pq_ops, 1);
-			vm_pagequeue_unlock(pq);
 			return;
 		}
-		vm_pagequeue_unlock(pq);
 	}
 }
 
