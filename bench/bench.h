@@ -111,4 +111,36 @@ bench_print_result(FILE *f, const struct bench_result *r)
 	fflush(f);
 }
 
+/*
+ * Writes r[0..n) to `path' as a JSON array of objects: br_impl under the
+ * key `impl_key', the thread count only if `threads'.  Returns 0, or 1
+ * after printing why.
+ */
+static inline int
+bench_json_results(const char *path, const struct bench_result *r, int n,
+    const char *impl_key, bool threads)
+{
+	FILE *f = fopen(path, "w");
+	int i;
+
+	if (f == NULL) {
+		perror(path);
+		return (1);
+	}
+	fprintf(f, "[\n");
+	for (i = 0; i < n; i++) {
+		fprintf(f, "  {\"%s\": \"%s\", \"op\": \"%s\", ", impl_key,
+		    r[i].br_impl, r[i].br_op);
+		if (threads)
+			fprintf(f, "\"threads\": %d, ", r[i].br_threads);
+		fprintf(f,
+		    "\"ns_per_op\": %.3f, \"min\": %.3f, \"max\": %.3f, "
+		    "\"clock\": \"%s\"}%s\n",
+		    r[i].br_median, r[i].br_min, r[i].br_max,
+		    bench_wall_clock ? "wall" : "cpu", i + 1 < n ? "," : "");
+	}
+	fprintf(f, "]\n");
+	return (fclose(f) != 0);
+}
+
 #endif /* !VMLAB_BENCH_H */

@@ -218,32 +218,6 @@ pa_table(void)
 	}
 }
 
-static int
-pa_json(const char *path)
-{
-	const struct bench_result *r;
-	FILE *f = fopen(path, "w");
-	int i;
-
-	if (f == NULL) {
-		perror(path);
-		return (1);
-	}
-	fprintf(f, "[\n");
-	for (i = 0; i < pa_nresults; i++) {
-		r = &pa_results[i];
-		fprintf(f,
-		    "  {\"impl\": \"%s\", \"op\": \"%s\", \"threads\": %d, "
-		    "\"ns_per_op\": %.3f, \"min\": %.3f, \"max\": %.3f, "
-		    "\"clock\": \"%s\"}%s\n",
-		    r->br_impl, r->br_op, r->br_threads, r->br_median,
-		    r->br_min, r->br_max, bench_wall_clock ? "wall" : "cpu",
-		    i + 1 < pa_nresults ? "," : "");
-	}
-	fprintf(f, "]\n");
-	return (fclose(f) != 0);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -276,5 +250,7 @@ main(int argc, char **argv)
 	pa_nresults += pagealloc_kernel_rows(&pa_results[pa_nresults],
 	    PA_MAXRESULTS - pa_nresults, bench_wall_clock);
 	pa_table();
-	return (json != NULL ? pa_json(json) : 0);
+	return (json != NULL ? bench_json_results(
+				   json, pa_results, pa_nresults, "impl", true)
+			     : 0);
 }

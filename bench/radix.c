@@ -329,31 +329,6 @@ rb_table(void)
 		printf("%s\n", rb_sizes[i]);
 }
 
-static int
-rb_json(const char *path)
-{
-	const struct bench_result *r;
-	FILE *f = fopen(path, "w");
-	int i;
-
-	if (f == NULL) {
-		perror(path);
-		return (1);
-	}
-	fprintf(f, "[\n");
-	for (i = 0; i < rb_nresults; i++) {
-		r = &rb_results[i];
-		fprintf(f,
-		    "  {\"case\": \"%s\", \"op\": \"%s\", \"ns_per_op\": %.3f, "
-		    "\"min\": %.3f, \"max\": %.3f, \"clock\": \"%s\"}%s\n",
-		    r->br_impl, r->br_op, r->br_median, r->br_min, r->br_max,
-		    bench_wall_clock ? "wall" : "cpu",
-		    i + 1 < rb_nresults ? "," : "");
-	}
-	fprintf(f, "]\n");
-	return (fclose(f) != 0);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -384,5 +359,7 @@ main(int argc, char **argv)
 		return (1);
 	}
 	rb_table();
-	return (json != NULL ? rb_json(json) : 0);
+	return (json != NULL ? bench_json_results(
+				   json, rb_results, rb_nresults, "case", false)
+			     : 0);
 }
