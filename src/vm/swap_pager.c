@@ -74,7 +74,8 @@ swap_pager_getpages(struct vm_object *obj, struct vm_page **req, int count)
 		ma[i]->oflags &= ~VPO_SWAPINPROG;
 	for (i = 1; i < n; i++) {
 		if (error != 0) {
-			vm_page_free_obj(ma[i]);
+			/* Their blocks stay: a later touch reads them again. */
+			vm_page_reclaim_obj(ma[i]);
 			continue;
 		}
 		/* Read-ahead: clean, valid, first to go if unused. */

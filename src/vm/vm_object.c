@@ -22,11 +22,12 @@ static struct vm_object_list vm_object_all;  /* (t) live objects */
 static struct vm_object_list vm_object_free; /* (t) type-stable spares */
 static uint64_t vm_object_live;		     /* (t,a) */
 
-static counter_u64_t vm_cnt_zfod;      /* pages zero-filled on touch */
-static counter_u64_t vm_cnt_cow;       /* pages copied up a shadow chain */
-static counter_u64_t vm_cnt_pagein;    /* touches that paged in */
-static counter_u64_t vm_cnt_lockless;  /* touches served without the lock */
-static counter_u64_t vm_cnt_collapses; /* backing objects collapsed */
+static counter_u64_t vm_cnt_zfod;	   /* pages zero-filled on touch */
+static counter_u64_t vm_cnt_cow;	   /* pages copied up a shadow chain */
+static counter_u64_t vm_cnt_pagein;	   /* touches that paged in */
+static counter_u64_t vm_cnt_pagein_errors; /* page-ins that failed */
+static counter_u64_t vm_cnt_lockless;	   /* touches served without the lock */
+static counter_u64_t vm_cnt_collapses;	   /* backing objects collapsed */
 
 static const struct counter_spec vm_object_counters[] = {
 	{ &vm_cnt_zfod, "vm.stats.object.zfod",
@@ -35,6 +36,8 @@ static const struct counter_spec vm_object_counters[] = {
 	    "pages copied up a shadow chain" },
 	{ &vm_cnt_pagein, "vm.stats.object.pageins",
 	    "touches that paged a page in" },
+	{ &vm_cnt_pagein_errors, "vm.stats.object.pagein_errors",
+	    "page-ins that failed (the pager's copy kept, error returned)" },
 	{ &vm_cnt_lockless, "vm.stats.object.lockless",
 	    "touches served by lockless lookup" },
 	{ &vm_cnt_collapses, "vm.stats.object.collapses",
@@ -266,7 +269,7 @@ vm_page_free_obj(struct vm_page *m)
 	vm_page_free_prep_and_free(m);
 }
 
-/* The daemon's reclaim of a clean page: its pager copy stays. */
+/* A clean page (reclaim) or a failed page-in: its pager copy stays. */
 void
 vm_page_reclaim_obj(struct vm_page *m)
 {
@@ -735,7 +738,12 @@ vm_object_page_find(
 	vm_object_pip_wakeup(obj);
 	counter_u64_add(vm_cnt_pagein, 1);
 	if (error != 0) {
-		vm_page_free_obj(m);
+		/*
+		 * Not vm_page_free_obj(): that releases the pager's copy,
+		 * which after a failed read is the only one.
+		 */
+		vm_page_reclaim_obj(m);
+		counter_u64_add(vm_cnt_pagein_errors, 1);
 		return (error);
 	}
 	m->valid = VM_PAGE_BITS_ALL;

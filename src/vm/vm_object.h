@@ -157,7 +157,12 @@ void vm_page_free_obj(struct vm_page *m);
  */
 struct vm_page *vm_page_alloc_obj(
     struct vm_object *obj, vm_pindex_t pindex, int *errorp);
-/* The page daemon's reclaim of a clean page: the pager keeps its copy. */
+/*
+ * Removes m from its object and frees it while the pager keeps its copy:
+ * the page daemon's reclaim of a clean page, and a page whose page-in
+ * failed (the pager's copy is then the only one and must survive, so a
+ * later touch can read it again).  Object locked.
+ */
 void vm_page_reclaim_obj(struct vm_page *m);
 
 /*

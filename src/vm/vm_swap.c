@@ -511,6 +511,20 @@ vm_swap_io_assert(vm_daddr_t blk, int npages, const char *fn)
 	(void)fn;
 }
 
+/* A disk error: the first of each kind, then every 1000th, reported. */
+static void
+vm_swap_io_error(const char *op, vm_daddr_t blk, int npages, int error)
+{
+	static uint64_t nerrors; /* (a) */
+	uint64_t n = atomic_fetchadd_64(&nerrors, 1);
+
+	if (n % 1000 == 0)
+		md_printf("swap: %s of blocks [%lld, +%d) failed: %s "
+			  "(error %llu)\n",
+		    op, (long long)blk, npages, strerror(error),
+		    (unsigned long long)n + 1);
+}
+
 int
 vm_swap_write(vm_daddr_t blk, struct vm_page **ma, int npages)
 {
@@ -527,8 +541,13 @@ vm_swap_write(vm_daddr_t blk, struct vm_page **ma, int npages)
 	error = md_disk_writev(vm_swap_disk, iov, n, (uint64_t)blk * PAGE_SIZE);
 	vm_swap_charge(npages);
 	if (error != 0) {
+		vm_swap_io_error("write", blk, npages, error);
 		counter_u64_add(vm_swap_nwrite_errors, 1);
-		return (error);
+		/*
+		 * EIO whatever the disk said: to the pager ENOSPC means "no
+		 * swap blocks", and a full host file system is a write error.
+		 */
+		return (EIO);
 	}
 	counter_u64_add(vm_swap_npages_out, npages);
 	return (0);
@@ -550,8 +569,9 @@ vm_swap_read(vm_daddr_t blk, struct vm_page **ma, int npages)
 	error = md_disk_readv(vm_swap_disk, iov, n, (uint64_t)blk * PAGE_SIZE);
 	vm_swap_charge(npages);
 	if (error != 0) {
+		vm_swap_io_error("read", blk, npages, error);
 		counter_u64_add(vm_swap_nread_errors, 1);
-		return (error);
+		return (EIO);
 	}
 	counter_u64_add(vm_swap_npages_in, npages);
 	return (0);

@@ -97,9 +97,12 @@ uint64_t vm_swap_used(void);  /* blocks allocated (a snapshot) */
 
 /*
  * I/O of npages (1 .. VM_SWAP_MAXPAGES) pages at blocks [blk, blk +
- * npages): 0, EIO for an injected error (nothing is written; the pages
- * are not touched), or the device's errno (a failed read may have filled
- * part of the pages).  On the simulated machine each call costs the
+ * npages): 0, or EIO for an injected error (nothing is written; the
+ * pages are not touched) and for any error of the device, whatever its
+ * errno (reported on the console; a failed read may have filled part of
+ * the pages).  ENOSPC is never returned: to the pagers it means that no
+ * swap blocks could be allocated, and a full host file system under the
+ * swap file is a write error, retried like any other.  On the simulated machine each call costs the
  * disk's latency plus the transfer at its bandwidth (sim.cost.disk_*).
  * Kernel threads, no lock needed.
  */

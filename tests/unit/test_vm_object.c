@@ -12,7 +12,8 @@
  *	  a missing or short file is refused with a clear error;
  *	- phys objects: wired, unmanaged pages, never paged out;
  *	- injected swap write errors keep pages dirty and resident (retried,
- *	  nothing lost); swap exhaustion is reported and ends in a clean
+ *	  nothing lost); injected swap read errors are returned to the
+ *	  toucher and lose nothing (a retry reads the page); swap exhaustion is reported and ends in a clean
  *	  ENOMEM, after which freeing the object recovers everything.
  */
 #include "kern/sleepq.h"
@@ -359,6 +360,69 @@ test_io_errors(void)
 	test_shutdown();
 }
 
+/*
+ * Read errors: a failed page-in returns the error to the toucher and
+ * keeps the swap copy (of the page and of its read-ahead pages), so a
+ * later touch reads the data.  Every read fails first, then every third,
+ * then none; every page keeps its contents throughout.
+ */
+static void
+ot_rderr_fn(void *arg)
+{
+	vm_pindex_t n = atop(2 * OT_MEM), i;
+	struct vm_object *obj = vm_object_allocate(OBJT_DEFAULT, n);
+	uint64_t eio = 0, errs0 = vm_test_stat("vm.swap.read_errors");
+	int bad = 0, error = 0, tries;
+
+	(void)arg;
+	for (i = 0; i < n && error == 0; i++)
+		error = ot_write(obj, i, 10, 1);
+	CHECKF(error == 0, "write: error %d", error);
+	/* Every read fails: only resident pages can be touched. */
+	vm_swap_set_inject(0, 1);
+	for (i = 0; i < n; i++) {
+		error = ot_read(obj, i, 10, 1, &bad);
+		CHECKF(error == 0 || error == EIO, "page %llu: error %d",
+		    (unsigned long long)i, error);
+		eio += error == EIO;
+	}
+	CHECKF(eio > 0, "no page-in failed (%llu pages resident of %llu)",
+	    (unsigned long long)obj->resident_page_count,
+	    (unsigned long long)n);
+	/* Every third read fails: a retry succeeds. */
+	vm_swap_set_inject(0, 3);
+	for (i = 0; i < n; i++) {
+		tries = 0;
+		do
+			error = ot_read(obj, i, 10, 1, &bad);
+		while (error == EIO && ++tries < 10);
+		CHECKF(error == 0, "page %llu: error %d after %d tries",
+		    (unsigned long long)i, error, tries);
+	}
+	CHECK(vm_test_stat("vm.stats.object.pagein_errors") >= eio);
+	CHECK(vm_test_stat("vm.swap.read_errors") - errs0 >= eio);
+	/* No errors: a write and read of every page, all contents right. */
+	vm_swap_set_inject(0, 0);
+	for (i = 0; i < n && error == 0; i++)
+		error = ot_write(obj, i, 10, 2);
+	for (i = 0; i < n && error == 0; i++)
+		error = ot_read(obj, i, 10, 2, &bad);
+	CHECKF(error == 0, "touch without errors: error %d", error);
+	CHECKF(bad == 0, "%d pages wrong after read errors", bad);
+	vm_object_deallocate(obj);
+	ot_quiesce_check();
+}
+
+static void
+test_read_errors(void)
+{
+	static const char *const tun[] = { "vm.swap.size=64m", NULL };
+
+	vm_test_boot(2, 1, OT_MEM, tun);
+	test_run(ot_rderr_fn, NULL);
+	test_shutdown();
+}
+
 /* Memory + swap < working set: a clean ENOMEM, then full recovery. */
 static void
 ot_exhaust_fn(void *arg)
@@ -453,6 +517,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_daemon_target),
 	TEST_CASE(test_vnode),
 	TEST_CASE(test_io_errors),
+	TEST_CASE(test_read_errors),
 	TEST_CASE(test_swap_exhaustion),
 };
 

@@ -18,6 +18,12 @@
  * generation written).  A page never written reads as zeros (generation
  * 0).  Failures are counted and reported; there must be none.
  *
+ * Errors.  A touch whose page-in fails (EIO: a swap or file read error,
+ * e.g. vm.swap.inject_read_errors) is reported and counted; the pager
+ * keeps its copy, so a later touch of the page must see the data.  Swap
+ * write errors and page-in errors are reported per variant.  Any other
+ * touch error (ENOMEM: out of memory) fails the run.
+ *
  * The run is repeated for each --batch size (default "0,31": batching
  * off, then on), on the same machine, with the same seed and fresh
  * objects, and reported side by side: touches per second, page-outs,
@@ -59,7 +65,8 @@ struct pr_run {
 	int pr_hot, pr_writes;
 	uint64_t pr_seed;
 	uint64_t pr_bad;     /* (a) integrity failures */
-	uint64_t pr_errors;  /* (a) touches that returned an error */
+	uint64_t pr_errors;  /* (a) touches that failed, other than EIO */
+	uint64_t pr_eio;     /* (a) touches whose page-in failed (EIO) */
 	uint64_t pr_touches; /* (a) */
 };
 
@@ -166,7 +173,7 @@ pr_worker_main(void *arg)
 	struct pr_touch pt;
 	struct pr_obj *po;
 	vm_pindex_t pindex, hot;
-	uint64_t i, r, bad = 0, errors = 0;
+	uint64_t i, r, bad = 0, errors = 0, eio = 0;
 	int error;
 
 	for (i = 0; i < pr->pr_ops; i++) {
@@ -184,11 +191,15 @@ pr_worker_main(void *arg)
 		    pt.pt_write ? VM_TOUCH_WRITE : VM_TOUCH_READ, pr_touch_fn,
 		    &pt);
 		if (error != 0) {
-			if (errors++ == 0)
+			if (errors + eio == 0)
 				md_printf("pressure: touch of object %d page "
-					  "%llu: error %d\n",
+					  "%llu: %s\n",
 				    po->po_id, (unsigned long long)pindex,
-				    error);
+				    strerror(error));
+			if (error == EIO)
+				eio++;
+			else
+				errors++;
 			continue;
 		}
 		if (pt.pt_bad && bad++ < 5)
@@ -201,7 +212,8 @@ pr_worker_main(void *arg)
 	}
 	atomic_add_64(&pr->pr_bad, bad);
 	atomic_add_64(&pr->pr_errors, errors);
-	atomic_add_64(&pr->pr_touches, pr->pr_ops - errors);
+	atomic_add_64(&pr->pr_eio, eio);
+	atomic_add_64(&pr->pr_touches, pr->pr_ops - errors - eio);
 }
 
 /* Creates a sparse (all-zero) file of `bytes' for a vnode object. */
@@ -281,7 +293,7 @@ pr_create(struct scen_ctx *ctx, struct pr_run *pr, uint64_t total)
 struct pr_snap {
 	uint64_t ps_t, ps_pq_ops, ps_pq_acq, ps_pq_wait, ps_pq_cont;
 	uint64_t ps_pq_scan_ops, ps_pq_acq_all;
-	uint64_t ps_pageins;
+	uint64_t ps_pageins, ps_swap_werr, ps_swap_rerr;
 	struct vm_pageout_stats ps_po;
 };
 
@@ -317,6 +329,8 @@ pr_snap(struct pr_snap *s)
 	s->ps_pq_acq_all = vm_pagequeue_lock_acq();
 	pqstat_lock_wait(&s->ps_pq_wait, &s->ps_pq_cont);
 	s->ps_pageins = pr_stat("vm.stats.object.pageins");
+	s->ps_swap_werr = pr_stat("vm.swap.write_errors");
+	s->ps_swap_rerr = pr_stat("vm.swap.read_errors");
 	vm_pageout_stats(&s->ps_po);
 }
 
@@ -326,7 +340,8 @@ struct pr_result {
 	uint64_t pv_touches, pv_pageouts, pv_pageins, pv_passes, pv_scanned;
 	uint64_t pv_freed, pv_pq_ops, pv_pq_acq, pv_wait_us, pv_cont;
 	uint64_t pv_pq_scan_ops, pv_pq_acq_all;
-	uint64_t pv_bad, pv_errors, pv_launder_errors;
+	uint64_t pv_bad, pv_errors, pv_eio, pv_launder_errors;
+	uint64_t pv_swap_werr, pv_swap_rerr;
 };
 
 static void
@@ -342,6 +357,8 @@ pr_diff(struct pr_result *pv, const struct pr_snap *a, const struct pr_snap *b)
 	pv->pv_freed = b->ps_po.ps_freed - a->ps_po.ps_freed;
 	pv->pv_launder_errors =
 	    b->ps_po.ps_launder_errors - a->ps_po.ps_launder_errors;
+	pv->pv_swap_werr = b->ps_swap_werr - a->ps_swap_werr;
+	pv->pv_swap_rerr = b->ps_swap_rerr - a->ps_swap_rerr;
 	pv->pv_mbps = ns > 0
 	    ? (double)ptoa(pv->pv_pageouts) / 1e6 / ((double)ns / 1e9)
 	    : 0;
@@ -403,12 +420,13 @@ pr_variant(
 	pv->pv_touches_s = (double)pr->pr_touches / pv->pv_secs;
 	pv->pv_bad = pr->pr_bad;
 	pv->pv_errors = pr->pr_errors;
+	pv->pv_eio = pr->pr_eio;
 	pr_destroy(pr);
 	free(pr);
 	return (0);
 }
 
-#define PR_NFIELDS 15
+#define PR_NFIELDS 19
 
 /* Field f of a result: its label, key, value and whether a ratio. */
 static double
@@ -422,19 +440,24 @@ pr_field(
 		"scan page moves (batched by scans)",
 		"all acquisitions/(ops + scan moves)",
 		"page-queue lock contentions", "page-queue lock wait (us)",
-		"integrity failures", "laundry write errors (retried)" };
+		"integrity failures", "laundry write errors (retried)",
+		"swap write errors", "swap read errors",
+		"page-in errors returned to touches", "other touch errors" };
 	static const char *const keys[PR_NFIELDS] = { "touches_per_s",
 		"pageouts", "pageins", "passes", "scanned", "launder_mbps",
 		"pq_ops", "pq_lock_acq", "pq_acq_per_op", "pq_scan_ops",
 		"pq_all_acq_per_op", "pq_contentions", "pq_wait_us",
-		"integrity_failures", "launder_errors" };
+		"integrity_failures", "launder_errors", "swap_write_errors",
+		"swap_read_errors", "pagein_errors", "touch_errors" };
 	const double v[PR_NFIELDS] = { pv->pv_touches_s,
 		(double)pv->pv_pageouts, (double)pv->pv_pageins,
 		(double)pv->pv_passes, (double)pv->pv_scanned, pv->pv_mbps,
 		(double)pv->pv_pq_ops, (double)pv->pv_pq_acq, pv->pv_acq_per_op,
 		(double)pv->pv_pq_scan_ops, pv->pv_all_per_op,
 		(double)pv->pv_cont, (double)pv->pv_wait_us, (double)pv->pv_bad,
-		(double)pv->pv_launder_errors };
+		(double)pv->pv_launder_errors, (double)pv->pv_swap_werr,
+		(double)pv->pv_swap_rerr, (double)pv->pv_eio,
+		(double)pv->pv_errors };
 
 	*label = labels[f];
 	*key = keys[f];
@@ -481,7 +504,7 @@ static void
 pr_run(struct scen_ctx *ctx)
 {
 	struct pr_result pv[PR_MAXVARIANTS];
-	uint64_t total, bad = 0, outs = 0;
+	uint64_t total, bad = 0, outs = 0, eio = 0;
 	int nb = scen_opt_count(ctx, "batch"), i, error;
 
 	total =
@@ -509,15 +532,19 @@ pr_run(struct scen_ctx *ctx)
 		}
 		bad += pv[i].pv_bad;
 		outs += pv[i].pv_pageouts;
+		eio += pv[i].pv_eio;
 		if (pv[i].pv_errors != 0)
 			ctx->sx_failed = 1;
 	}
 	pr_report(ctx, pv, i);
 	fprintf(ctx->sx_out,
-	    "\n  %llu page-outs in all, %llu integrity failures\n",
-	    (unsigned long long)outs, (unsigned long long)bad);
+	    "\n  %llu page-outs in all, %llu integrity failures, %llu touches "
+	    "failed by page-in errors\n",
+	    (unsigned long long)outs, (unsigned long long)bad,
+	    (unsigned long long)eio);
 	report_result(ctx, "pageouts_total", (double)outs, "");
 	report_result(ctx, "integrity_failures_total", (double)bad, "");
+	report_result(ctx, "pagein_errors_total", (double)eio, "");
 	vm_pageout_pause();
 	vm_pagequeue_drain_all();
 	if (bad != 0 || vm_pagequeue_check(true) != 0 || vm_page_check() != 0 ||
