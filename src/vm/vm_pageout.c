@@ -11,6 +11,7 @@
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
 #include "vm/vm_pagequeue.h"
+#include "vm/vm_pgcache.h"
 #include "vm/vm_swap.h"
 
 #include <errno.h>
@@ -29,7 +30,7 @@ struct vm_pageout_domain {
 	struct thread *pd_daemon;   /* (c) */
 	struct thread *pd_laundry;  /* (c) */
 	uint64_t pd_wakeup_thresh;  /* (c) 90% of free_target */
-	uint64_t pd_fruitless;	    /* (d) consecutive fruitless passes */
+	uint64_t pd_fruitless;	    /* (s,a) consecutive fruitless passes */
 	uint64_t pd_laundered_seen; /* (d) laundered count at last pass */
 	uint64_t pd_swap_used_seen; /* (d) */
 	struct vm_page pd_markers[PQ_COUNT]; /* (d) the daemon's scans */
@@ -51,7 +52,7 @@ static int64_t vm_pageout_cluster = 32;
 static counter_u64_t vm_po_passes, vm_po_scanned, vm_po_freed,
     vm_po_reactivated, vm_po_deactivated, vm_po_to_laundry, vm_po_laundered,
     vm_po_launder_ios, vm_po_launder_ns, vm_po_launder_errors,
-    vm_po_unswappable, vm_po_oom;
+    vm_po_unswappable, vm_po_oom, vm_po_drains;
 
 /*
  * Wake-ups.
@@ -397,8 +398,14 @@ vm_pageout_pass(int domain)
 	struct vm_pageout_domain *pd = &vm_pd[domain];
 	struct vm_domain *vmd = VM_DOMAIN(domain);
 	uint64_t free, freed = 0, shortage, act, inact, laundered, moved;
-	uint64_t aged = 0;
+	uint64_t aged = 0, drained = 0;
 
+	/* Step 0, outside the scan mutex: draining sleeps. */
+	if (atomic_load_64(&pd->pd_fruitless) > 0 &&
+	    atomic_load_int(&vm_pageout_paused) == 0) {
+		drained = vm_pagequeue_drain_all() + vm_pgcache_drain_all();
+		counter_u64_add(vm_po_drains, 1);
+	}
 	mtx_lock(&pd->pd_scan_mtx);
 	if (atomic_load_int(&vm_pageout_paused) != 0) {
 		mtx_unlock(&pd->pd_scan_mtx);
@@ -435,8 +442,9 @@ vm_pageout_pass(int domain)
 	    counter_u64_fetch(vm_po_to_laundry) +
 	    counter_u64_fetch(vm_po_unswappable) - moved;
 	if (shortage > 0 && freed == 0 && moved == 0 && aged == 0 &&
-	    laundered == pd->pd_laundered_seen) {
-		if (++pd->pd_fruitless >= (uint64_t)vm_pageout_oom_seq &&
+	    drained == 0 && laundered == pd->pd_laundered_seen) {
+		atomic_store_64(&pd->pd_fruitless, pd->pd_fruitless + 1);
+		if (pd->pd_fruitless >= (uint64_t)vm_pageout_oom_seq &&
 		    atomic_load_int(&vm_pageout_oom) == 0) {
 			atomic_store_int(&vm_pageout_oom, 1);
 			counter_u64_add(vm_po_oom, 1);
@@ -450,14 +458,14 @@ vm_pageout_pass(int domain)
 			    (unsigned long long)vmd->vmd_free_target);
 		}
 	} else {
-		pd->pd_fruitless = 0;
+		atomic_store_64(&pd->pd_fruitless, 0);
 		if (freed > 0 || shortage == 0)
 			atomic_store_int(&vm_pageout_oom, 0);
 	}
 	pd->pd_laundered_seen = laundered;
 	mtx_unlock(&pd->pd_scan_mtx);
 	wakeup(&vm_pageout_waiters);
-	return (freed + moved + aged);
+	return (freed + moved + aged + drained);
 }
 
 /* Sleeps until woken, or `timo' ns; returns false when told to exit. */
@@ -749,6 +757,9 @@ static const struct counter_spec vm_po_counters[] = {
 	{ &vm_po_unswappable, "vm.pageout.unswappable",
 	    "dirty pages parked for want of swap space" },
 	{ &vm_po_oom, "vm.pageout.oom", "out-of-memory reports" },
+	{ &vm_po_drains, "vm.pageout.percpu_drains",
+	    "per-CPU batch queues and page caches drained after a fruitless "
+	    "pass" },
 };
 
 int

@@ -8,6 +8,13 @@
  * (vm_domain.h).  It sleeps until an allocation finds the free count
  * below vmd_pageout_wakeup_thresh (90% of the target, as in FreeBSD) or
  * fails, or until a 100 ms timeout, and then runs a pass:
+ *	0. after a fruitless pass (step 5), it first applies every CPU's
+ *	   page-queue batches and drains every CPU's page cache: pages
+ *	   parked in other CPUs' batch queues are invisible to the scans
+ *	   (with many CPUs and little memory they can be most of a domain),
+ *	   and free pages in the page caches are missing from the free
+ *	   count, so memory is never declared exhausted while they hold
+ *	   pages;
  *	1. the shortage is free_target - free_count;
  *	2. the inactive scan takes batches of pages off the inactive queue
  *	   (one queue-lock hold each) and, for each, under its object's lock
@@ -24,7 +31,8 @@
  *	   moves pages from the unswappable queue back to the laundry queue
  *	   when swap space has been freed;
  *	5. OOM: a pass with a shortage that freed nothing, moved or aged no
- *	   page and during which nothing was laundered is fruitless; after vm.pageout.oom_seq
+ *	   page, during which nothing was laundered and (step 0) nothing
+ *	   came back from the per-CPU layers is fruitless; after vm.pageout.oom_seq
  *	   consecutive fruitless passes the daemon reports out-of-memory once
  *	   (vm.pageout.oom counts reports) and allocations that would wait
  *	   for memory fail with ENOMEM instead, until a pass frees pages.
@@ -44,6 +52,7 @@
  *	(c) constant after boot
  *	(m) pd_mtx
  *	(d) the domain's daemon or laundry thread
+ *	(s) the domain's scan mutex (one pass at a time)
  *	(a) atomic
  */
 #ifndef VMLAB_VM_PAGEOUT_H

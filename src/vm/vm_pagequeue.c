@@ -523,12 +523,13 @@ vm_page_init_marker(struct vm_page *marker, int queue)
 	marker->a.flags = PGA_ENQUEUED;
 }
 
-void
+uint64_t
 vm_pagequeue_flush_local(void)
 {
 	struct vm_page *tofree[VM_BATCHQUEUE_MAX + 1];
 	struct vm_pagequeue *pq;
 	struct vm_batchqueue *bq;
+	uint64_t n = 0;
 	int d, q, nfree;
 
 	for (d = 0; d < vm_ndomains; d++)
@@ -539,35 +540,49 @@ vm_pagequeue_flush_local(void)
 			pq = vm_pagequeue_get(d, q);
 			vm_pagequeue_lock_op(pq);
 			bq = vm_batchqueue_get(curcpu, d, q);
+			n += bq->bq_cnt;
 			nfree = vm_pqbatch_process_locked(pq, bq, NULL, tofree);
 			vm_pagequeue_unlock(pq);
 			vm_pqbatch_free(tofree, nfree);
 		}
+	return (n);
 }
 
 static void
 vm_pagequeue_drain_thread(void *arg)
 {
-	(void)arg;
-	vm_pagequeue_flush_local();
+	uint64_t *np = arg;
+
+	*np = vm_pagequeue_flush_local();
 }
 
-void
+uint64_t
 vm_pagequeue_drain_all(void)
 {
 	struct thread *td;
+	uint64_t n = 0, done;
 	int cpu;
 
 	for (cpu = 0; cpu < vm_bq_ncpus; cpu++) {
 		if (cpu == curcpu) {
-			vm_pagequeue_flush_local();
+			n += vm_pagequeue_flush_local();
 			continue;
 		}
-		if (kthread_create(vm_pagequeue_drain_thread, NULL, cpu,
-			KTHR_BOUND | KTHR_JOINABLE, &td, "pqdrain%d", cpu) != 0)
-			VM_PANIC("%s: cannot start a drain thread", __func__);
+		/*
+		 * KTHR_SYSTEM: the page daemon drains too, and its threads
+		 * must not count as work left running at shutdown (it
+		 * joins them before it stops).
+		 */
+		done = 0;
+		if (kthread_create(vm_pagequeue_drain_thread, &done, cpu,
+			KTHR_BOUND | KTHR_JOINABLE | KTHR_SYSTEM, &td,
+			"pqdrain%d", cpu) != 0)
+			continue;
+		/* The join orders the thread's store of `done' before us. */
 		kthread_join(td);
+		n += done;
 	}
+	return (n);
 }
 
 void

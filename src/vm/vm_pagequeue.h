@@ -188,10 +188,17 @@ bool vm_page_scan_move(
 /* A marker page for a scan (PG_MARKER, never on a free list). */
 void vm_page_init_marker(struct vm_page *marker, int queue);
 
-/* Applies the current CPU's batches (all domains and queues). */
-void vm_pagequeue_flush_local(void);
-/* Applies every CPU's batches (runs a thread on each CPU; may sleep). */
-void vm_pagequeue_drain_all(void);
+/*
+ * Applies the current CPU's batches (all domains and queues); returns the
+ * entries applied.
+ */
+uint64_t vm_pagequeue_flush_local(void);
+/*
+ * Applies every CPU's batches (runs a thread on each CPU; may sleep, so
+ * no lock held); returns the entries applied.  A CPU for which no thread
+ * can be created (no memory) keeps its batches until its next flush.
+ */
+uint64_t vm_pagequeue_drain_all(void);
 
 /*
  * Changes vm.batchqueue.size and .trylock at run time (scenarios compare
