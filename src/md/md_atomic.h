@@ -276,6 +276,18 @@ atomic_thread_fence_seq_cst(void)
  * a cache line between CPUs on the write side, so the sim charges the
  * update (MD_SYNC_LOCAL) but never switches CPUs there; loads are free.
  */
+static inline uint32_t
+pcpu_load_32(const uint32_t *p)
+{
+	return (__atomic_load_n(p, MD_RLX));
+}
+
+static inline void
+pcpu_store_32(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, MD_RLX);
+}
+
 static inline uint64_t
 pcpu_load_64(const uint64_t *p)
 {

@@ -11,6 +11,7 @@
  */
 #include "vm/vm_boot.h"
 
+#include "vm/vm_fault.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
 #include "vm/vm_pageout.h"
@@ -44,7 +45,7 @@ vm_init(void)
 	    (error = vm_reserv_init()) != 0 ||
 	    (error = vm_pgcache_init()) != 0 || (error = vm_swap_init()) != 0 ||
 	    (error = vm_pagequeue_init()) != 0 ||
-	    (error = vm_object_init()) != 0 ||
+	    (error = vm_object_init()) != 0 || (error = vm_fault_init()) != 0 ||
 	    (error = vm_pageout_init()) != 0 ||
 	    (error = vm_pageout_start()) != 0)
 		return (error);
@@ -61,6 +62,7 @@ void
 vm_fini(void)
 {
 	vm_pageout_fini();
+	vm_fault_fini();
 	vm_object_fini();
 	vm_pagequeue_fini();
 	vm_swap_fini();

@@ -44,6 +44,10 @@ struct vm_domain {
 	uint64_t vmd_free_min;		 /* (c) */
 	uint64_t vmd_free_severe;	 /* (c) */
 	uint64_t vmd_free_target;	 /* (c) */
+	uint64_t vmd_pageout_wakeup_thresh; /* (c) 90% of free_target */
+	uint32_t vmd_pageout_wanted;	    /* (a) the page daemon is wanted:
+					       set by allocators, cleared by
+					       the daemon before a pass */
 
 	/* The free lock and what it alone protects: another line. */
 	struct mtx vmd_free_mtx __aligned(MD_CACHE_LINE);
@@ -57,6 +61,14 @@ extern struct vm_domain vm_dom[MD_MAXDOMAIN];
 extern int vm_ndomains; /* (c) */
 
 #define VM_DOMAIN(d) (&vm_dom[(d)])
+
+/*
+ * Wakes the domain's page daemon (vm_pageout.c sleeps on
+ * &vmd_pageout_wanted).  One plain load when a wake-up is already
+ * pending, so allocators below the threshold may call it for every
+ * request.  Kernel thread, no spin lock held.
+ */
+void vm_domain_pageout_wakeup(struct vm_domain *vmd);
 
 static inline void
 vm_domain_free_lock(struct vm_domain *vmd)
@@ -76,6 +88,14 @@ static inline uint64_t
 vm_domain_free_count(const struct vm_domain *vmd)
 {
 	return (atomic_load_64(&vmd->vmd_free_count));
+}
+
+/* After an allocation slow path took pages: wakes the daemon if needed. */
+static inline void
+vm_domain_pageout_check(struct vm_domain *vmd)
+{
+	if (vm_domain_free_count(vmd) < vmd->vmd_pageout_wakeup_thresh)
+		vm_domain_pageout_wakeup(vmd);
 }
 
 /*

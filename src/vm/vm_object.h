@@ -166,44 +166,6 @@ struct vm_page *vm_page_alloc_obj(
 void vm_page_reclaim_obj(struct vm_page *m);
 
 /*
- * The busy lock.  _try* never block; vm_page_busy_sleep() drops the
- * object lock and sleeps until the page's busy state may have changed
- * (the caller re-looks the page up after relocking).  Releasing wakes
- * every sleeper.
- */
-bool vm_page_tryxbusy(struct vm_page *m);
-bool vm_page_trysbusy(struct vm_page *m);
-void vm_page_xunbusy(struct vm_page *m);
-/* Exclusive to shared (one holder), waking nobody. */
-void vm_page_busy_downgrade(struct vm_page *m);
-void vm_page_sunbusy(struct vm_page *m);
-void vm_page_busy_sleep(struct vm_page *m, struct vm_object *obj);
-bool vm_page_xbusied(const struct vm_page *m);
-bool vm_page_busied(const struct vm_page *m);
-
-/* Wiring: a wired page is never reclaimed; unwiring requeues it. */
-void vm_page_wire(struct vm_page *m);
-void vm_page_unwire(struct vm_page *m);
-
-/*
- * The workload API: touch page `pindex' of obj for read or write, as a
- * memory access through a mapping would (before the MMU exists).  Finds
- * the page (lockless for resident pages), allocating, zero-filling or
- * paging it in, copying it up the shadow chain for a write; sets its
- * reference bit (and dirty bit for writes) and calls fn(data, arg) with
- * the page's bytes while the page is busy (exclusive for writes, shared
- * for reads), so fn sees and leaves a consistent page.
- * Returns 0, EFAULT (pindex beyond a file), EIO (page-in failed) or
- * ENOMEM (no memory after the page daemon's OOM report).  Kernel thread,
- * no lock held.
- */
-#define VM_TOUCH_READ 0x0
-#define VM_TOUCH_WRITE 0x1
-typedef void vm_touch_fn(uint8_t *data, vm_pindex_t pindex, void *arg);
-int vm_object_touch(struct vm_object *obj, vm_pindex_t pindex, int flags,
-    vm_touch_fn *fn, void *arg);
-
-/*
  * Pagers (object lock held on entry and return; they drop it during I/O,
  * with the pages exclusive-busied and paging in progress held).
  * getpages: reads ma[0..count) (consecutive indices) in, marks them valid;

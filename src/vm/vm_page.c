@@ -28,6 +28,8 @@
 #include "kern/sysctl.h"
 #include "kern/thread.h"
 #include "vm/vm_domain.h"
+#include "vm/vm_object.h"
+#include "vm/vm_pagequeue.h"
 #include "vm/vm_pgcache.h"
 #include "vm/vm_phys.h"
 #include "vm/vm_reserv.h"
@@ -72,6 +74,18 @@ vm_check_fail(int *nerrp, const char *fmt, ...)
 		md_printf("vm check: %s\n", buf);
 	}
 	(*nerrp)++;
+}
+
+void
+vm_domain_pageout_wakeup(struct vm_domain *vmd)
+{
+	/*
+	 * The daemon tests the flag with the channel's sleep-queue chain
+	 * locked, which wakeup() takes: a set flag is never missed.
+	 */
+	if (atomic_load_int(&vmd->vmd_pageout_wanted) == 0 &&
+	    atomic_cmpset_int(&vmd->vmd_pageout_wanted, 0, 1))
+		wakeup(&vmd->vmd_pageout_wanted);
 }
 
 /* Wakes vm_wait*() sleepers.  Kernel thread, no spin lock held. */
@@ -137,6 +151,7 @@ vm_page_alloc_dom_pool(int domain, int pool, int req)
 	else
 		m = vm_page_alloc_locked(vmd, pool, req);
 	vm_domain_free_unlock(vmd);
+	vm_domain_pageout_check(vmd);
 	return (m);
 }
 
@@ -147,8 +162,10 @@ vm_page_alloc_dom(
 {
 	struct vm_page *m = NULL;
 
-	if (object != NULL)
-		m = vm_reserv_alloc_page(object, pindex, domain, req);
+	if (object != NULL &&
+	    (m = vm_reserv_alloc_page(object, pindex, domain, req)) != NULL)
+		/* Reservation pages come out of the free count one by one. */
+		vm_domain_pageout_check(VM_DOMAIN(m->domain));
 	if (m == NULL) {
 		m = vm_page_alloc_dom_pool(domain,
 		    object != NULL ? VM_FREEPOOL_DEFAULT : VM_FREEPOOL_DIRECT,
@@ -199,6 +216,11 @@ vm_page_drain_helps(int domain, int req, uint64_t npages)
 static bool
 vm_page_alloc_retry(int domain, int req, uint64_t npages)
 {
+	int d;
+
+	for (d = 0; d < vm_ndomains; d++)
+		if (domain < 0 || d == domain)
+			vm_domain_pageout_wakeup(VM_DOMAIN(d));
 	if (vm_page_drain_helps(domain, req, npages) &&
 	    vm_pgcache_drain_all() > 0)
 		return (true);
@@ -286,6 +308,7 @@ vm_page_alloc_bulk_dom(int domain, int req, struct vm_page **ma, int npages)
 	vm_domain_freecnt_dec_locked(vmd, (uint64_t)got);
 	vmd->vmd_allocated += got;
 	vm_domain_free_unlock(vmd);
+	vm_domain_pageout_check(vmd);
 	for (i = 0; i < got; i++)
 		ma[i]->flags = PG_PCPU_CACHE;
 	counter_u64_add(vm_cnt_locked, got);
@@ -456,6 +479,7 @@ vm_page_alloc_block_domain(int domain, int req, int order)
 	vm_domain_free_unlock(vmd);
 	if (wake)
 		vm_domain_wakeup(vmd);
+	vm_domain_pageout_check(vmd);
 	if (m == NULL)
 		return (NULL);
 	m->flags = 0;
@@ -528,6 +552,7 @@ vm_page_alloc_contig_domain(int domain, int req, uint64_t npages,
 	vm_domain_free_unlock(vmd);
 	if (wake)
 		vm_domain_wakeup(vmd);
+	vm_domain_pageout_check(vmd);
 	if (m == NULL)
 		return (NULL);
 	for (i = 0; i < npages; i++)
@@ -626,7 +651,13 @@ vm_page_count_severe(void)
 static void
 vm_wait_cond(bool (*below)(int), int domain)
 {
+	int d;
+
 	witness_assert_nosleep("vm_wait");
+	/* The daemons of the domains waited for: they free the pages. */
+	for (d = 0; d < vm_ndomains; d++)
+		if ((domain < 0 || d == domain) && below(d))
+			vm_domain_pageout_wakeup(VM_DOMAIN(d));
 	(void)vm_pgcache_drain_all();
 	mtx_lock(&vm_domainset_lock);
 	while (domain >= 0 ? below(domain) : vm_page_count_all(below)) {
@@ -818,6 +849,8 @@ vm_page_init_thresholds(struct vm_domain *vmd, uint64_t p)
 	vmd->vmd_free_min = vmd->vmd_free_reserved + p / 200;
 	vmd->vmd_free_severe = vmd->vmd_free_reserved + p / 400;
 	vmd->vmd_free_target = vmd->vmd_free_reserved + 4 * (p / 200);
+	vmd->vmd_pageout_wakeup_thresh = vmd->vmd_free_target / 10 * 9;
+	atomic_store_int(&vmd->vmd_pageout_wanted, 0);
 	atomic_store_64(&vmd->vmd_free_count, p);
 	atomic_store_int(&vmd->vmd_pgcache_bypass, 0);
 }
@@ -931,4 +964,140 @@ vm_page_shutdown(void)
 	for (d = 0; d < vm_ndomains; d++)
 		mtx_destroy(&VM_DOMAIN(d)->vmd_free_mtx);
 	mtx_destroy(&vm_domainset_lock);
+}
+
+/*
+ * The busy lock.
+ */
+bool
+vm_page_tryxbusy(struct vm_page *m)
+{
+	/* Acquire: the page's contents and identity are read after. */
+	return (atomic_cmpset_int(&m->busy_lock, VPB_UNBUSIED, VPB_XBUSY));
+}
+
+bool
+vm_page_trysbusy(struct vm_page *m)
+{
+	uint32_t x = atomic_load_int(&m->busy_lock);
+
+	for (;;) {
+		if ((x & VPB_XBUSY) != 0)
+			return (false);
+		/* Acquire, as above; fails if a writer got in first. */
+		if (atomic_fcmpset_int(&m->busy_lock, &x, x + VPB_ONE_SHARER))
+			return (true);
+	}
+}
+
+bool
+vm_page_xbusied(const struct vm_page *m)
+{
+	uint32_t x = atomic_load_int(&m->busy_lock);
+
+	return ((x & VPB_XBUSY) != 0 && x != VPB_FREED);
+}
+
+bool
+vm_page_busied(const struct vm_page *m)
+{
+	uint32_t x = atomic_load_int(&m->busy_lock);
+
+	return (x != VPB_UNBUSIED && x != VPB_FREED);
+}
+
+void
+vm_page_busy_downgrade(struct vm_page *m)
+{
+	uint32_t x = atomic_load_int(&m->busy_lock);
+
+	VM_ASSERT(vm_page_xbusied(m),
+	    ("%s: page %p busy %#x", __func__, (void *)m, m->busy_lock));
+	/* Keep VPB_WAITERS: sleepers are woken by the last sharer. */
+	while (!atomic_fcmpset_int(
+	    &m->busy_lock, &x, VPB_ONE_SHARER | (x & VPB_WAITERS)))
+		;
+}
+
+void
+vm_page_xunbusy(struct vm_page *m)
+{
+	uint32_t x;
+
+	VM_ASSERT(vm_page_xbusied(m),
+	    ("%s: page %p busy %#x", __func__, (void *)m, m->busy_lock));
+	/* Release: our writes to the page precede the next owner's reads. */
+	x = atomic_swap_int(&m->busy_lock, VPB_UNBUSIED);
+	if ((x & VPB_WAITERS) != 0)
+		wakeup(m);
+}
+
+void
+vm_page_sunbusy(struct vm_page *m)
+{
+	uint32_t x = atomic_load_int(&m->busy_lock);
+
+	for (;;) {
+		VM_ASSERT((x & VPB_XBUSY) == 0 && VPB_SHARERS(x) > 0,
+		    ("%s: page %p busy %#x", __func__, (void *)m, x));
+		if (VPB_SHARERS(x) == 1 && (x & VPB_WAITERS) != 0) {
+			if (atomic_fcmpset_int(
+				&m->busy_lock, &x, VPB_UNBUSIED)) {
+				wakeup(m);
+				return;
+			}
+			continue;
+		}
+		/* Release, as in vm_page_xunbusy(). */
+		if (atomic_fcmpset_int(&m->busy_lock, &x, x - VPB_ONE_SHARER))
+			return;
+	}
+}
+
+/*
+ * Sleeps until m's busy state changes.  The waiters bit is set with the
+ * page's sleep-queue chain locked, so an unbusy, which wakes the channel
+ * after clearing the word, cannot slip between the test and the sleep.
+ */
+void
+vm_page_busy_sleep(struct vm_page *m, struct vm_object *obj)
+{
+	uint32_t x;
+
+	sleepq_lock(m);
+	x = atomic_load_int(&m->busy_lock);
+	for (;;) {
+		if (x == VPB_UNBUSIED || x == VPB_FREED) {
+			sleepq_release(m);
+			vm_object_unlock(obj);
+			return;
+		}
+		if ((x & VPB_WAITERS) != 0 ||
+		    atomic_fcmpset_int(&m->busy_lock, &x, x | VPB_WAITERS))
+			break;
+	}
+	vm_object_unlock(obj);
+	sleepq_add(m, "pgbusy", 0, 0);
+	(void)sleepq_wait();
+}
+
+/*
+ * Wiring.
+ */
+void
+vm_page_wire(struct vm_page *m)
+{
+	if (atomic_fetchadd_int(&m->wire_count, 1) == 0 &&
+	    (m->oflags & VPO_UNMANAGED) == 0)
+		vm_page_dequeue_deferred(m);
+}
+
+void
+vm_page_unwire(struct vm_page *m)
+{
+	uint32_t old = atomic_fetchadd_int(&m->wire_count, (uint32_t)-1);
+
+	VM_ASSERT(old > 0, ("%s: page %p not wired", __func__, (void *)m));
+	if (old == 1 && (m->oflags & VPO_UNMANAGED) == 0)
+		vm_page_activate(m);
 }

@@ -47,7 +47,12 @@
  * VM_ALLOC_SYSTEM interrupt_free_min, VM_ALLOC_INTERRUPT 0.  The domain
  * is "min" below free_min (frees bypass caches; vm_wait sleeps until it
  * is above) and "severe" below free_severe (vm_wait_severe sleeps).
- * free_target is what a page daemon will aim for (a later issue).
+ *	pageout_wakeup     = free_target / 10 * 9
+ * free_target is what the page daemon aims for (vm_pageout.h).  The
+ * allocator wakes a domain's daemon (vm_domain_pageout_wakeup()) on
+ * every slow path that leaves the free count below pageout_wakeup, on
+ * every request that fails there, and from vm_wait before it sleeps; the
+ * per-CPU cache fast paths do not move the free count and need no check.
  *
  * Locking key:
  *	(c) constant after boot
@@ -353,6 +358,26 @@ vm_page_free(struct vm_page *m)
 	if (__predict_false(!vm_page_free_cached(md_curcpu(), m)))
 		vm_page_free_slow(m);
 }
+
+/*
+ * The busy lock.  _try* never block; vm_page_busy_sleep() drops the
+ * object lock and sleeps until the page's busy state may have changed
+ * (the caller re-looks the page up after relocking).  Releasing wakes
+ * every sleeper.
+ */
+bool vm_page_tryxbusy(struct vm_page *m);
+bool vm_page_trysbusy(struct vm_page *m);
+void vm_page_xunbusy(struct vm_page *m);
+/* Exclusive to shared (one holder), waking nobody. */
+void vm_page_busy_downgrade(struct vm_page *m);
+void vm_page_sunbusy(struct vm_page *m);
+void vm_page_busy_sleep(struct vm_page *m, struct vm_object *obj);
+bool vm_page_xbusied(const struct vm_page *m);
+bool vm_page_busied(const struct vm_page *m);
+
+/* Wiring: a wired page is never reclaimed; unwiring requeues it. */
+void vm_page_wire(struct vm_page *m);
+void vm_page_unwire(struct vm_page *m);
 
 /* Boot and shutdown (vm_boot.c). */
 int vm_page_startup(void);

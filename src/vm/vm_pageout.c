@@ -24,12 +24,10 @@
 struct vm_pageout_domain {
 	struct mtx pd_mtx;	    /* (c) */
 	int pd_domain;		    /* (c) */
-	uint32_t pd_wanted;	    /* (a) daemon wake-up requested */
 	bool pd_laundry_wanted;	    /* (m) */
 	uint32_t pd_exit;	    /* (a) stop the threads */
 	struct thread *pd_daemon;   /* (c) */
 	struct thread *pd_laundry;  /* (c) */
-	uint64_t pd_wakeup_thresh;  /* (c) 90% of free_target */
 	uint64_t pd_fruitless;	    /* (s,a) consecutive fruitless passes */
 	uint64_t pd_laundered_seen; /* (d) laundered count at last pass */
 	uint64_t pd_swap_used_seen; /* (d) */
@@ -40,10 +38,11 @@ struct vm_pageout_domain {
 } __aligned(MD_CACHE_LINE);
 
 static struct vm_pageout_domain vm_pd[MD_MAXDOMAIN];
-static bool vm_pageout_started;	   /* (c) */
-static uint32_t vm_pageout_oom;	   /* (a) the OOM condition */
-static uint32_t vm_pageout_paused; /* (a) vm_pageout_pause() */
-static int vm_pageout_waiters;	   /* wait channel of vm_pageout_wait_free */
+static bool vm_pageout_started;	     /* (c) */
+static uint32_t vm_pageout_oom;	     /* (a) the OOM condition */
+static uint32_t vm_pageout_paused;   /* (a) vm_pageout_pause() */
+static uint32_t vm_pageout_draining; /* (a) step-0 drains under way */
+static int vm_pageout_waiters;	     /* wait channel of vm_pageout_wait_free */
 
 static int64_t vm_pageout_enable = 1;
 static int64_t vm_pageout_oom_seq = 12;
@@ -53,39 +52,6 @@ static counter_u64_t vm_po_passes, vm_po_scanned, vm_po_freed,
     vm_po_reactivated, vm_po_deactivated, vm_po_to_laundry, vm_po_laundered,
     vm_po_launder_ios, vm_po_launder_ns, vm_po_launder_errors,
     vm_po_unswappable, vm_po_oom, vm_po_drains;
-
-/*
- * Wake-ups.
- */
-void
-vm_pageout_wakeup(int domain)
-{
-	struct vm_pageout_domain *pd = &vm_pd[domain];
-
-	if (!vm_pageout_started)
-		return;
-	/*
-	 * One plain load when a wake-up is already pending (allocations
-	 * below the threshold call this for every page).  The daemon tests
-	 * the flag with the channel's sleep-queue chain locked, which
-	 * wakeup() takes: a set flag is never missed.
-	 */
-	if (atomic_load_int(&pd->pd_wanted) == 0 &&
-	    atomic_cmpset_int(&pd->pd_wanted, 0, 1))
-		wakeup(&pd->pd_wanted);
-}
-
-void
-vm_pageout_alloc_hook(bool failed)
-{
-	int d;
-
-	for (d = 0; d < vm_ndomains; d++)
-		if (failed ||
-		    vm_domain_free_count(VM_DOMAIN(d)) <
-			vm_pd[d].pd_wakeup_thresh)
-			vm_pageout_wakeup(d);
-}
 
 bool
 vm_pageout_oom_declared(void)
@@ -99,7 +65,7 @@ vm_pageout_wait_free(void)
 	int d;
 
 	for (d = 0; d < vm_ndomains; d++)
-		vm_pageout_wakeup(d);
+		vm_domain_pageout_wakeup(VM_DOMAIN(d));
 	if (!vm_pageout_started) {
 		/* No daemon: run a pass and the laundry here. */
 		for (d = 0; d < vm_ndomains; d++) {
@@ -390,7 +356,30 @@ vm_pageout_scan_unswappable(struct vm_pageout_domain *pd)
 }
 
 /*
- * One pass (steps 1-5).
+ * Step 0: every CPU's batch queues, unless paused.  A pause waits for
+ * vm_pageout_draining to fall to 0: whichever of the two stores (ours to
+ * vm_pageout_draining, the pauser's to vm_pageout_paused) comes first in
+ * the order the seq_cst fences impose, the other side sees it, so either
+ * we do not drain or the pauser waits for us.
+ */
+static uint64_t
+vm_pageout_drain_batches(void)
+{
+	uint64_t n = 0;
+
+	(void)atomic_fetchadd_int(&vm_pageout_draining, 1);
+	atomic_thread_fence_seq_cst();
+	if (atomic_load_int(&vm_pageout_paused) == 0) {
+		n = vm_pagequeue_drain_all();
+		counter_u64_add(vm_po_drains, 1);
+	}
+	/* Full barrier (fetchadd): the drain happens before a pauser sees 0. */
+	(void)atomic_fetchadd_int(&vm_pageout_draining, (uint32_t)-1);
+	return (n);
+}
+
+/*
+ * One pass (steps 0-5).
  */
 uint64_t
 vm_pageout_pass(int domain)
@@ -401,11 +390,8 @@ vm_pageout_pass(int domain)
 	uint64_t aged = 0, drained = 0;
 
 	/* Step 0, outside the scan mutex: draining sleeps. */
-	if (atomic_load_64(&pd->pd_fruitless) > 0 &&
-	    atomic_load_int(&vm_pageout_paused) == 0) {
-		drained = vm_pagequeue_drain_all() + vm_pgcache_drain_all();
-		counter_u64_add(vm_po_drains, 1);
-	}
+	if (atomic_load_64(&pd->pd_fruitless) > 0)
+		drained = vm_pageout_drain_batches();
 	mtx_lock(&pd->pd_scan_mtx);
 	if (atomic_load_int(&vm_pageout_paused) != 0) {
 		mtx_unlock(&pd->pd_scan_mtx);
@@ -442,7 +428,8 @@ vm_pageout_pass(int domain)
 	    counter_u64_fetch(vm_po_to_laundry) +
 	    counter_u64_fetch(vm_po_unswappable) - moved;
 	if (shortage > 0 && freed == 0 && moved == 0 && aged == 0 &&
-	    drained == 0 && laundered == pd->pd_laundered_seen) {
+	    drained == 0 && laundered == pd->pd_laundered_seen &&
+	    vm_pgcache_count(domain) == 0) {
 		atomic_store_64(&pd->pd_fruitless, pd->pd_fruitless + 1);
 		if (pd->pd_fruitless >= (uint64_t)vm_pageout_oom_seq &&
 		    atomic_load_int(&vm_pageout_oom) == 0) {
@@ -472,13 +459,15 @@ vm_pageout_pass(int domain)
 static bool
 vm_pageout_daemon_sleep(struct vm_pageout_domain *pd, uint64_t timo)
 {
-	sleepq_lock(&pd->pd_wanted);
-	if (atomic_load_int(&pd->pd_wanted) == 0 &&
+	uint32_t *wanted = &VM_DOMAIN(pd->pd_domain)->vmd_pageout_wanted;
+
+	sleepq_lock(wanted);
+	if (atomic_load_int(wanted) == 0 &&
 	    atomic_load_int(&pd->pd_exit) == 0) {
-		sleepq_add(&pd->pd_wanted, "psleep", 0, timo);
+		sleepq_add(wanted, "psleep", 0, timo);
 		(void)sleepq_wait();
 	} else
-		sleepq_release(&pd->pd_wanted);
+		sleepq_release(wanted);
 	return (atomic_load_int(&pd->pd_exit) == 0);
 }
 
@@ -499,7 +488,7 @@ vm_pageout_daemon(void *arg)
 			break;
 		if (atomic_load_int(&pd->pd_exit) != 0)
 			break;
-		atomic_store_int(&pd->pd_wanted, 0);
+		atomic_store_int(&vmd->vmd_pageout_wanted, 0);
 		progress = vm_pageout_pass(pd->pd_domain);
 		maybe_yield();
 	}
@@ -662,6 +651,9 @@ vm_pageout_pause(void)
 		mtx_lock(&vm_pd[d].pd_laundry_mtx);
 		mtx_unlock(&vm_pd[d].pd_laundry_mtx);
 	}
+	/* Step-0 drains that saw no pause (vm_pageout_drain_batches()). */
+	while (atomic_load_int(&vm_pageout_draining) != 0)
+		pause_ns("pdrain", 10 * 1000);
 }
 
 void
@@ -671,7 +663,7 @@ vm_pageout_resume(void)
 
 	atomic_store_int(&vm_pageout_paused, 0);
 	for (d = 0; d < vm_ndomains; d++)
-		vm_pageout_wakeup(d);
+		vm_domain_pageout_wakeup(VM_DOMAIN(d));
 }
 
 static void
@@ -695,7 +687,7 @@ vm_pageout_laundry_thread(void *arg)
 		mtx_unlock(&pd->pd_mtx);
 		done = vm_pageout_launder(pd->pd_domain, UINT64_MAX);
 		if (done > 0)
-			vm_pageout_wakeup(pd->pd_domain);
+			vm_domain_pageout_wakeup(VM_DOMAIN(pd->pd_domain));
 		maybe_yield();
 	}
 }
@@ -758,7 +750,7 @@ static const struct counter_spec vm_po_counters[] = {
 	    "dirty pages parked for want of swap space" },
 	{ &vm_po_oom, "vm.pageout.oom", "out-of-memory reports" },
 	{ &vm_po_drains, "vm.pageout.percpu_drains",
-	    "per-CPU batch queues and page caches drained after a fruitless "
+	    "every CPU's page-queue batches applied after a fruitless "
 	    "pass" },
 };
 
@@ -766,7 +758,6 @@ int
 vm_pageout_init(void)
 {
 	struct vm_pageout_domain *pd;
-	struct vm_domain *vmd;
 	int d, q;
 
 	vm_pageout_started = false;
@@ -774,14 +765,11 @@ vm_pageout_init(void)
 	atomic_store_int(&vm_pageout_paused, 0);
 	for (d = 0; d < vm_ndomains; d++) {
 		pd = &vm_pd[d];
-		vmd = VM_DOMAIN(d);
 		memset(pd, 0, sizeof(*pd));
 		mtx_init(&pd->pd_mtx, "vm pageout", MTX_DEF);
 		mtx_init(&pd->pd_scan_mtx, "vm pageout scan", MTX_DEF);
 		mtx_init(&pd->pd_laundry_mtx, "vm laundry scan", MTX_DEF);
 		pd->pd_domain = d;
-		/* FreeBSD: vmd_pageout_wakeup_thresh = free_target / 10 * 9. */
-		pd->pd_wakeup_thresh = vmd->vmd_free_target / 10 * 9;
 		for (q = 0; q < PQ_COUNT; q++)
 			vm_page_init_marker(&pd->pd_markers[q], q);
 		vm_page_init_marker(&pd->pd_lmarker, PQ_LAUNDRY);
@@ -828,7 +816,7 @@ vm_pageout_stop(void)
 		atomic_store_int(&pd->pd_exit, 1);
 		wakeup(&pd->pd_laundry_wanted);
 		mtx_unlock(&pd->pd_mtx);
-		wakeup(&pd->pd_wanted);
+		wakeup(&VM_DOMAIN(d)->vmd_pageout_wanted);
 		kthread_join(pd->pd_daemon);
 		kthread_join(pd->pd_laundry);
 	}

@@ -5,16 +5,15 @@
  * started at boot (vm.pageout.enable=1).
  *
  * The page daemon keeps the domain's free count at its free target
- * (vm_domain.h).  It sleeps until an allocation finds the free count
- * below vmd_pageout_wakeup_thresh (90% of the target, as in FreeBSD) or
- * fails, or until a 100 ms timeout, and then runs a pass:
+ * (vm_domain.h).  It sleeps on the domain's vmd_pageout_wanted until
+ * the allocator wakes it (vm_domain_pageout_wakeup(): an allocation slow
+ * path left the free count below vmd_pageout_wakeup_thresh, 90% of the
+ * target as in FreeBSD, a request failed, or vm_wait is about to sleep),
+ * or until a 100 ms timeout, and then runs a pass:
  *	0. after a fruitless pass (step 5), it first applies every CPU's
- *	   page-queue batches and drains every CPU's page cache: pages
- *	   parked in other CPUs' batch queues are invisible to the scans
- *	   (with many CPUs and little memory they can be most of a domain),
- *	   and free pages in the page caches are missing from the free
- *	   count, so memory is never declared exhausted while they hold
- *	   pages;
+ *	   page-queue batches: pages parked in other CPUs' batch queues are
+ *	   invisible to the scans (with many CPUs and little memory they
+ *	   can be most of a domain); what it applies counts as progress;
  *	1. the shortage is free_target - free_count;
  *	2. the inactive scan takes batches of pages off the inactive queue
  *	   (one queue-lock hold each) and, for each, under its object's lock
@@ -31,8 +30,11 @@
  *	   moves pages from the unswappable queue back to the laundry queue
  *	   when swap space has been freed;
  *	5. OOM: a pass with a shortage that freed nothing, moved or aged no
- *	   page, during which nothing was laundered and (step 0) nothing
- *	   came back from the per-CPU layers is fruitless; after vm.pageout.oom_seq
+ *	   page, during which nothing was laundered, after which (step 0)
+ *	   no batch entry was applied, and that leaves no free page in the
+ *	   domain's per-CPU page caches, is fruitless (cached pages are
+ *	   free: an allocation that fails drains the caches and retries
+ *	   before it waits, vm_page.h); after vm.pageout.oom_seq
  *	   consecutive fruitless passes the daemon reports out-of-memory once
  *	   (vm.pageout.oom counts reports) and allocations that would wait
  *	   for memory fail with ENOMEM instead, until a pass frees pages.
@@ -62,13 +64,6 @@
 #include <stdint.h>
 
 /*
- * Called by object page allocation with whether it failed: wakes the
- * domain's daemon when the free count is below its wake-up threshold.
- */
-void vm_pageout_alloc_hook(bool failed);
-/* Wakes the page daemon of `domain'. */
-void vm_pageout_wakeup(int domain);
-/*
  * Waits (up to 100 ms) for the page daemon to free pages; for
  * allocations that failed.  No lock held.
  */
@@ -86,9 +81,10 @@ uint64_t vm_pageout_pass(int domain);
 uint64_t vm_pageout_launder(int domain, uint64_t max);
 
 /*
- * Pausing (checkers): after vm_pageout_pause() returns, no daemon pass or
- * laundry scan is under way and none starts (a scan holds pages off their
- * queues) until vm_pageout_resume().  Kernel thread, no lock held.
+ * Pausing (checkers): after vm_pageout_pause() returns, no daemon pass,
+ * step-0 drain or laundry scan is under way and none starts (a scan holds
+ * pages off their queues) until vm_pageout_resume().  Kernel thread, no
+ * lock held.
  */
 void vm_pageout_pause(void);
 void vm_pageout_resume(void);

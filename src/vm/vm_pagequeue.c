@@ -170,7 +170,7 @@ vm_pqbatch_process_locked(struct vm_pagequeue *pq, struct vm_batchqueue *bq,
 	for (i = 0; i < bq->bq_cnt; i++)
 		if ((f = vm_pqbatch_process_page(pq, bq->bq_pa[i])) != NULL)
 			tofree[nfree++] = f;
-	bq->bq_cnt = 0;
+	pcpu_store_32(&bq->bq_cnt, 0);
 	if (m != NULL && (f = vm_pqbatch_process_page(pq, m)) != NULL)
 		tofree[nfree++] = f;
 	counter_u64_add(vm_pq_batches, 1);
@@ -195,7 +195,8 @@ vm_pqbatch_submit_page(struct vm_page *m, int queue)
 	counter_u64_add(vm_pq_ops, 1);
 	bq = vm_batchqueue_get(curcpu, m->domain, queue);
 	if (bq->bq_cnt < size) {
-		bq->bq_pa[bq->bq_cnt++] = m;
+		bq->bq_pa[bq->bq_cnt] = m;
+		pcpu_store_32(&bq->bq_cnt, bq->bq_cnt + 1);
 		if (atomic_load_64((uint64_t *)&vm_batchqueue_trylock) == 0 ||
 		    bq->bq_cnt < size / 2 + 1 || !vm_pagequeue_trylock(pq))
 			return;
@@ -556,6 +557,20 @@ vm_pagequeue_drain_thread(void *arg)
 	*np = vm_pagequeue_flush_local();
 }
 
+/* Does `cpu' hold batch entries?  A peek: entries may come any time. */
+static bool
+vm_batchqueue_cpu_pending(int cpu)
+{
+	int d, q;
+
+	for (d = 0; d < vm_ndomains; d++)
+		for (q = 0; q < PQ_COUNT; q++)
+			if (pcpu_load_32(
+				&vm_batchqueue_get(cpu, d, q)->bq_cnt) != 0)
+				return (true);
+	return (false);
+}
+
 uint64_t
 vm_pagequeue_drain_all(void)
 {
@@ -568,6 +583,9 @@ vm_pagequeue_drain_all(void)
 			n += vm_pagequeue_flush_local();
 			continue;
 		}
+		/* A thread for every CPU would cost far more than a look. */
+		if (!vm_batchqueue_cpu_pending(cpu))
+			continue;
 		/*
 		 * KTHR_SYSTEM: the page daemon drains too, and its threads
 		 * must not count as work left running at shutdown (it

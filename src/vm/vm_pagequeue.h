@@ -86,7 +86,8 @@ struct vm_pagequeue {
 } __aligned(MD_CACHE_LINE);
 
 struct vm_batchqueue {
-	uint32_t bq_cnt;			  /* (x) entries */
+	uint32_t bq_cnt; /* (x) entries; written with pcpu_store_32(), so
+			    other CPUs may peek (vm_pagequeue_drain_all) */
 	struct vm_page *bq_pa[VM_BATCHQUEUE_MAX]; /* (x) */
 };
 

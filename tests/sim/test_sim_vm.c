@@ -21,6 +21,7 @@
 #include "explore.h"
 #include "harness.h"
 #include "kern/thread.h"
+#include "vm/vm_fault.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
 #include "vm/vm_pageout.h"
@@ -90,7 +91,7 @@ sv_touch(struct sv *s, int o, vm_pindex_t i, bool write)
 	int error;
 
 	t.t_min = atomic_load_64(&s->s_gen[o][i]);
-	error = vm_object_touch(
+	error = vm_fault_touch(
 	    s->s_obj[o], i, write ? VM_TOUCH_WRITE : VM_TOUCH_READ, sv_fn, &t);
 	if (error != 0)
 		atomic_add_64(&s->s_errors, 1);

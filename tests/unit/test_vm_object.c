@@ -2,7 +2,7 @@
  * test_vm_object.c: objects, the page daemon and the pagers, end to end.
  *
  *	- an anonymous working set of twice physical memory, written and read
- *	  back through vm_object_touch(): every page keeps its contents
+ *	  back through vm_fault_touch(): every page keeps its contents
  *	  across page-outs and page-ins, the daemon frees and launders, and
  *	  the queue and page accounting hold after a quiesce;
  *	- the daemon brings the free count back to its target;
@@ -19,6 +19,7 @@
 #include "kern/sleepq.h"
 #include "kern/sysctl.h"
 #include "kern/thread.h"
+#include "vm/vm_fault.h"
 #include "vm/vm_object.h"
 #include "vm/vm_pageout.h"
 #include "vm/vm_pagequeue.h"
@@ -79,7 +80,7 @@ ot_write(struct vm_object *obj, vm_pindex_t i, uint64_t tag, uint64_t gen)
 {
 	struct ot_page_arg pa = { .tag = tag, .gen = gen };
 
-	return (vm_object_touch(obj, i, VM_TOUCH_WRITE, ot_write_fn, &pa));
+	return (vm_fault_touch(obj, i, VM_TOUCH_WRITE, ot_write_fn, &pa));
 }
 
 /* 0 and *badp 0 when page i holds (tag, gen). */
@@ -88,7 +89,7 @@ ot_read(
     struct vm_object *obj, vm_pindex_t i, uint64_t tag, uint64_t gen, int *badp)
 {
 	struct ot_page_arg pa = { .tag = tag, .gen = gen };
-	int error = vm_object_touch(obj, i, VM_TOUCH_READ, ot_read_fn, &pa);
+	int error = vm_fault_touch(obj, i, VM_TOUCH_READ, ot_read_fn, &pa);
 
 	*badp += pa.bad;
 	return (error);
@@ -171,7 +172,7 @@ ot_target_fn(void *arg)
 	deadline = md_nanotime() + 10ull * 1000 * 1000 * 1000;
 	while (vm_domain_free_count(vmd) < vmd->vmd_free_target &&
 	    md_nanotime() < deadline) {
-		vm_pageout_wakeup(0);
+		vm_domain_pageout_wakeup(VM_DOMAIN(0));
 		pause_ns("target", 1000 * 1000);
 	}
 	CHECKF(vm_domain_free_count(vmd) >= vmd->vmd_free_target,
@@ -189,6 +190,112 @@ test_daemon_target(void)
 
 	vm_test_boot(2, 1, OT_MEM, tun);
 	test_run(ot_target_fn, NULL);
+	test_shutdown();
+}
+
+/*
+ * Every allocation path wakes the daemon as soon as it leaves the free
+ * count below the wake-up threshold: not the object path alone, and not
+ * the daemon's timers.  On the simulated machine the first pass must
+ * start within 2 ms of virtual time (exact: no host noise; the daemon's
+ * shortage retry is 5 ms, its idle timer 100 ms); on the host, a pass
+ * must follow at all.
+ */
+#define OT_WAKE_UNIT 8 /* pages per bulk/contig allocation (block: 2^3) */
+
+enum ot_path { OT_NOOBJ, OT_BULK, OT_BLOCK, OT_CONTIG, OT_NPATHS };
+
+static const char *const ot_path_names[OT_NPATHS] = { "noobj", "bulk", "block",
+	"contig" };
+
+/* One allocation of `path' into ma[*np...]; false when none was had. */
+static bool
+ot_wake_alloc(enum ot_path path, struct vm_page **ma, int *np)
+{
+	struct vm_page *m;
+	int got;
+
+	switch (path) {
+	case OT_NOOBJ:
+		m = vm_page_alloc_noobj(VM_ALLOC_NORMAL);
+		break;
+	case OT_BULK:
+		got =
+		    vm_page_alloc_bulk(VM_ALLOC_NORMAL, &ma[*np], OT_WAKE_UNIT);
+		*np += got;
+		return (got > 0);
+	case OT_BLOCK:
+		m = vm_page_alloc_block(VM_ALLOC_NORMAL, 3);
+		break;
+	default:
+		m = vm_page_alloc_contig(VM_ALLOC_NORMAL, OT_WAKE_UNIT, 0,
+		    ~(vm_paddr_t)0, PAGE_SIZE, 0);
+		break;
+	}
+	if (m != NULL)
+		ma[(*np)++] = m;
+	return (m != NULL);
+}
+
+static void
+ot_wake_free(enum ot_path path, struct vm_page **ma, int n)
+{
+	int i;
+
+	if (path == OT_BULK) {
+		vm_page_free_bulk(ma, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (path == OT_NOOBJ)
+			vm_page_free(ma[i]);
+		else if (path == OT_BLOCK)
+			vm_page_free_block(ma[i], 3);
+		else
+			vm_page_free_contig(ma[i], OT_WAKE_UNIT);
+}
+
+static void
+ot_wake_fn(void *arg)
+{
+	struct vm_domain *vmd = VM_DOMAIN(0);
+	struct vm_page **ma = calloc(atop(OT_MEM), sizeof(*ma));
+	uint64_t p0, t0, dt;
+	int n, path;
+
+	(void)arg;
+	CHECK(ma != NULL);
+	for (path = 0; path < OT_NPATHS && ma != NULL; path++) {
+		n = 0;
+		p0 = vm_test_stat("vm.pageout.passes");
+		while (vm_domain_free_count(vmd) >=
+			vmd->vmd_pageout_wakeup_thresh &&
+		    ot_wake_alloc(path, ma, &n))
+			;
+		t0 = md_nanotime();
+		while (vm_test_stat("vm.pageout.passes") == p0 &&
+		    md_nanotime() - t0 < 1000 * 1000 * 1000)
+			pause_ns("otwake", 20 * 1000);
+		dt = md_nanotime() - t0;
+		CHECKF(vm_test_stat("vm.pageout.passes") > p0,
+		    "%s: no daemon pass (free %llu, threshold %llu)",
+		    ot_path_names[path],
+		    (unsigned long long)vm_domain_free_count(vmd),
+		    (unsigned long long)vmd->vmd_pageout_wakeup_thresh);
+		if (test_sim())
+			CHECKF(dt < 2 * 1000 * 1000,
+			    "%s: first pass %llu ns after the threshold",
+			    ot_path_names[path], (unsigned long long)dt);
+		ot_wake_free(path, ma, n);
+	}
+	free(ma);
+}
+
+static void
+test_daemon_woken(void)
+{
+	vm_test_boot(2, 1, OT_MEM, NULL);
+	test_run(ot_wake_fn, NULL);
 	test_shutdown();
 }
 
@@ -269,7 +376,7 @@ ot_vnode_fn(void *arg)
 	for (i = 0; i < ov->npages; i++)
 		CHECK(ot_read(obj, i, 5, 1, &bad) == 0);
 	CHECKF(bad == 0, "%d file pages read wrong", bad);
-	CHECK(vm_object_touch(obj, ov->npages, VM_TOUCH_READ, ot_read_fn,
+	CHECK(vm_fault_touch(obj, ov->npages, VM_TOUCH_READ, ot_read_fn,
 		  &(struct ot_page_arg) { 0 }) == EFAULT);
 	for (i = 0; i < ov->npages; i++)
 		CHECK(ot_write(obj, i, 5, 2) == 0);
@@ -515,6 +622,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_shadow_collapse),
 	TEST_CASE(test_anon_pressure),
 	TEST_CASE(test_daemon_target),
+	TEST_CASE(test_daemon_woken),
 	TEST_CASE(test_vnode),
 	TEST_CASE(test_io_errors),
 	TEST_CASE(test_read_errors),

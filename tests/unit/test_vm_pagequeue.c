@@ -15,6 +15,7 @@
  * The page daemon is off (vm.pageout.enable=0): the test owns the queues.
  */
 #include "kern/thread.h"
+#include "vm/vm_fault.h"
 #include "vm/vm_object.h"
 #include "vm/vm_pagequeue.h"
 #include "vm_test.h"
@@ -41,7 +42,7 @@ pqt_object(vm_pindex_t n, struct vm_page **ma)
 
 	CHECK(obj != NULL);
 	for (i = 0; i < n; i++)
-		CHECK(vm_object_touch(obj, i, VM_TOUCH_WRITE, pqt_fill, NULL) ==
+		CHECK(vm_fault_touch(obj, i, VM_TOUCH_WRITE, pqt_fill, NULL) ==
 		    0);
 	vm_object_lock(obj);
 	for (i = 0; i < n; i++)

@@ -12,6 +12,7 @@
  * run.
  */
 #include "kern/thread.h"
+#include "vm/vm_fault.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
 #include "vm/vm_pagequeue.h"
@@ -47,7 +48,7 @@ micro_pq_object(struct micro_pq_arg *mp)
 	if (obj == NULL)
 		return (NULL);
 	for (i = 0; i < MICRO_PQ_PAGES; i++)
-		if (vm_object_touch(
+		if (vm_fault_touch(
 			obj, i, VM_TOUCH_WRITE, micro_pq_fill, NULL) != 0) {
 			vm_object_deallocate(obj);
 			return (NULL);

@@ -34,6 +34,7 @@
 #include "kern/lock.h"
 #include "kern/sysctl.h"
 #include "kern/thread.h"
+#include "vm/vm_fault.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
 #include "vm/vm_pageout.h"
@@ -187,7 +188,7 @@ pr_worker_main(void *arg)
 		pt.pt_write = (int)((r >> 40) % 100) < pr->pr_writes;
 		pt.pt_bad = false;
 		pt.pt_min = atomic_load_64(&po->po_gen[pindex]);
-		error = vm_object_touch(po->po_obj, pindex,
+		error = vm_fault_touch(po->po_obj, pindex,
 		    pt.pt_write ? VM_TOUCH_WRITE : VM_TOUCH_READ, pr_touch_fn,
 		    &pt);
 		if (error != 0) {
