@@ -22,8 +22,11 @@ static struct counter *counter_all[COUNTER_SLOTS]; /* (k) */
 int
 counter_init(void)
 {
-	int cpu;
+	static const struct lock_rank ranks[] = { { "counter", 900, 0 } };
+	int cpu, error;
 
+	if ((error = witness_register(ranks, nitems(ranks))) != 0)
+		return (error);
 	mtx_init(&counter_mtx, "counter", MTX_SPIN);
 	memset(counter_used, 0, sizeof(counter_used));
 	memset(counter_all, 0, sizeof(counter_all));

@@ -6,16 +6,19 @@
  * profile atomically (contention is the slow path anyway); acquisition
  * counts live in the locks and are summed when a snapshot is taken.
  *
- * Locking key: (p) lock_prof_mtx; (a) atomic.
+ * Locking key: (p) lock_prof_mtx; (w) witness_mtx; (a) atomic.
  */
 #include "kern/lock.h"
 #include "kern/mutex.h"
 #include "kern/thread.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LOCK_PROF_HASH 256
+
+static int witness_rank(const char *name, uint32_t *flagsp);
 
 struct lock_prof {
 	const char *lp_name;		   /* (c) */
@@ -81,7 +84,8 @@ lock_init(struct lock_object *lo, const struct lock_class *lc, const char *name,
 	lo->lo_acq = 0;
 	lo->lo_hold_start = 0;
 	lo->lo_flags = flags | LO_INITED;
-	lo->lo_rank = witness_rank(name, lc);
+	lo->lo_rank =
+	    (flags & LO_NOPROFILE) != 0 ? 0 : witness_rank(name, &lo->lo_flags);
 	lo->lo_prof = NULL;
 	if ((flags & LO_NOPROFILE) != 0)
 		return;
@@ -240,38 +244,104 @@ lock_prof_fini(void)
 }
 
 /*
- * Lock order.  Ranks by name; a greater rank is acquired later (inner).
- * This table is mirrored in docs/LOCKING.md.
+ * Lock ranks: a table of registrations, kept for the process (locks are
+ * initialised at every boot; their names' ranks do not change).  Sorted by
+ * rank for witness_rank_foreach(); looked up by name at lock_init().
  */
-static const struct {
-	const char *wr_name;
-	int wr_rank;
-} witness_ranks[] = {
-	{ "kern.storm", 100 },
-	{ "micro", 200 },
-	{ "test outer", 300 },
-	{ "test inner", 310 },
-	{ "vm laundry scan", 490 },
-	{ "vm pageout scan", 500 },
-	{ "vm pagequeue", 600 },
-	{ "kthread free", 900 },
-	{ "counter", 900 },
-	{ "sleepq chain", 920 },
-	{ "turnstile chain", 930 },
-	{ "sched timeout", 940 },
-	{ "sched runq", 960 },
+#define WITNESS_MAXRANKS 256
+
+static struct mtx witness_mtx = {
+	.lock_object = {
+	    .lo_name = "witness",
+	    .lo_class = &lock_class_mtx_spin,
+	    .lo_flags = LO_NOPROFILE | LO_INITED,
+	},
 };
+static struct lock_rank witness_ranks[WITNESS_MAXRANKS]; /* (w) */
+static int witness_nranks;				 /* (w) */
+
+/* The registration of `name', or NULL.  witness_mtx held. */
+static struct lock_rank *
+witness_find(const char *name)
+{
+	int i;
+
+	for (i = 0; i < witness_nranks; i++)
+		if (strcmp(witness_ranks[i].lr_name, name) == 0)
+			return (&witness_ranks[i]);
+	return (NULL);
+}
+
+/* Inserts r keeping rank order.  witness_mtx held, room checked. */
+static void
+witness_insert(const struct lock_rank *r)
+{
+	int i = witness_nranks;
+
+	while (i > 0 && witness_ranks[i - 1].lr_rank > r->lr_rank) {
+		witness_ranks[i] = witness_ranks[i - 1];
+		i--;
+	}
+	witness_ranks[i] = *r;
+	witness_nranks++;
+}
 
 int
-witness_rank(const char *name, const struct lock_class *lc)
+witness_register(const struct lock_rank *ranks, int n)
 {
-	size_t i;
+	struct lock_rank *old;
+	int error = 0, i;
 
-	for (i = 0; i < nitems(witness_ranks); i++)
-		if (strcmp(witness_ranks[i].wr_name, name) == 0)
-			return (witness_ranks[i].wr_rank);
-	(void)lc;
-	return (0);
+	mtx_lock_spin(&witness_mtx);
+	for (i = 0; i < n && error == 0; i++) {
+		VM_ASSERT(ranks[i].lr_rank > 0 && ranks[i].lr_rank < 10000,
+		    ("%s: lock '%s' rank %d", __func__, ranks[i].lr_name,
+			ranks[i].lr_rank));
+		if ((old = witness_find(ranks[i].lr_name)) != NULL)
+			error = old->lr_rank == ranks[i].lr_rank &&
+				old->lr_flags == ranks[i].lr_flags
+			    ? 0
+			    : EEXIST;
+		else if (witness_nranks == WITNESS_MAXRANKS)
+			error = ENOMEM;
+		else
+			witness_insert(&ranks[i]);
+	}
+	mtx_unlock_spin(&witness_mtx);
+	return (error);
+}
+
+int
+witness_rank_foreach(int (*fn)(const struct lock_rank *, void *), void *arg)
+{
+	struct lock_rank copy[WITNESS_MAXRANKS];
+	int error = 0, i, n;
+
+	/* A copy: fn may take locks (and register ranks). */
+	mtx_lock_spin(&witness_mtx);
+	n = witness_nranks;
+	memcpy(copy, witness_ranks, (size_t)n * sizeof(copy[0]));
+	mtx_unlock_spin(&witness_mtx);
+	for (i = 0; i < n && error == 0; i++)
+		error = fn(&copy[i], arg);
+	return (error);
+}
+
+/* lock_init(): the rank and LO_DUPOK of a lock named `name'. */
+static int
+witness_rank(const char *name, uint32_t *flagsp)
+{
+	struct lock_rank *r;
+	int rank = 0;
+
+	mtx_lock_spin(&witness_mtx);
+	if ((r = witness_find(name)) != NULL) {
+		rank = r->lr_rank;
+		if ((r->lr_flags & LOCK_RANK_DUPOK) != 0)
+			*flagsp |= LO_DUPOK;
+	}
+	mtx_unlock_spin(&witness_mtx);
+	return (rank);
 }
 
 void
@@ -298,7 +368,9 @@ witness_checkorder(struct lock_object *lo)
 			    lo->lo_class->lc_name, lo->lo_name,
 			    h->lo_class->lc_name, h->lo_name);
 		if (h->lo_rank != 0 && lo->lo_rank != 0 &&
-		    h->lo_rank >= lo->lo_rank && h != lo)
+		    h->lo_rank >= lo->lo_rank && h != lo &&
+		    !((lo->lo_flags & LO_DUPOK) != 0 &&
+			strcmp(h->lo_name, lo->lo_name) == 0))
 			VM_PANIC("witness: lock order reversal: '%s' (rank %d) "
 				 "acquired while holding '%s' (rank %d)",
 			    lo->lo_name, lo->lo_rank, h->lo_name, h->lo_rank);

@@ -57,7 +57,14 @@ sleepq_chain(uintptr_t wchan)
 int
 sleepq_init(void)
 {
-	int i;
+	static const struct lock_rank ranks[] = {
+		{ "sleepq chain", 920, 0 },
+		{ "turnstile chain", 930, 0 },
+	};
+	int error, i;
+
+	if ((error = witness_register(ranks, nitems(ranks))) != 0)
+		return (error);
 
 	sleepq_chains = aligned_alloc(
 	    MD_CACHE_LINE, 2 * SLEEPQ_CHAINS * sizeof(*sleepq_chains));

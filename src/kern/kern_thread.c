@@ -42,8 +42,16 @@ static void sched_idle_loop(struct pcpu *pc);
 int
 sched_init(void)
 {
+	static const struct lock_rank ranks[] = {
+		{ "kthread free", 900, 0 },
+		{ "sched timeout", 940, 0 },
+		{ "sched runq", 960, 0 },
+	};
 	struct pcpu *pc;
-	int cpu, n = md_ncpus();
+	int cpu, error, n = md_ncpus();
+
+	if ((error = witness_register(ranks, nitems(ranks))) != 0)
+		return (error);
 
 	kern_pcpu =
 	    aligned_alloc(MD_CACHE_LINE, sizeof(*kern_pcpu) * (size_t)n);

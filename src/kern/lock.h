@@ -10,11 +10,15 @@
  * hold time ("contested-only" profiling: hold times are those of contended
  * acquisitions).  A destroyed lock folds its count into its profile.
  *
- * Lock order.  A lock's rank comes from its name (see witness_rank() and
- * docs/LOCKING.md).  In VM_INVARIANTS builds acquiring a lock whose rank is
- * not greater than that of a ranked lock already held panics, as does
- * taking a sleepable lock while holding a non-sleepable one, or any sleep
- * lock while holding a spin lock.
+ * Lock order.  Each subsystem (and each test or scenario) registers the
+ * ranks of its own locks, by name, before it initialises them
+ * (witness_register()); lock_init() gives a lock the rank registered for
+ * its name, or none.  docs/LOCKING.md lists the library's registrations
+ * (a test checks it against them).  In VM_INVARIANTS builds acquiring a
+ * lock whose rank is not greater than that of a ranked lock already held
+ * panics, unless both are of one LOCK_RANK_DUPOK name, as does taking a
+ * sleepable lock while holding a non-sleepable one, or any sleep lock
+ * while holding a spin lock.
  *
  * Locking key:
  *	(c) constant after init
@@ -57,6 +61,7 @@ extern const struct lock_class lock_class_lockmgr;
 /* lo_flags */
 #define LO_NOPROFILE 0x01 /* not profiled (the registry's own lock) */
 #define LO_INITED 0x02
+#define LO_DUPOK 0x04 /* locks of its name may be held together */
 
 struct lock_object {
 	const char *lo_name;		   /* (c) */
@@ -157,8 +162,30 @@ lock_delay(struct lock_delay *ld, const void *addr)
 		ld->ld_ns *= 2;
 }
 
+/*
+ * Lock ranks.  witness_register() records n ranks (1 .. 9999; a greater
+ * rank is acquired later) for lock names; LOCK_RANK_DUPOK lets locks of
+ * one name nest (they order among themselves by a rule of their own, such
+ * as a shadow object before its backing object).  Registering a name
+ * again with the same rank and flags does nothing, so a subsystem may
+ * register at every boot; another rank or flags for a registered name is
+ * EEXIST, and a full table ENOMEM (the ranks before the bad one stay).
+ * Any thread, or before boot; no lock held.  witness_rank_foreach() calls
+ * fn for each registration, in rank order, until fn returns non-0.
+ */
+#define LOCK_RANK_DUPOK 0x1
+
+struct lock_rank {
+	const char *lr_name;
+	int lr_rank;
+	int lr_flags; /* LOCK_RANK_* */
+};
+
+int witness_register(const struct lock_rank *ranks, int n);
+int witness_rank_foreach(
+    int (*fn)(const struct lock_rank *, void *), void *arg);
+
 /* Lock-order checking (VM_INVARIANTS builds; no-ops otherwise). */
-int witness_rank(const char *name, const struct lock_class *lc);
 void witness_checkorder(struct lock_object *lo);
 void witness_lock(struct lock_object *lo);
 void witness_unlock(struct lock_object *lo);

@@ -604,6 +604,15 @@ vm_object_check(struct vm_object *obj)
 int
 vm_object_init(void)
 {
+	/* A shadow's lock before its backing object's: one name, nested. */
+	static const struct lock_rank ranks[] = {
+		{ "vm object", 520, LOCK_RANK_DUPOK },
+		{ "vm object list", 530, 0 },
+	};
+	int error;
+
+	if ((error = witness_register(ranks, nitems(ranks))) != 0)
+		return (error);
 	mtx_init(&vm_object_list_mtx, "vm object list", MTX_DEF);
 	LIST_INIT(&vm_object_all);
 	LIST_INIT(&vm_object_free);

@@ -931,8 +931,14 @@ int
 vm_page_startup(void)
 {
 	struct vm_domain *vmd;
+	static const struct lock_rank ranks[] = {
+		{ "vm domainset", 700, 0 },
+		{ "vm domain free", 800, 0 },
+	};
 	int d, error;
 
+	if ((error = witness_register(ranks, nitems(ranks))) != 0)
+		return (error);
 	vm_ndomains = md_ndomains();
 	mtx_init(&vm_domainset_lock, "vm domainset", MTX_DEF);
 	for (d = 0; d < vm_ndomains; d++) {

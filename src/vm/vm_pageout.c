@@ -757,9 +757,17 @@ static const struct counter_spec vm_po_counters[] = {
 int
 vm_pageout_init(void)
 {
+	/* A pass holds its scan mutex and takes objects and queues. */
+	static const struct lock_rank ranks[] = {
+		{ "vm laundry scan", 490, 0 },
+		{ "vm pageout scan", 500, 0 },
+		{ "vm pageout", 610, 0 },
+	};
 	struct vm_pageout_domain *pd;
-	int d, q;
+	int d, error, q;
 
+	if ((error = witness_register(ranks, nitems(ranks))) != 0)
+		return (error);
 	vm_pageout_started = false;
 	atomic_store_int(&vm_pageout_oom, 0);
 	atomic_store_int(&vm_pageout_paused, 0);

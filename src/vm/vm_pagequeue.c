@@ -736,9 +736,12 @@ vm_pagequeue_tunables(void)
 int
 vm_pagequeue_init(void)
 {
+	static const struct lock_rank ranks[] = { { "vm pagequeue", 600, 0 } };
 	struct vm_pagequeue *pq;
-	int d, q;
+	int d, error, q;
 
+	if ((error = witness_register(ranks, nitems(ranks))) != 0)
+		return (error);
 	vm_bq_ncpus = md_ncpus();
 	vm_bq = calloc((size_t)vm_bq_ncpus * (size_t)vm_ndomains * PQ_COUNT,
 	    sizeof(*vm_bq));

@@ -628,9 +628,14 @@ vm_reserv_init(void)
 {
 	struct vm_reserv *rv;
 	vm_paddr_t pa;
+	/* Taken under the domain free lock, never the other way round. */
+	static const struct lock_rank ranks[] = { { "vm reserv hash", 810,
+	    0 } };
 	uint64_t f, nb;
-	int s, i;
+	int error, s, i;
 
+	if ((error = witness_register(ranks, nitems(ranks))) != 0)
+		return (error);
 	vm_reserv_nframes = vm_phys_end >> (PAGE_SHIFT + VM_LEVEL_0_ORDER);
 	vm_reserv_array =
 	    calloc(vm_reserv_nframes > 0 ? vm_reserv_nframes : 1, sizeof(*rv));

@@ -664,10 +664,14 @@ vm_swap_init(void)
 	const struct md_config *mc = md_config();
 	const char *path =
 	    vm_swap_path_tun[0] != '\0' ? vm_swap_path_tun : NULL;
+	/* Taken under object locks (swap metadata, block frees). */
+	static const struct lock_rank ranks[] = { { "vm swap", 540, 0 } };
 	uint64_t size;
 	int error;
 
 	VM_ASSERT(!vm_swap_inited, ("%s: already initialised", __func__));
+	if ((error = witness_register(ranks, nitems(ranks))) != 0)
+		return (error);
 	mtx_init(&vm_swap_mtx, "vm swap", MTX_DEF);
 	vm_swap_inited = true;
 	size = vm_swap_size_tun != 0 ? (uint64_t)vm_swap_size_tun

@@ -3,8 +3,11 @@
  * their profiles, and the lock-order checker.
  *
  * Cases:
- *  - the lock-order checker (VM_INVARIANTS builds): a rank reversal and
- *    the class rules panic, in a forked child that we watch die;
+ *  - the lock-order checker (VM_INVARIANTS builds): a rank reversal, the
+ *    class rules and planted reversals of VM locks (object after free,
+ *    object after page queue) panic, in a forked child that we watch die;
+ *  - the ranks that the library's subsystems register at boot are those
+ *    of docs/LOCKING.md, row for row;
  *  - mutual exclusion, for every lock kind held exclusively, on 2 and 4
  *    CPUs: a plain counter incremented inside the critical section ends
  *    at threads * iterations and an atomic "inside" count never sees two
@@ -31,8 +34,12 @@
 #include "kern/thread.h"
 #include "kern_test.h"
 #include "md/md_atomic.h"
+#include "vm/vm_domain.h"
+#include "vm/vm_object.h"
+#include "vm/vm_pagequeue.h"
 #include "vmlab/vmlab.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,8 +389,60 @@ death_sleep_holding_mtx(void *arg)
 	mtx_destroy(&m);
 }
 
+/* The object lock after the domain free lock (a spin lock). */
+static void
+death_vm_object_after_free(void *arg)
+{
+	struct vm_object *obj = vm_object_allocate(OBJT_DEFAULT, 1);
+
+	(void)arg;
+	vm_domain_free_lock(VM_DOMAIN(0));
+	vm_object_lock(obj);
+	vm_object_unlock(obj);
+	vm_domain_free_unlock(VM_DOMAIN(0));
+	vm_object_deallocate(obj);
+}
+
+/* The object lock (rank 520) after a page-queue lock (rank 600). */
+static void
+death_vm_object_after_pagequeue(void *arg)
+{
+	struct vm_object *obj = vm_object_allocate(OBJT_DEFAULT, 1);
+	struct vm_pagequeue *pq = vm_pagequeue_get(0, PQ_INACTIVE);
+
+	(void)arg;
+	mtx_lock(&pq->pq_mutex);
+	vm_object_lock(obj);
+	vm_object_unlock(obj);
+	mtx_unlock(&pq->pq_mutex);
+	vm_object_deallocate(obj);
+}
+
+/* A shadow object's lock, then its backing object's: allowed (DUPOK). */
+static void
+death_vm_object_chain(void *arg)
+{
+	struct vm_object *a = vm_object_allocate(OBJT_DEFAULT, 1);
+	struct vm_object *b = vm_object_allocate(OBJT_DEFAULT, 1);
+
+	(void)arg;
+	vm_object_lock(a);
+	vm_object_lock(b);
+	vm_object_unlock(b);
+	vm_object_unlock(a);
+	vm_object_deallocate(b);
+	vm_object_deallocate(a);
+}
+
 static const struct death deaths[] = {
 	{ "reversal", death_reversal, "lock order reversal: 'test outer'" },
+	{ "vm object after free", death_vm_object_after_free,
+	    "mtx lock 'vm object' acquired while holding spin lock 'vm domain "
+	    "free'" },
+	{ "vm object after pagequeue", death_vm_object_after_pagequeue,
+	    "lock order reversal: 'vm object' (rank 520) acquired while "
+	    "holding 'vm pagequeue' (rank 600)" },
+	{ "vm object chain", death_vm_object_chain, NULL },
 	{ "ordered", death_ordered, NULL },
 	{ "sleepable under mtx", death_sleepable_under_mtx,
 	    "sleepable sx lock 'test d2' acquired while holding "
@@ -456,12 +515,27 @@ death_fork(const struct death *d, char *out, size_t outlen)
 	return (status);
 }
 
+/* The ranks this program registers for its own locks. */
+static const struct lock_rank test_ranks[] = {
+	{ "test outer", 300, 0 },
+	{ "test inner", 310, 0 },
+};
+
 static void
 test_witness(void)
 {
 	char out[4096];
 	size_t i;
 	int st;
+
+	CHECK(witness_register(test_ranks, TEST_NCASES(test_ranks)) == 0);
+	/* Again: the same ranks are no change; another rank is refused. */
+	CHECK(witness_register(test_ranks, TEST_NCASES(test_ranks)) == 0);
+	CHECK(witness_register(
+		  &(struct lock_rank) { "test outer", 301, 0 }, 1) == EEXIST);
+	CHECK(witness_register(
+		  &(struct lock_rank) { "test outer", 300, LOCK_RANK_DUPOK },
+		  1) == EEXIST);
 
 	for (i = 0; i < sizeof(deaths) / sizeof(deaths[0]); i++) {
 		st = death_fork(&deaths[i], out, sizeof(out));
@@ -488,6 +562,107 @@ test_witness(void)
 	/* No lock-order checker without VM_INVARIANTS. */
 }
 #endif
+
+/*
+ * docs/LOCKING.md against the registrations: after a boot every library
+ * subsystem has registered its ranks; the rank table of the document
+ * (the rows after "Ranks (outer first)") must list exactly those, with
+ * the same ranks, besides this program's own.
+ */
+struct doc_rank {
+	char dr_name[64];
+	int dr_rank;
+	bool dr_seen;
+};
+
+#define DOC_MAXRANKS 64
+
+struct doc_ranks {
+	struct doc_rank dr[DOC_MAXRANKS];
+	int n;
+};
+
+static void
+doc_ranks_read(struct doc_ranks *d)
+{
+	char line[512], *name, *end;
+	FILE *f = fopen(VMLAB_SOURCE_DIR "/docs/LOCKING.md", "r");
+	bool in = false, table = false;
+
+	d->n = 0;
+	CHECKF(
+	    f != NULL, "cannot open %s", VMLAB_SOURCE_DIR "/docs/LOCKING.md");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "Ranks (outer first)", 19) == 0)
+			in = true;
+		if (!in)
+			continue;
+		if (line[0] != '|') {
+			if (table)
+				break;
+			continue;
+		}
+		table = true;
+		name = strchr(line, '`');
+		end = name != NULL ? strchr(name + 1, '`') : NULL;
+		if (name == NULL || end == NULL || d->n == DOC_MAXRANKS ||
+		    end - name - 1 >= (long)sizeof(d->dr[0].dr_name))
+			continue; /* the header and its rule */
+		*end = '\0';
+		snprintf(d->dr[d->n].dr_name, sizeof(d->dr[0].dr_name), "%s",
+		    name + 1);
+		d->dr[d->n].dr_rank = atoi(line + 1);
+		d->dr[d->n].dr_seen = false;
+		d->n++;
+	}
+	fclose(f);
+}
+
+static int
+doc_rank_check(const struct lock_rank *r, void *arg)
+{
+	struct doc_ranks *d = arg;
+	size_t k;
+	int i;
+
+	for (k = 0; k < sizeof(test_ranks) / sizeof(test_ranks[0]); k++)
+		if (strcmp(test_ranks[k].lr_name, r->lr_name) == 0)
+			return (0);
+	for (i = 0; i < d->n; i++)
+		if (strcmp(d->dr[i].dr_name, r->lr_name) == 0)
+			break;
+	CHECKF(i < d->n,
+	    "lock '%s' (rank %d) is registered but not in "
+	    "docs/LOCKING.md",
+	    r->lr_name, r->lr_rank);
+	if (i == d->n)
+		return (0);
+	d->dr[i].dr_seen = true;
+	CHECKF(d->dr[i].dr_rank == r->lr_rank,
+	    "lock '%s': rank %d registered, %d in docs/LOCKING.md", r->lr_name,
+	    r->lr_rank, d->dr[i].dr_rank);
+	return (0);
+}
+
+static void
+test_lock_ranks_doc(void)
+{
+	struct doc_ranks d;
+	int i;
+
+	doc_ranks_read(&d);
+	CHECKF(d.n >= 10, "only %d ranks read from docs/LOCKING.md", d.n);
+	test_boot(2, NULL);
+	(void)witness_rank_foreach(doc_rank_check, &d);
+	test_shutdown();
+	for (i = 0; i < d.n; i++)
+		CHECKF(d.dr[i].dr_seen,
+		    "docs/LOCKING.md ranks '%s' (%d), which no subsystem "
+		    "registers",
+		    d.dr[i].dr_name, d.dr[i].dr_rank);
+}
 
 /*
  * Mutual exclusion with exclusive holders.
@@ -1251,6 +1426,7 @@ test_drain_wakeups(void)
 static const struct test_case cases[] = {
 	/* First: it forks, which wants a process without threads. */
 	TEST_CASE(test_witness),
+	TEST_CASE(test_lock_ranks_doc),
 	TEST_CASE(test_mutual_exclusion),
 	TEST_CASE(test_readers_writers),
 	TEST_CASE(test_readers_share),

@@ -107,6 +107,11 @@ storm_run_one(struct scen_ctx *ctx, int kind, uint32_t n)
 	int error = 0;
 	char key[64];
 
+	/* The storm's lock is the outermost: taken with nothing held. */
+	static const struct lock_rank ranks[] = { { "kern.storm", 100, 0 } };
+
+	if ((error = witness_register(ranks, 1)) != 0)
+		return (error);
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return (ENOMEM);

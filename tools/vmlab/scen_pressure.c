@@ -31,6 +31,8 @@
  * operations and queue-lock acquisitions per operation, and the
  * queue-lock wait from the lock profile.
  */
+/* mkstemp() and ftruncate() for the file-backed objects. */
+#define _POSIX_C_SOURCE 200809L
 #include "kern/lock.h"
 #include "kern/sysctl.h"
 #include "kern/thread.h"
@@ -43,8 +45,10 @@
 #include "vmlab_cli.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PR_MAXOBJ 16
 #define PR_MAXTHREADS 256
@@ -219,20 +223,26 @@ pr_worker_main(void *arg)
 
 /* Creates a sparse (all-zero) file of `bytes' for a vnode object. */
 static int
-pr_make_file(struct pr_obj *po, uint64_t bytes, uint64_t seed)
+pr_make_file(struct pr_obj *po, uint64_t bytes)
 {
 	const char *dir = getenv("TMPDIR");
-	FILE *f;
-	int ok;
+	int fd, ok;
 
-	snprintf(po->po_path, sizeof(po->po_path), "%s/vmlab-pressure-%d-%llx",
-	    dir != NULL ? dir : "/tmp", po->po_id,
-	    (unsigned long long)(seed ^ md_nanotime()));
-	if ((f = fopen(po->po_path, "wb")) == NULL)
+	/*
+	 * A name of its own (mkstemp): runs in parallel, on the simulated
+	 * machine with the same virtual clock and seed, must not share it.
+	 */
+	snprintf(po->po_path, sizeof(po->po_path),
+	    "%s/vmlab-pressure-%d-XXXXXX", dir != NULL ? dir : "/tmp",
+	    po->po_id);
+	if ((fd = mkstemp(po->po_path)) < 0) {
+		po->po_path[0] = '\0';
 		return (errno);
-	ok = fseek(f, (long)bytes - 1, SEEK_SET) == 0 && fputc(0, f) != EOF;
-	if (fclose(f) != 0 || !ok) {
+	}
+	ok = ftruncate(fd, (off_t)bytes) == 0;
+	if (close(fd) != 0 || !ok) {
 		remove(po->po_path);
+		po->po_path[0] = '\0';
 		return (EIO);
 	}
 	return (0);
@@ -271,8 +281,8 @@ pr_create(struct scen_ctx *ctx, struct pr_run *pr, uint64_t total)
 		if (po->po_gen == NULL)
 			return (ENOMEM);
 		if (i % 4 == 3) {
-			if ((error = pr_make_file(po, ptoa(po->po_npages),
-				 (uint64_t)scen_opt(ctx, "seed", 0))) != 0) {
+			if ((error = pr_make_file(po, ptoa(po->po_npages))) !=
+			    0) {
 				fprintf(stderr,
 				    "pressure: cannot create %s: %s\n",
 				    po->po_path, strerror(error));
