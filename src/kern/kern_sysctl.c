@@ -7,6 +7,7 @@
  *
  * Locking key: (g) sysctl_mtx.
  */
+#include "kern/kassert.h"
 #include "kern/mutex.h"
 #include "kern/sysctl.h"
 
@@ -202,6 +203,47 @@ sysctl_parse_int(const char *s, int64_t *vp)
 		return (EINVAL);
 	*vp = (int64_t)(v << shift);
 	return (0);
+}
+
+const char *
+sysctl_word(char *buf, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (n <= SYSCTL_WORDMAX) {
+		memcpy(buf, word, n + 1);
+		return (buf);
+	}
+	memcpy(buf, word, SYSCTL_WORDMAX - 3);
+	strcpy(buf + SYSCTL_WORDMAX - 3, "...");
+	return (buf);
+}
+
+const char *
+sysctl_fmt_size(char *buf, size_t len, uint64_t bytes)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB",
+		"EiB" };
+	uint64_t mask;
+	int u = -1, shift;
+
+	while (u + 1 < (int)nitems(units) && bytes >> (10 * (u + 2)) != 0)
+		u++;
+	if (u < 0) {
+		snprintf(buf, len, "%llu bytes", (unsigned long long)bytes);
+		return (buf);
+	}
+	shift = 10 * (u + 1);
+	mask = (1ull << shift) - 1;
+	if ((bytes & mask) == 0)
+		snprintf(buf, len, "%llu %s",
+		    (unsigned long long)(bytes >> shift), units[u]);
+	else /* Rounded down: never more than there is. */
+		snprintf(buf, len, "%llu.%llu %s",
+		    (unsigned long long)(bytes >> shift),
+		    (unsigned long long)(((bytes & mask) * 10) >> shift),
+		    units[u]);
+	return (buf);
 }
 
 int

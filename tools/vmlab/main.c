@@ -8,12 +8,12 @@
  *
  * Global options may appear anywhere: --cpus N[,N...], --mem SIZE,
  * --domains N, --seed N, --backend host|sim, --pin, -o name=value, --json.
- * Any bad word gets a one-line message naming it and exit status 2.
+ * Any bad word gets a one-line message naming it and exit status 2, as
+ * does a machine that cannot boot.
  */
 #include "vmlab/vmlab.h"
 #include "vmlab_cli.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +48,6 @@ struct cli {
 	int ntunables;
 	const char *scen_args[SCEN_MAXOPTS]; /* raw --opt values */
 };
-
-static void check_swap_path(const char *assignment);
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 usage_error(const char *fmt, ...)
@@ -188,7 +186,6 @@ parse_global(
 		v = a[2] != '\0' ? a + 2 : need_arg(argc, argv, i);
 		if (vmlab_tunable_check(v, err, sizeof(err)) != 0)
 			usage_error("-o %s", err);
-		check_swap_path(v);
 		if (cli->ntunables == MAX_TUNABLES)
 			usage_error("-o: more than %d tunables", MAX_TUNABLES);
 		cli->tunables[cli->ntunables++] = v;
@@ -273,27 +270,6 @@ run_thread(void *arg)
 	struct scen_ctx *ctx = arg;
 
 	ctx->sx_scen->sc_run(ctx);
-}
-
-/*
- * The swap file is created at boot, where a failure can only panic: an
- * unusable vm.swap.path is a usage error found here instead.
- */
-static void
-check_swap_path(const char *assignment)
-{
-	const char *prefix = "vm.swap.path=", *path;
-	FILE *f;
-
-	if (strncmp(assignment, prefix, strlen(prefix)) != 0)
-		return;
-	path = assignment + strlen(prefix);
-	if (*path == '\0')
-		return;
-	if ((f = fopen(path, "ab")) == NULL)
-		usage_error("-o vm.swap.path: cannot create '%s': %s", path,
-		    strerror(errno));
-	fclose(f);
 }
 
 static void
