@@ -80,7 +80,8 @@ print_help(void)
 	    "  --mem SIZE          physical memory, e.g. 256m, 1g (default "
 	    "256m)\n"
 	    "  --domains N         memory domains, 1..8 (default 1)\n"
-	    "  --seed N            seed (default 1)\n"
+	    "  --seed N            seed of the schedule (sim) and of the\n"
+	    "                      scenario's workload (default 1)\n"
 	    "  --backend host|sim  machine backend (default host)\n"
 	    "  --pin               pin CPU threads to host CPUs\n"
 	    "  -o NAME=VALUE       set a tunable (see 'vmlab sysctl')\n"
@@ -385,6 +386,7 @@ cmd_run(const struct cli *cli)
 		run_ctx->sx_json = cli->json;
 		run_ctx->sx_out = cli->json ? stderr : stdout;
 		run_ctx->sx_ncpus = cli->ncpus > 0 ? cli->cpus[i] : defcpus;
+		run_ctx->sx_seed = cli->seed;
 		parse_scen_opts(cli, sc, run_ctx);
 		boot_or_die(cli, run_ctx->sx_ncpus);
 		fprintf(run_ctx->sx_out,

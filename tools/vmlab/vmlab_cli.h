@@ -52,6 +52,7 @@ struct scen_ctx {
 	bool sx_json;
 	FILE *sx_out; /* human output (stderr with --json) */
 	int sx_ncpus;
+	uint64_t sx_seed; /* --seed: of the schedule (sim) and the workload */
 	struct report_result sx_results[REPORT_MAXRESULTS];
 	int sx_nresults;
 	int sx_failed; /* the scenario detected an error */
