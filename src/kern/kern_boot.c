@@ -149,14 +149,15 @@ vmlab_tunables_init(void)
 int
 vmlab_tunable_check(const char *assignment, char *err, size_t errlen)
 {
-	char name[128];
+	char name[128], w[SYSCTL_WORDBUF];
 	const char *eq;
 	size_t n;
 
 	(void)vmlab_tunables_init();
 	eq = strchr(assignment, '=');
 	if (eq == NULL || eq == assignment) {
-		snprintf(err, errlen, "%s: expected name=value", assignment);
+		snprintf(err, errlen, "%s: expected name=value",
+		    sysctl_word(w, assignment));
 		return (EINVAL);
 	}
 	n = (size_t)(eq - assignment);

@@ -250,6 +250,7 @@ int
 tunable_set(const char *name, const char *value, bool check_only, char *err,
     size_t errlen)
 {
+	char wn[SYSCTL_WORDBUF], wv[SYSCTL_WORDBUF];
 	struct sysctl_node *sn;
 	int64_t v = 0;
 	long i;
@@ -259,7 +260,7 @@ tunable_set(const char *name, const char *value, bool check_only, char *err,
 	i = sysctl_find(name);
 	if (i < 0 || sysctl_nodes[i].sn_kind == SYSCTL_STAT) {
 		mtx_unlock_spin(&sysctl_mtx);
-		snprintf(err, errlen, "%s: %s", name,
+		snprintf(err, errlen, "%s: %s", sysctl_word(wn, name),
 		    i < 0 ? "unknown tunable" : "read-only statistic");
 		return (ENOENT);
 	}
@@ -287,9 +288,11 @@ tunable_set(const char *name, const char *value, bool check_only, char *err,
 	mtx_unlock_spin(&sysctl_mtx);
 	return (0);
 bad:
+	(void)sysctl_word(wn, name);
+	(void)sysctl_word(wv, value);
 	if (sn->sn_kind == SYSCTL_TUNABLE_ENUM)
 		snprintf(err, errlen, "%s: bad value '%s' (one of: %s%s%s%s%s)",
-		    name, value, sn->sn_enum[0], sn->sn_max >= 1 ? ", " : "",
+		    wn, wv, sn->sn_enum[0], sn->sn_max >= 1 ? ", " : "",
 		    sn->sn_max >= 1 ? sn->sn_enum[1] : "",
 		    sn->sn_max >= 2 ? ", " : "",
 		    sn->sn_max >= 2 ? sn->sn_enum[2] : "");
@@ -297,11 +300,11 @@ bad:
 		snprintf(err, errlen,
 		    "%s: value too long ('%.24s...', %zu characters; at most "
 		    "%zu)",
-		    name, value, strlen(value), sn->sn_buflen - 1);
+		    wn, value, strlen(value), sn->sn_buflen - 1);
 	else
 		snprintf(err, errlen,
-		    "%s: bad value '%s' (an integer from %lld to %lld)", name,
-		    value, (long long)sn->sn_min, (long long)sn->sn_max);
+		    "%s: bad value '%s' (an integer from %lld to %lld)", wn, wv,
+		    (long long)sn->sn_min, (long long)sn->sn_max);
 	mtx_unlock_spin(&sysctl_mtx);
 	return (EINVAL);
 }

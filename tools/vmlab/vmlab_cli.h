@@ -34,6 +34,11 @@ struct scenario {
 	int sc_nopts;
 	/* Registers the scenario's tunables (before option parsing). */
 	void (*sc_tunables)(void);
+	/*
+	 * Checks the parsed options against limits that depend on the host
+	 * (NULL: none); 0, or non-0 with a one-line message in err.
+	 */
+	int (*sc_check)(const struct scen_ctx *ctx, char *err, size_t errlen);
 	/* Runs in a kernel thread of the booted machine. */
 	void (*sc_run)(struct scen_ctx *ctx);
 };
