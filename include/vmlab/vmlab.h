@@ -16,6 +16,15 @@
  *
  * Functions return 0 or a positive errno value; `err' receives a one-line
  * message naming the offending word.
+ *
+ * vmlab_boot() refuses, with EINVAL unless said otherwise: a backend,
+ * CPU or domain count out of range; a negative tunable count; a bad
+ * tunable assignment (ENOENT for an unknown name); physmem above the
+ * host's RAM (ENOMEM, vmlab_host_physmem()) or too small to give each
+ * domain its free-page reserves; a swap device that is not a regular
+ * file, or an existing file that is not a vmlab swap device (EEXIST,
+ * unless vm.swap.force=1); and any step of the boot that fails (its
+ * errno).  A failed boot undoes what it did: the process may boot again.
  */
 #ifndef VMLAB_VMLAB_H
 #define VMLAB_VMLAB_H
@@ -30,8 +39,8 @@
 struct vmlab_config {
 	int backend;		     /* VMLAB_BACKEND_* */
 	int ncpus;		     /* 1..1024; 0: host CPUs online */
-	int ndomains;		     /* 1..8 */
-	uint64_t physmem;	     /* bytes of physical memory */
+	int ndomains;		     /* 1..8, at most ncpus */
+	uint64_t physmem;	     /* bytes of physical memory: see below */
 	uint64_t seed;		     /* schedule seed (sim) */
 	bool pin;		     /* host: pin CPU threads */
 	const char *const *tunables; /* "name=value" strings */
@@ -56,6 +65,8 @@ int vmlab_tunable_register_int(const char *name, int64_t *ptr, int64_t def,
 /* Parses "123", "64m", "2g" (powers of 1024). */
 int vmlab_parse_size(const char *s, uint64_t *vp);
 int vmlab_host_cpus(void);
+/* Bytes of the host's RAM (0: unknown): the most physmem may be. */
+uint64_t vmlab_host_physmem(void);
 /*
  * The simulated machine.  vmlab_sim_exec_norandom() re-executes the
  * program (argv) with address-space randomisation off unless it already

@@ -2,16 +2,23 @@
  * kern_boot.c: boot and shutdown of a machine (include/vmlab/vmlab.h).
  *
  * Boot, in steps:
- *	1. Register every tunable (once per process) and apply the
- *	   configuration's assignments, rejecting the first bad one.
- *	2. md_init(): the CPUs and physical memory exist but do not run.
- *	3. Kernel services: per-CPU data and run queues, counters, sleep
- *	   queues, epochs.
- *	4. md_start(): every CPU enters its idle loop.
- * Shutdown undoes them in reverse once no kernel thread is left.
+ *	1. Register every tunable (once per process), check the
+ *	   configuration and apply its assignments, rejecting the first bad
+ *	   word with a message naming it.
+ *	2. Run the boot steps of kern_boot_steps[] (boot.h): md_init() (the
+ *	   CPUs and physical memory exist but do not run), the kernel
+ *	   services (per-CPU data and run queues, counters, sleep queues,
+ *	   epochs), then the layers above them.  A step that fails unwinds
+ *	   the steps before it, in reverse, and the boot returns its errno
+ *	   and one-line message: the process can boot again.
+ *	3. md_start(): every CPU enters its idle loop.
+ * Shutdown stops the steps' daemons in a kernel thread, halts the CPUs and
+ * runs the steps' finis in reverse.
  */
+#include "kern/boot.h"
 #include "kern/counter.h"
 #include "kern/epoch.h"
+#include "kern/lock.h"
 #include "kern/sleepq.h"
 #include "kern/sysctl.h"
 #include "kern/thread.h"
@@ -26,24 +33,27 @@
 static bool kern_booted;
 static bool kern_tunables_done;
 static int64_t kern_sim_params[MD_SIM_NPARAMS]; /* sim.* tunables */
+static struct md_config kern_mc;		/* the machine being booted */
+
+static int kern_md_init(void);
+static int kern_stats_init(void);
 
 /*
- * Subsystems above the kernel services, in initialisation order.  This
- * table is the one place where boot names the layers above it: each entry
- * registers its tunables once per process, initialises after the kernel
- * services at boot (from the booting thread, before the CPUs start) and
- * tears down at shutdown, in reverse order, after the CPUs stopped.
+ * The boot steps, in initialisation order (see boot.h).  This table is the
+ * one place where boot names the layers: the machine, the kernel services
+ * and the subsystems above them.  Shutdown runs the finis in reverse, so
+ * that the lock profiles are freed after every lock is destroyed and the
+ * statistics after the counters that registered them.
  */
-struct kern_subsystem {
-	const char *ks_name;
-	int (*ks_tunables)(void);
-	int (*ks_init)(void);
-	void (*ks_fini)(void);
-	void (*ks_stop)(void); /* in a kernel thread: stops its daemons */
-};
-
-static const struct kern_subsystem kern_subsystems[] = {
-	{ "vm", vm_tunables, vm_init, vm_fini, vm_stop },
+static const struct boot_step kern_boot_steps[] = {
+	{ "md", kern_md_init, md_shutdown, NULL },
+	{ "lock_prof", NULL, lock_prof_fini, NULL },
+	{ "sched", sched_init, sched_fini, NULL },
+	{ "counter", counter_init, counter_fini, NULL },
+	{ "kern_stats", kern_stats_init, sysctl_stat_unregister_all, NULL },
+	{ "sleepq", sleepq_init, sleepq_fini, NULL },
+	{ "epoch", epoch_init, epoch_fini, NULL },
+	{ "vm", vm_init, vm_fini, vm_stop },
 };
 
 struct kern_run {
@@ -125,31 +135,29 @@ kern_sim_tunables(void)
 int
 vmlab_tunables_init(void)
 {
-	if (kern_tunables_done)
-		return (0);
-	size_t i;
 	int error;
 
+	if (kern_tunables_done)
+		return (0);
 	kern_tunables_done = true;
-	if ((error = kern_sim_tunables()) != 0)
+	if ((error = kern_sim_tunables()) != 0 ||
+	    (error = boot_tunables()) != 0 || (error = vm_tunables()) != 0)
 		return (error);
-	for (i = 0; i < nitems(kern_subsystems); i++)
-		if ((error = kern_subsystems[i].ks_tunables()) != 0)
-			return (error);
 	return (0);
 }
 
 int
 vmlab_tunable_check(const char *assignment, char *err, size_t errlen)
 {
-	char name[128];
+	char name[128], w[SYSCTL_WORDBUF];
 	const char *eq;
 	size_t n;
 
 	(void)vmlab_tunables_init();
 	eq = strchr(assignment, '=');
 	if (eq == NULL || eq == assignment) {
-		snprintf(err, errlen, "%s: expected name=value", assignment);
+		snprintf(err, errlen, "%s: expected name=value",
+		    sysctl_word(w, assignment));
 		return (EINVAL);
 	}
 	n = (size_t)(eq - assignment);
@@ -172,6 +180,11 @@ kern_apply_tunables(const struct vmlab_config *cfg, char *err, size_t errlen)
 	tunable_reset_all();
 	for (i = 0; i < cfg->ntunables; i++) {
 		a = cfg->tunables[i];
+		if (a == NULL) {
+			snprintf(
+			    err, errlen, "tunables: assignment %d is NULL", i);
+			return (EINVAL);
+		}
 		error = vmlab_tunable_check(a, err, errlen);
 		if (error != 0)
 			return (error);
@@ -184,14 +197,14 @@ kern_apply_tunables(const struct vmlab_config *cfg, char *err, size_t errlen)
 }
 
 static int
-kern_init_services(void)
+kern_md_init(void)
 {
-	size_t i;
-	int error;
+	return (md_init(&kern_mc));
+}
 
-	if ((error = sched_init()) != 0 || (error = counter_init()) != 0 ||
-	    (error = sleepq_init()) != 0 || (error = epoch_init()) != 0)
-		return (error);
+static int
+kern_stats_init(void)
+{
 	(void)sysctl_stat_register(
 	    "hw.ncpu", kern_stat_ncpus, NULL, "number of CPUs");
 	(void)sysctl_stat_register(
@@ -200,18 +213,81 @@ kern_init_services(void)
 	    NULL, "context switches");
 	(void)sysctl_stat_register(
 	    "kern.ipi.delivered", kern_stat_ipis, NULL, "IPIs handled by CPUs");
-	for (i = 0; i < nitems(kern_subsystems); i++)
-		if ((error = kern_subsystems[i].ks_init()) != 0)
-			return (error);
+	return (0);
+}
+
+/*
+ * Checks what the configuration asks for against what the machine
+ * contract and the host allow, and fills *mc; 0, or EINVAL (ENOMEM: more
+ * memory than the host has) with a message.  The VM checks that the
+ * memory is enough for its domains (vm_page_startup()).
+ */
+static int
+kern_config(const struct vmlab_config *cfg, struct md_config *mc, char *err,
+    size_t errlen)
+{
+	uint64_t host = md_host_physmem();
+	int hostcpus = md_host_online_cpus();
+	char a[32], b[32];
+
+	memset(mc, 0, sizeof(*mc));
+	if (cfg->backend != VMLAB_BACKEND_HOST &&
+	    cfg->backend != VMLAB_BACKEND_SIM) {
+		snprintf(err, errlen,
+		    "backend: %d is not a backend (%d: host, %d: sim)",
+		    cfg->backend, VMLAB_BACKEND_HOST, VMLAB_BACKEND_SIM);
+		return (EINVAL);
+	}
+	mc->mc_backend = cfg->backend == VMLAB_BACKEND_SIM ? MD_BACKEND_SIM
+							   : MD_BACKEND_HOST;
+	if (cfg->ncpus < 0 || cfg->ncpus > MD_MAXCPU) {
+		snprintf(err, errlen,
+		    "cpus: %d is out of range (1 to %d; 0: the host's CPUs)",
+		    cfg->ncpus, MD_MAXCPU);
+		return (EINVAL);
+	}
+	if (hostcpus > MD_MAXCPU)
+		hostcpus = MD_MAXCPU;
+	mc->mc_ncpus = cfg->ncpus > 0 ? cfg->ncpus : hostcpus;
+	if (cfg->ndomains < 1 || cfg->ndomains > MD_MAXDOMAIN ||
+	    cfg->ndomains > mc->mc_ncpus) {
+		snprintf(err, errlen,
+		    "domains: %d is out of range (1 to %d, at most the %d "
+		    "CPUs)",
+		    cfg->ndomains, MD_MAXDOMAIN, mc->mc_ncpus);
+		return (EINVAL);
+	}
+	mc->mc_ndomains = cfg->ndomains;
+	if (host != 0 && cfg->physmem > host) {
+		snprintf(err, errlen,
+		    "physmem: %llu bytes (%s) is more than the host's RAM, "
+		    "%llu bytes (%s)",
+		    (unsigned long long)cfg->physmem,
+		    sysctl_fmt_size(a, sizeof(a), cfg->physmem),
+		    (unsigned long long)host,
+		    sysctl_fmt_size(b, sizeof(b), host));
+		return (ENOMEM);
+	}
+	mc->mc_physmem = cfg->physmem;
+	if (cfg->ntunables < 0 ||
+	    (cfg->ntunables > 0 && cfg->tunables == NULL)) {
+		snprintf(err, errlen,
+		    "tunables: %d assignments%s (0 or more, in an array)",
+		    cfg->ntunables, cfg->ntunables > 0 ? " in no array" : "");
+		return (EINVAL);
+	}
+	mc->mc_seed = cfg->seed;
+	mc->mc_pin = cfg->pin;
 	return (0);
 }
 
 int
 vmlab_boot(const struct vmlab_config *cfg, char *err, size_t errlen)
 {
-	struct md_config mc;
 	int error;
 
+	if (errlen > 0)
+		err[0] = '\0';
 	if (kern_booted) {
 		snprintf(
 		    err, errlen, "vmlab_boot: a machine is already booted");
@@ -219,42 +295,17 @@ vmlab_boot(const struct vmlab_config *cfg, char *err, size_t errlen)
 	}
 	(void)vmlab_tunables_init();
 	/* Step 1. */
-	error = kern_apply_tunables(cfg, err, errlen);
+	if ((error = kern_config(cfg, &kern_mc, err, errlen)) != 0 ||
+	    (error = kern_apply_tunables(cfg, err, errlen)) != 0)
+		return (error);
+	memcpy(kern_mc.mc_sim, kern_sim_params, sizeof(kern_mc.mc_sim));
+	/* Step 2. */
+	boot_msg_begin(err, errlen);
+	error = boot_steps_init(kern_boot_steps, nitems(kern_boot_steps));
+	boot_msg_end();
 	if (error != 0)
 		return (error);
-	memset(&mc, 0, sizeof(mc));
-	mc.mc_backend = cfg->backend == VMLAB_BACKEND_SIM ? MD_BACKEND_SIM
-							  : MD_BACKEND_HOST;
-	mc.mc_ncpus = cfg->ncpus > 0 ? cfg->ncpus : md_host_online_cpus();
-	mc.mc_ndomains = cfg->ndomains > 0 ? cfg->ndomains : 1;
-	mc.mc_physmem = cfg->physmem;
-	mc.mc_seed = cfg->seed;
-	mc.mc_pin = cfg->pin;
-	memcpy(mc.mc_sim, kern_sim_params, sizeof(mc.mc_sim));
-	if (mc.mc_ncpus > MD_MAXCPU) {
-		snprintf(err, errlen, "cpus: %d is out of range (1 to %d)",
-		    mc.mc_ncpus, MD_MAXCPU);
-		return (EINVAL);
-	}
-	if (mc.mc_ndomains > MD_MAXDOMAIN || mc.mc_ndomains > mc.mc_ncpus) {
-		snprintf(err, errlen,
-		    "domains: %d is out of range (1 to %d, at most the CPUs)",
-		    mc.mc_ndomains, MD_MAXDOMAIN);
-		return (EINVAL);
-	}
-	/* Step 2. */
-	error = md_init(&mc);
-	if (error != 0) {
-		snprintf(err, errlen, "md_init: %s", strerror(error));
-		return (error);
-	}
 	/* Step 3. */
-	error = kern_init_services();
-	if (error != 0) {
-		snprintf(err, errlen, "boot: %s", strerror(error));
-		VM_PANIC("vmlab_boot: kernel services: %s", strerror(error));
-	}
-	/* Step 4. */
 	kern_booted = true;
 	return (md_start(sched_cpu_main));
 }
@@ -274,14 +325,10 @@ kern_run_thread(void *arg)
 }
 
 static void
-kern_stop_subsystems(void *arg)
+kern_stop_steps(void *arg)
 {
-	size_t i;
-
 	(void)arg;
-	for (i = nitems(kern_subsystems); i-- > 0;)
-		if (kern_subsystems[i].ks_stop != NULL)
-			kern_subsystems[i].ks_stop();
+	boot_steps_stop(kern_boot_steps, nitems(kern_boot_steps));
 }
 
 int
@@ -302,25 +349,15 @@ vmlab_run(void (*fn)(void *), void *arg)
 int
 vmlab_shutdown(void)
 {
-	size_t i;
-
 	if (!kern_booted)
 		return (ENXIO);
 	if (kthread_live() != 0)
 		return (EBUSY);
 	/* Daemons (KTHR_SYSTEM threads) end before the CPUs halt. */
-	(void)vmlab_run(kern_stop_subsystems, NULL);
+	(void)vmlab_run(kern_stop_steps, NULL);
 	md_halt();
 	md_join();
-	for (i = nitems(kern_subsystems); i-- > 0;)
-		kern_subsystems[i].ks_fini();
-	epoch_fini();
-	sleepq_fini();
-	sysctl_stat_unregister_all();
-	counter_fini();
-	sched_fini();
-	lock_prof_fini();
-	md_shutdown();
+	boot_steps_fini(kern_boot_steps, nitems(kern_boot_steps));
 	kern_booted = false;
 	return (0);
 }
@@ -354,6 +391,12 @@ int
 vmlab_host_cpus(void)
 {
 	return (md_host_online_cpus());
+}
+
+uint64_t
+vmlab_host_physmem(void)
+{
+	return (md_host_physmem());
 }
 
 void

@@ -31,14 +31,15 @@ counter_init(void)
 	memset(counter_used, 0, sizeof(counter_used));
 	memset(counter_all, 0, sizeof(counter_all));
 	counter_ext_slots = calloc(COUNTER_SLOTS, sizeof(uint64_t));
-	if (counter_ext_slots == NULL)
-		return (ENOMEM);
-	for (cpu = 0; cpu < md_ncpus(); cpu++) {
+	for (cpu = 0; cpu < md_ncpus(); cpu++)
 		kern_pcpu[cpu].pc_counters =
 		    calloc(COUNTER_SLOTS, sizeof(uint64_t));
-		if (kern_pcpu[cpu].pc_counters == NULL)
+	for (cpu = 0; cpu < md_ncpus(); cpu++)
+		if (counter_ext_slots == NULL ||
+		    kern_pcpu[cpu].pc_counters == NULL) {
+			counter_fini(); /* frees what was allocated */
 			return (ENOMEM);
-	}
+		}
 	return (0);
 }
 

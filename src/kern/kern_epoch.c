@@ -51,8 +51,10 @@ epoch_init(void)
 	for (cpu = 0; cpu < md_ncpus(); cpu++) {
 		kern_pcpu[cpu].pc_epoch_deferred =
 		    calloc(1, sizeof(struct epoch_list));
-		if (kern_pcpu[cpu].pc_epoch_deferred == NULL)
+		if (kern_pcpu[cpu].pc_epoch_deferred == NULL) {
+			epoch_fini(); /* frees the lists made so far */
 			return (ENOMEM);
+		}
 	}
 	return (0);
 }

@@ -7,6 +7,7 @@
  *
  * Locking key: (g) sysctl_mtx.
  */
+#include "kern/kassert.h"
 #include "kern/mutex.h"
 #include "kern/sysctl.h"
 
@@ -204,10 +205,52 @@ sysctl_parse_int(const char *s, int64_t *vp)
 	return (0);
 }
 
+const char *
+sysctl_word(char *buf, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (n <= SYSCTL_WORDMAX) {
+		memcpy(buf, word, n + 1);
+		return (buf);
+	}
+	memcpy(buf, word, SYSCTL_WORDMAX - 3);
+	strcpy(buf + SYSCTL_WORDMAX - 3, "...");
+	return (buf);
+}
+
+const char *
+sysctl_fmt_size(char *buf, size_t len, uint64_t bytes)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB",
+		"EiB" };
+	uint64_t mask;
+	int u = -1, shift;
+
+	while (u + 1 < (int)nitems(units) && bytes >> (10 * (u + 2)) != 0)
+		u++;
+	if (u < 0) {
+		snprintf(buf, len, "%llu bytes", (unsigned long long)bytes);
+		return (buf);
+	}
+	shift = 10 * (u + 1);
+	mask = (1ull << shift) - 1;
+	if ((bytes & mask) == 0)
+		snprintf(buf, len, "%llu %s",
+		    (unsigned long long)(bytes >> shift), units[u]);
+	else /* Rounded down: never more than there is. */
+		snprintf(buf, len, "%llu.%llu %s",
+		    (unsigned long long)(bytes >> shift),
+		    (unsigned long long)(((bytes & mask) * 10) >> shift),
+		    units[u]);
+	return (buf);
+}
+
 int
 tunable_set(const char *name, const char *value, bool check_only, char *err,
     size_t errlen)
 {
+	char wn[SYSCTL_WORDBUF], wv[SYSCTL_WORDBUF];
 	struct sysctl_node *sn;
 	int64_t v = 0;
 	long i;
@@ -217,7 +260,7 @@ tunable_set(const char *name, const char *value, bool check_only, char *err,
 	i = sysctl_find(name);
 	if (i < 0 || sysctl_nodes[i].sn_kind == SYSCTL_STAT) {
 		mtx_unlock_spin(&sysctl_mtx);
-		snprintf(err, errlen, "%s: %s", name,
+		snprintf(err, errlen, "%s: %s", sysctl_word(wn, name),
 		    i < 0 ? "unknown tunable" : "read-only statistic");
 		return (ENOENT);
 	}
@@ -245,9 +288,11 @@ tunable_set(const char *name, const char *value, bool check_only, char *err,
 	mtx_unlock_spin(&sysctl_mtx);
 	return (0);
 bad:
+	(void)sysctl_word(wn, name);
+	(void)sysctl_word(wv, value);
 	if (sn->sn_kind == SYSCTL_TUNABLE_ENUM)
 		snprintf(err, errlen, "%s: bad value '%s' (one of: %s%s%s%s%s)",
-		    name, value, sn->sn_enum[0], sn->sn_max >= 1 ? ", " : "",
+		    wn, wv, sn->sn_enum[0], sn->sn_max >= 1 ? ", " : "",
 		    sn->sn_max >= 1 ? sn->sn_enum[1] : "",
 		    sn->sn_max >= 2 ? ", " : "",
 		    sn->sn_max >= 2 ? sn->sn_enum[2] : "");
@@ -255,11 +300,11 @@ bad:
 		snprintf(err, errlen,
 		    "%s: value too long ('%.24s...', %zu characters; at most "
 		    "%zu)",
-		    name, value, strlen(value), sn->sn_buflen - 1);
+		    wn, value, strlen(value), sn->sn_buflen - 1);
 	else
 		snprintf(err, errlen,
-		    "%s: bad value '%s' (an integer from %lld to %lld)", name,
-		    value, (long long)sn->sn_min, (long long)sn->sn_max);
+		    "%s: bad value '%s' (an integer from %lld to %lld)", wn, wv,
+		    (long long)sn->sn_min, (long long)sn->sn_max);
 	mtx_unlock_spin(&sysctl_mtx);
 	return (EINVAL);
 }

@@ -85,6 +85,11 @@ sched_fini(void)
 
 	for (i = 0; i < kthread_nall; i++) {
 		td = kthread_all[i];
+		/*
+		 * Threads made by a boot that failed before the CPUs started
+		 * never ran: their stacks go here (reaped ones have none).
+		 */
+		md_ctx_destroy(&td->td_ctx);
 		if (td->td_sleepqueue != NULL)
 			sleepq_free(td->td_sleepqueue);
 		free(td);

@@ -70,6 +70,17 @@ bool sysctl_get(const char *name, struct sysctl_info *info);
 int sysctl_foreach(int (*fn)(const struct sysctl_info *, void *), void *arg);
 /* Parses an integer with an optional k/m/g/t suffix. */
 int sysctl_parse_int(const char *s, int64_t *vp);
+/*
+ * Words in one-line messages.  sysctl_word() copies `word' into buf
+ * (SYSCTL_WORDBUF bytes), cut to SYSCTL_WORDMAX characters: a longer word
+ * keeps its start and ends with "...".  sysctl_fmt_size() writes a byte
+ * count as "1000 bytes", "64 KiB", "23.4 GiB" (powers of 1024, one decimal
+ * rounded down when not whole).  Both return buf.
+ */
+#define SYSCTL_WORDMAX 80
+#define SYSCTL_WORDBUF (SYSCTL_WORDMAX + 1)
+const char *sysctl_word(char *buf, const char *word);
+const char *sysctl_fmt_size(char *buf, size_t len, uint64_t bytes);
 void sysctl_fini(void);
 
 #endif /* !VMLAB_SYSCTL_H */

@@ -94,7 +94,12 @@ void md_sim_exec_norandom(char **argv);
  * Boot and shutdown, called externally.
  *
  * md_init() records the configuration and reserves physical memory; the
- * machine's CPUs exist (md_ncpus() answers) but do not run yet.
+ * machine's CPUs exist (md_ncpus() answers) but do not run yet.  It
+ * refuses (EINVAL) a configuration outside the ranges of struct
+ * md_config and (ENOMEM) more physical memory than the host has
+ * (md_host_physmem()); a failed md_init() leaves nothing behind.
+ * md_shutdown() may follow md_init() without md_start() (a boot that
+ * failed later).
  * md_start() starts them: each runs cpu_main(cpu) in CPU context.
  * md_halt() asks all CPUs to leave cpu_main() (they see md_halting()).
  * md_join() waits for every CPU to return from cpu_main(); md_ncpus() and
@@ -124,6 +129,11 @@ int md_ndomains(void);
 int md_cpu_domain(int cpu);
 /* Host CPUs online (for defaults); callable anywhere. */
 int md_host_online_cpus(void);
+/*
+ * Bytes of the host's physical memory (RAM), 0 if unknown; callable
+ * anywhere.  md_init() refuses a larger arena.
+ */
+uint64_t md_host_physmem(void);
 static inline int md_curcpu(void);
 
 /*
@@ -228,9 +238,15 @@ uint64_t md_phys_size(void);
 void md_phys_release(uint64_t pa, uint64_t len);
 
 /*
- * Disks: block devices backed by host files.  md_disk_open() creates the
- * file when `create' is set (and truncates it to `size'); `path' NULL
- * creates an anonymous temporary file, removed when closed.  I/O is
+ * Disks: block devices backed by regular host files.  md_disk_open()
+ * opens the regular file at `path' (symbolic links followed) without
+ * changing it; with `create' set, a missing file is created empty.
+ * Anything else at `path' (a directory, a device node, a FIFO, a socket)
+ * is refused with ENODEV before it is opened (and checked again after,
+ * should it change in between).  `path' NULL creates an
+ * anonymous empty temporary file, removed when closed.
+ * md_disk_truncate() sets the disk's size in bytes: a longer disk reads
+ * as zeros past the old end.  I/O is
  * synchronous, at any byte offset, and complete: a read or write returns
  * 0 only after all `len' bytes moved (a read past the end of the file is
  * EIO).  md_disk_readv() / md_disk_writev() move the iovcnt (>= 1)
@@ -243,8 +259,8 @@ struct md_iovec {
 	void *mi_base;
 	size_t mi_len;
 };
-int md_disk_open(
-    const char *path, uint64_t size, bool create, struct md_disk **diskp);
+int md_disk_open(const char *path, bool create, struct md_disk **diskp);
+int md_disk_truncate(struct md_disk *d, uint64_t size);
 int md_disk_read(struct md_disk *d, void *buf, uint64_t off, size_t len);
 int md_disk_write(struct md_disk *d, const void *buf, uint64_t off, size_t len);
 int md_disk_readv(

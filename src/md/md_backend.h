@@ -47,7 +47,7 @@ void md_ctx_swap_raw(struct md_ctx *from, struct md_ctx *to, bool dying);
 void md_ctx_self_host(struct md_ctx *ctx);
 /* Mailbox state, for backends that must know whether an IPI waits. */
 bool md_ipi_pending(int cpu);
-void md_common_init(int ncpus);
+int md_common_init(int ncpus);
 void md_common_fini(void);
 
 #endif /* !VMLAB_MD_BACKEND_H */

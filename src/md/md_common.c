@@ -46,16 +46,17 @@ int md_sim_curcpu = -1;
 static struct md_cpu *md_cpus; /* (c) */
 static uint32_t md_halt_flag;  /* (a) */
 
-void
+int
 md_common_init(int ncpus)
 {
 	/* Cache-line aligned: calloc() guarantees only 16 bytes. */
 	md_cpus =
 	    aligned_alloc(MD_CACHE_LINE, (size_t)ncpus * sizeof(*md_cpus));
 	if (md_cpus == NULL)
-		md_panic("md_common_init: out of memory");
+		return (ENOMEM);
 	memset(md_cpus, 0, (size_t)ncpus * sizeof(*md_cpus));
 	atomic_store_int(&md_halt_flag, 0);
+	return (0);
 }
 
 void
@@ -79,15 +80,19 @@ md_init(const struct md_config *cfg)
 		return (EINVAL);
 	md_cfg = *cfg;
 	md_backend = b;
-	md_common_init(cfg->mc_ncpus);
+	if ((error = md_common_init(cfg->mc_ncpus)) != 0)
+		goto fail;
 	error = md_phys_init(cfg->mc_physmem);
 	if (error == 0)
 		error = b->mb_init(cfg);
 	if (error != 0) {
 		md_phys_fini();
 		md_common_fini();
-		md_backend = &md_host_backend;
+		goto fail;
 	}
+	return (0);
+fail:
+	md_backend = &md_host_backend;
 	return (error);
 }
 

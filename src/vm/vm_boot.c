@@ -3,14 +3,19 @@
  *
  * vm_init(): the domains and the physical allocator with its page array
  * (vm_page_startup), superpage reservations, the per-CPU page caches, the
- * swap device, the page queues, objects, and last the page daemons (they
+ * swap device, the page queues, objects, the touch path's counters
+ * (vm_fault), and last the page daemons (they
  * start running when the CPUs do).  vm_stop() stops the daemons from a
  * kernel thread before the CPUs halt; vm_fini() undoes the rest in
  * reverse.  Everything is freed, including the page array, which is
- * "never freed" only while the machine runs.
+ * "never freed" only while the machine runs.  The steps form a table of
+ * init/fini pairs (kern/boot.h): a failed step unwinds the steps before
+ * it, so a failed vm_init() leaves nothing behind.
  */
 #include "vm/vm_boot.h"
 
+#include "kern/boot.h"
+#include "kern/kassert.h"
 #include "vm/vm_fault.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
@@ -36,37 +41,61 @@ vm_tunables(void)
 	return (0);
 }
 
+/*
+ * vm_object.c and vm_pageout.c leave what a failed init made: these
+ * undo it, as a boot step must (boot.h).
+ */
+static int
+vm_boot_object_init(void)
+{
+	int error = vm_object_init();
+
+	if (error != 0)
+		vm_object_fini();
+	return (error);
+}
+
+static int
+vm_boot_pageout_init(void)
+{
+	int error = vm_pageout_init();
+
+	if (error != 0)
+		vm_pageout_fini();
+	return (error);
+}
+
+/*
+ * The VM's boot steps (boot.h), in order.  Page daemons made by
+ * vm_pageout_start() before a failure never run; the scheduler frees
+ * them when the boot unwinds.
+ */
+static const struct boot_step vm_boot_steps[] = {
+	{ "vm_page", vm_page_startup, vm_page_shutdown, NULL },
+	{ "vm_reserv", vm_reserv_init, vm_reserv_fini, NULL },
+	{ "vm_pgcache", vm_pgcache_init, vm_pgcache_fini, NULL },
+	{ "vm_swap", vm_swap_init, vm_swap_fini, NULL },
+	{ "vm_pagequeue", vm_pagequeue_init, vm_pagequeue_fini, NULL },
+	{ "vm_object", vm_boot_object_init, vm_object_fini, NULL },
+	{ "vm_fault", vm_fault_init, vm_fault_fini, NULL },
+	{ "vm_pageout", vm_boot_pageout_init, vm_pageout_fini, NULL },
+	{ "vm_pageout_daemons", vm_pageout_start, NULL, vm_pageout_stop },
+};
+
 int
 vm_init(void)
 {
-	int error;
-
-	if ((error = vm_page_startup()) != 0 ||
-	    (error = vm_reserv_init()) != 0 ||
-	    (error = vm_pgcache_init()) != 0 || (error = vm_swap_init()) != 0 ||
-	    (error = vm_pagequeue_init()) != 0 ||
-	    (error = vm_object_init()) != 0 || (error = vm_fault_init()) != 0 ||
-	    (error = vm_pageout_init()) != 0 ||
-	    (error = vm_pageout_start()) != 0)
-		return (error);
-	return (0);
+	return (boot_steps_init(vm_boot_steps, nitems(vm_boot_steps)));
 }
 
 void
 vm_stop(void)
 {
-	vm_pageout_stop();
+	boot_steps_stop(vm_boot_steps, nitems(vm_boot_steps));
 }
 
 void
 vm_fini(void)
 {
-	vm_pageout_fini();
-	vm_fault_fini();
-	vm_object_fini();
-	vm_pagequeue_fini();
-	vm_swap_fini();
-	vm_pgcache_fini();
-	vm_reserv_fini();
-	vm_page_shutdown();
+	boot_steps_fini(vm_boot_steps, nitems(vm_boot_steps));
 }

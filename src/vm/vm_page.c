@@ -22,6 +22,7 @@
  */
 #include "vm/vm_page.h"
 
+#include "kern/boot.h"
 #include "kern/counter.h"
 #include "kern/kassert.h"
 #include "kern/sleepq.h"
@@ -837,18 +838,50 @@ vm_page_check(void)
 	return (pa.pa_nerr);
 }
 
+#define VM_INTERRUPT_FREE_MIN 2
+#define VM_PAGEOUT_FREE_MIN (2 * 65536 / PAGE_SIZE + VM_INTERRUPT_FREE_MIN)
+
+/* free_reserved and free_target of a domain of P pages (vm_page.h). */
+static uint64_t
+vm_page_free_reserved(uint64_t p)
+{
+	return (32 + VM_PAGEOUT_FREE_MIN + p / 768);
+}
+
+static uint64_t
+vm_page_free_target(uint64_t p)
+{
+	return (vm_page_free_reserved(p) + 4 * (p / 200));
+}
+
+/*
+ * The fewest pages a domain works with: as many pages above the page
+ * daemon's target as below it, P >= 2 * free_target(P) (138 pages).
+ * Below free_reserved no normal allocation succeeds at all, and a domain
+ * near its target keeps its daemon scanning.  CPUs need no pages of their
+ * own: their page caches shrink with the domain (vm_pgcache.c).
+ */
+uint64_t
+vm_page_domain_minpages(void)
+{
+	uint64_t p = 1;
+
+	while (p < 2 * vm_page_free_target(p))
+		p++;
+	return (p);
+}
+
 /* Thresholds of a domain of P pages (formulas in vm_page.h). */
 static void
 vm_page_init_thresholds(struct vm_domain *vmd, uint64_t p)
 {
 	vmd->vmd_page_count = p;
-	vmd->vmd_interrupt_free_min = 2;
-	vmd->vmd_pageout_free_min =
-	    2 * 65536 / PAGE_SIZE + vmd->vmd_interrupt_free_min;
-	vmd->vmd_free_reserved = 32 + vmd->vmd_pageout_free_min + p / 768;
+	vmd->vmd_interrupt_free_min = VM_INTERRUPT_FREE_MIN;
+	vmd->vmd_pageout_free_min = VM_PAGEOUT_FREE_MIN;
+	vmd->vmd_free_reserved = vm_page_free_reserved(p);
 	vmd->vmd_free_min = vmd->vmd_free_reserved + p / 200;
 	vmd->vmd_free_severe = vmd->vmd_free_reserved + p / 400;
-	vmd->vmd_free_target = vmd->vmd_free_reserved + 4 * (p / 200);
+	vmd->vmd_free_target = vm_page_free_target(p);
 	vmd->vmd_pageout_wakeup_thresh = vmd->vmd_free_target / 10 * 9;
 	atomic_store_int(&vmd->vmd_pageout_wanted, 0);
 	atomic_store_64(&vmd->vmd_free_count, p);
@@ -874,7 +907,19 @@ vm_page_stat_domain_free(void *arg)
 	return (vm_domain_free_count(VM_DOMAIN((int)(uintptr_t)arg)));
 }
 
-static void
+static const struct counter_spec vm_page_counters[] = {
+	{ &vm_cnt_locked, "vm.stats.page.alloc_locked",
+	    "pages allocated under a domain free lock (cache misses, "
+	    "reservations, bulk)" },
+	{ &vm_cnt_remote, "vm.stats.page.alloc_remote",
+	    "pages from a non-local domain" },
+	{ &vm_cnt_fail, "vm.stats.page.alloc_fail", "allocations that failed" },
+	{ &vm_cnt_zeroed, "vm.stats.page.zeroed", "pages zero-filled" },
+	{ &vm_cnt_waits, "vm.stats.page.waits", "sleeps in vm_wait" },
+	{ &vm_cnt_contig, "vm.stats.page.contig", "contiguous runs allocated" },
+};
+
+static int
 vm_page_init_stats(void)
 {
 	static const struct {
@@ -907,19 +952,31 @@ vm_page_init_stats(void)
 		(void)sysctl_stat_register(vm_domain_stat_names[d],
 		    vm_page_stat_domain_free, (void *)(uintptr_t)d,
 		    "free pages of the domain");
-	vm_cnt_locked = counter_u64_alloc("vm.stats.page.alloc_locked",
-	    "pages allocated under a domain free lock (cache misses, "
-	    "reservations, bulk)");
-	vm_cnt_remote = counter_u64_alloc(
-	    "vm.stats.page.alloc_remote", "pages from a non-local domain");
-	vm_cnt_fail = counter_u64_alloc(
-	    "vm.stats.page.alloc_fail", "allocations that failed");
-	vm_cnt_zeroed =
-	    counter_u64_alloc("vm.stats.page.zeroed", "pages zero-filled");
-	vm_cnt_waits =
-	    counter_u64_alloc("vm.stats.page.waits", "sleeps in vm_wait");
-	vm_cnt_contig = counter_u64_alloc(
-	    "vm.stats.page.contig", "contiguous runs allocated");
+	return (counter_u64_alloc_table(
+	    vm_page_counters, nitems(vm_page_counters)));
+}
+
+/*
+ * Is the memory enough for its domains?  Checked before anything is made:
+ * a domain of fewer than vm_page_domain_minpages() pages would panic in
+ * vm_phys or leave no page to allocate.
+ */
+static int
+vm_page_check_physmem(void)
+{
+	uint64_t min = vm_page_domain_minpages(), size = md_phys_size();
+	char a[32], b[32];
+	int nd = md_ndomains();
+
+	/* Every domain gets at least the page-rounded even share. */
+	if (atop(size) / (uint64_t)nd >= min)
+		return (0);
+	boot_error("physmem: %s is too small for %d domain%s (at least %s: "
+		   "%llu pages each, twice a domain's free-page target)",
+	    sysctl_fmt_size(a, sizeof(a), size), nd, nd == 1 ? "" : "s",
+	    sysctl_fmt_size(b, sizeof(b), ptoa(min * (uint64_t)nd)),
+	    (unsigned long long)min);
+	return (EINVAL);
 }
 
 /*
@@ -937,7 +994,8 @@ vm_page_startup(void)
 	};
 	int d, error;
 
-	if ((error = witness_register(ranks, nitems(ranks))) != 0)
+	if ((error = witness_register(ranks, nitems(ranks))) != 0 ||
+	    (error = vm_page_check_physmem()) != 0)
 		return (error);
 	vm_ndomains = md_ndomains();
 	mtx_init(&vm_domainset_lock, "vm domainset", MTX_DEF);
@@ -948,11 +1006,19 @@ vm_page_startup(void)
 		mtx_init(&vmd->vmd_free_mtx, "vm domain free", MTX_SPIN);
 	}
 	if ((error = vm_phys_init()) != 0)
-		return (error);
+		goto fail;
 	for (d = 0; d < vm_ndomains; d++)
 		vm_page_init_thresholds(VM_DOMAIN(d), vm_phys_domain_pages(d));
-	vm_page_init_stats();
+	if ((error = vm_page_init_stats()) != 0) {
+		vm_phys_fini();
+		goto fail;
+	}
 	return (0);
+fail:
+	for (d = 0; d < vm_ndomains; d++)
+		mtx_destroy(&VM_DOMAIN(d)->vmd_free_mtx);
+	mtx_destroy(&vm_domainset_lock);
+	return (error);
 }
 
 void
@@ -960,12 +1026,7 @@ vm_page_shutdown(void)
 {
 	int d;
 
-	counter_u64_free(vm_cnt_locked);
-	counter_u64_free(vm_cnt_remote);
-	counter_u64_free(vm_cnt_fail);
-	counter_u64_free(vm_cnt_zeroed);
-	counter_u64_free(vm_cnt_waits);
-	counter_u64_free(vm_cnt_contig);
+	counter_u64_free_table(vm_page_counters, nitems(vm_page_counters));
 	vm_phys_fini();
 	for (d = 0; d < vm_ndomains; d++)
 		mtx_destroy(&VM_DOMAIN(d)->vmd_free_mtx);

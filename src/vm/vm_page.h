@@ -379,8 +379,13 @@ bool vm_page_busied(const struct vm_page *m);
 void vm_page_wire(struct vm_page *m);
 void vm_page_unwire(struct vm_page *m);
 
-/* Boot and shutdown (vm_boot.c). */
+/*
+ * Boot and shutdown (vm_boot.c).  vm_page_startup() refuses (EINVAL, with
+ * a boot error) memory that leaves a domain fewer than
+ * vm_page_domain_minpages() pages: twice its free_target.
+ */
 int vm_page_startup(void);
 void vm_page_shutdown(void);
+uint64_t vm_page_domain_minpages(void);
 
 #endif /* !VMLAB_VM_PAGE_H */

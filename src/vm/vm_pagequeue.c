@@ -757,8 +757,12 @@ vm_pagequeue_init(void)
 			pq->pq_domain = d;
 			pq->pq_index = q;
 		}
-	return (
-	    counter_u64_alloc_table(vm_pq_counters, nitems(vm_pq_counters)));
+	if (counter_u64_alloc_table(vm_pq_counters, nitems(vm_pq_counters)) !=
+	    0) {
+		vm_pagequeue_fini();
+		return (ENOMEM);
+	}
+	return (0);
 }
 
 void

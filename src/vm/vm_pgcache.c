@@ -418,8 +418,10 @@ vm_pgcache_init(void)
 	vm_pgcache_slots = aligned_alloc(MD_CACHE_LINE, n * sizeof(*next));
 	vm_pgcache_allcpus = calloc((size_t)ncpus, sizeof(bool));
 	if (vm_pgcache_array == NULL || vm_pgcache_slots == NULL ||
-	    vm_pgcache_allcpus == NULL)
+	    vm_pgcache_allcpus == NULL) {
+		vm_pgcache_fini();
 		return (ENOMEM);
+	}
 	memset(vm_pgcache_slots, 0, n * sizeof(*next));
 	n = (size_t)ncpus * (size_t)vm_ndomains * VM_NFREEPOOL;
 	memset(vm_pgcache_array, 0, n * sizeof(*pc));
@@ -450,7 +452,9 @@ vm_pgcache_init(void)
 void
 vm_pgcache_fini(void)
 {
-	counter_u64_free(vm_pgcache_shortage_drains);
+	if (vm_pgcache_shortage_drains != NULL)
+		counter_u64_free(vm_pgcache_shortage_drains);
+	vm_pgcache_shortage_drains = NULL;
 	free(vm_pgcache_array);
 	free(vm_pgcache_slots);
 	free(vm_pgcache_allcpus);

@@ -642,8 +642,13 @@ vm_reserv_init(void)
 	for (nb = 64; nb < vm_reserv_nframes; nb <<= 1)
 		;
 	vm_reserv_hash = calloc(nb, sizeof(*vm_reserv_hash));
-	if (vm_reserv_array == NULL || vm_reserv_hash == NULL)
+	if (vm_reserv_array == NULL || vm_reserv_hash == NULL) {
+		free(vm_reserv_array);
+		free(vm_reserv_hash);
+		vm_reserv_array = NULL;
+		vm_reserv_hash = NULL;
 		return (ENOMEM);
+	}
 	vm_reserv_hash_mask = nb - 1;
 	for (f = 0; f < vm_reserv_nframes; f++) {
 		rv = &vm_reserv_array[f];

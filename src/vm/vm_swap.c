@@ -50,6 +50,7 @@
  */
 #include "vm/vm_swap.h"
 
+#include "kern/boot.h"
 #include "kern/counter.h"
 #include "kern/kassert.h"
 #include "kern/mutex.h"
@@ -116,8 +117,26 @@ static counter_u64_t vm_swap_nwrites, vm_swap_nreads, vm_swap_npages_out,
     vm_swap_nexhausted_cnt;
 
 static char vm_swap_path_tun[VM_SWAP_PATHMAX];
-static int64_t vm_swap_size_tun;
+static int64_t vm_swap_size_tun, vm_swap_force_tun;
 static int64_t vm_swap_winject_tun, vm_swap_rinject_tun;
+
+/*
+ * The label: the first bytes of the device's header page.  Only the magic
+ * identifies a vmlab swap device; the rest describes it for a reader.
+ */
+#define VM_SWAP_MAGIC "vmlab swap dev\n"
+#define VM_SWAP_VERSION 1
+
+struct vm_swap_label {
+	char sl_magic[16];    /* VM_SWAP_MAGIC, NUL-padded */
+	uint32_t sl_version;  /* VM_SWAP_VERSION */
+	uint32_t sl_pagesize; /* PAGE_SIZE: bytes per block */
+	uint64_t sl_nblocks;  /* blocks after the header page */
+};
+
+_Static_assert(sizeof(VM_SWAP_MAGIC) <= 16, "the magic fits its field");
+_Static_assert(sizeof(struct vm_swap_label) <= VM_SWAP_HDRSIZE,
+    "the label fits the header page");
 
 int
 vm_swap_tunables(void)
@@ -126,9 +145,13 @@ vm_swap_tunables(void)
 
 	if ((error = tunable_str_register("vm.swap.path", vm_swap_path_tun,
 		 sizeof(vm_swap_path_tun), "",
-		 "swap device: a host file, created or truncated to "
-		 "vm.swap.size and left in place (empty: an anonymous "
-		 "temporary file)")) != 0 ||
+		 "swap device: a regular host file, created or truncated to a "
+		 "header page plus vm.swap.size and left in place (empty: an "
+		 "anonymous temporary file)")) != 0 ||
+	    (error = tunable_int_register("vm.swap.force", &vm_swap_force_tun,
+		 0, 0, 1,
+		 "1: vm.swap.path may name an existing file that is not a "
+		 "vmlab swap device (it is overwritten)")) != 0 ||
 	    (error = tunable_int_register("vm.swap.size", &vm_swap_size_tun, 0,
 		 0, VM_SWAP_MAXSIZE,
 		 "bytes of swap, rounded down to pages, at least 128 KiB "
@@ -538,7 +561,7 @@ vm_swap_write(vm_daddr_t blk, struct vm_page **ma, int npages)
 		return (EIO);
 	}
 	n = vm_swap_iov(ma, npages, iov);
-	error = md_disk_writev(vm_swap_disk, iov, n, (uint64_t)blk * PAGE_SIZE);
+	error = md_disk_writev(vm_swap_disk, iov, n, vm_swap_offset(blk));
 	vm_swap_charge(npages);
 	if (error != 0) {
 		vm_swap_io_error("write", blk, npages, error);
@@ -566,7 +589,7 @@ vm_swap_read(vm_daddr_t blk, struct vm_page **ma, int npages)
 		return (EIO);
 	}
 	n = vm_swap_iov(ma, npages, iov);
-	error = md_disk_readv(vm_swap_disk, iov, n, (uint64_t)blk * PAGE_SIZE);
+	error = md_disk_readv(vm_swap_disk, iov, n, vm_swap_offset(blk));
 	vm_swap_charge(npages);
 	if (error != 0) {
 		vm_swap_io_error("read", blk, npages, error);
@@ -658,12 +681,74 @@ vm_swap_init_stats(void)
 	return (0);
 }
 
+/* Does the disk begin with a vmlab swap label? */
+static bool
+vm_swap_is_labelled(struct md_disk *d)
+{
+	struct vm_swap_label sl;
+
+	if (md_disk_size(d) < sizeof(sl) ||
+	    md_disk_read(d, &sl, 0, sizeof(sl)) != 0)
+		return (false);
+	return (memcmp(sl.sl_magic, VM_SWAP_MAGIC, sizeof(VM_SWAP_MAGIC)) == 0);
+}
+
+/*
+ * Opens the device: vm.swap.path (a regular file, new or empty or a vmlab
+ * swap device, unless vm.swap.force) or a temporary file.  Then empties
+ * it, sizes it to the header page plus `size' bytes and writes the label.
+ */
+static int
+vm_swap_open(uint64_t size)
+{
+	const char *path =
+	    vm_swap_path_tun[0] != '\0' ? vm_swap_path_tun : NULL;
+	struct vm_swap_label sl;
+	char w[SYSCTL_WORDBUF];
+	int error;
+
+	error = md_disk_open(path, true, &vm_swap_disk);
+	if (error == ENODEV) {
+		boot_error("vm.swap.path: %s is not a regular file",
+		    sysctl_word(w, path));
+		return (EINVAL);
+	}
+	if (error != 0) {
+		boot_error("vm.swap.path: cannot open %s: %s",
+		    path != NULL ? sysctl_word(w, path) : "a temporary file",
+		    strerror(error));
+		return (error);
+	}
+	if (md_disk_size(vm_swap_disk) != 0 &&
+	    !vm_swap_is_labelled(vm_swap_disk) && vm_swap_force_tun == 0) {
+		boot_error("vm.swap.path: %s is not a vmlab swap device "
+			   "(%llu bytes; vm.swap.force=1 overwrites it)",
+		    sysctl_word(w, path),
+		    (unsigned long long)md_disk_size(vm_swap_disk));
+		return (EEXIST);
+	}
+	memset(&sl, 0, sizeof(sl));
+	memcpy(sl.sl_magic, VM_SWAP_MAGIC, sizeof(VM_SWAP_MAGIC));
+	sl.sl_version = VM_SWAP_VERSION;
+	sl.sl_pagesize = PAGE_SIZE;
+	sl.sl_nblocks = atop(size);
+	if ((error = md_disk_truncate(vm_swap_disk, 0)) != 0 ||
+	    (error = md_disk_truncate(vm_swap_disk, VM_SWAP_HDRSIZE + size)) !=
+		0 ||
+	    (error = md_disk_write(vm_swap_disk, &sl, 0, sizeof(sl))) != 0) {
+		boot_error("vm.swap.path: cannot size %s to %llu bytes: %s",
+		    path != NULL ? sysctl_word(w, path) : "a temporary file",
+		    (unsigned long long)(VM_SWAP_HDRSIZE + size),
+		    strerror(error));
+		return (error);
+	}
+	return (0);
+}
+
 int
 vm_swap_init(void)
 {
 	const struct md_config *mc = md_config();
-	const char *path =
-	    vm_swap_path_tun[0] != '\0' ? vm_swap_path_tun : NULL;
 	/* Taken under object locks (swap metadata, block frees). */
 	static const struct lock_rank ranks[] = { { "vm swap", 540, 0 } };
 	uint64_t size;
@@ -679,17 +764,11 @@ vm_swap_init(void)
 	size &= ~PAGE_MASK;
 	if (size < VM_SWAP_MINSIZE)
 		size = VM_SWAP_MINSIZE;
-	error = md_disk_open(path, size, true, &vm_swap_disk);
-	if (error != 0) {
-		md_printf("swap: cannot create %s of %llu bytes: %s\n",
-		    path != NULL ? path : "a temporary file",
-		    (unsigned long long)size, strerror(error));
-		vm_swap_disk = NULL;
+	if ((error = vm_swap_open(size)) != 0)
 		goto fail;
-	}
 	if ((error = vm_swap_alloc_init(atop(size))) != 0 ||
 	    (error = vm_swap_init_stats()) != 0) {
-		md_printf("swap: %s\n", strerror(error));
+		boot_error("vm_swap: %s", strerror(error));
 		goto fail;
 	}
 	vm_swap_disk_lat = (uint64_t)mc->mc_sim[MD_SIM_COST_DISK_LATENCY];

@@ -3,10 +3,19 @@
  * per-object map from page index to swap block (swap metadata).  The swap
  * pager is built on top of it.
  *
- * The device.  One host file (md_disk): vm.swap.path, or an anonymous
- * temporary file removed at shutdown when the path is empty; vm.swap.size
- * bytes (0: twice the physical memory).  A swap block is one page of the
- * device: block b is the bytes [b * PAGE_SIZE, (b + 1) * PAGE_SIZE).
+ * The device.  One regular host file (md_disk): vm.swap.path, or an
+ * anonymous temporary file removed at shutdown when the path is empty.
+ * It opens with a header page whose first bytes are a label (a magic
+ * string, the version, the block size and count), followed by
+ * vm.swap.size bytes of blocks (0: twice the physical memory).  A swap
+ * block is one page of the device after the header: block b is the bytes
+ * [(b + 1) * PAGE_SIZE, (b + 2) * PAGE_SIZE), so the allocator's blocks
+ * are 0 .. vm_swap_total() - 1 and none of them is the label.  At boot
+ * the file is emptied, sized and labelled; vm.swap.path may name a new
+ * file, an empty one or a labelled one (a vmlab swap device of an earlier
+ * run), but any other existing file is refused (EEXIST) unless
+ * vm.swap.force=1, and anything but a regular file (a directory, a device
+ * node such as /dev/null, a FIFO) always (EINVAL).
  *
  * Allocation.  vm_swap_alloc() hands out a run of exactly npages
  * (1 .. VM_SWAP_MAXPAGES) contiguous blocks, next-fit: the first free run
@@ -55,9 +64,10 @@ struct vm_page;
 typedef int64_t vm_daddr_t;
 
 #define SWAPBLK_NONE ((vm_daddr_t)-1)
-#define VM_SWAP_MAXPAGES 32   /* longest run allocated, read or written */
-#define VM_SWAP_META_PAGES 32 /* page indices per metadata chunk */
-#define VM_SWAP_PATHMAX 1024  /* bytes of vm.swap.path, NUL included */
+#define VM_SWAP_MAXPAGES 32	  /* longest run allocated, read or written */
+#define VM_SWAP_META_PAGES 32	  /* page indices per metadata chunk */
+#define VM_SWAP_PATHMAX 1024	  /* bytes of vm.swap.path, NUL included */
+#define VM_SWAP_HDRSIZE PAGE_SIZE /* the header page before block 0 */
 
 struct vm_swap_chunk;
 
@@ -70,16 +80,23 @@ struct vm_swap_meta {
 
 /*
  * Boot.  vm_swap_tunables() registers vm.swap.* once per process.
- * vm_swap_init() opens and sizes the device and sets up the allocator,
- * from the booting thread before the CPUs start (or from a kernel thread
- * while no swap is in use); it returns 0 or an errno after printing the
- * reason.  vm_swap_fini() closes the device (a temporary file disappears)
- * and frees everything; every block must have been freed by then or is
- * simply forgotten.
+ * vm_swap_init() opens, sizes and labels the device and sets up the
+ * allocator, from the booting thread before the CPUs start (or from a
+ * kernel thread while no swap is in use); it returns 0, or an errno
+ * after explaining it with boot_error() and undoing everything.
+ * vm_swap_fini() closes the device (a temporary file disappears) and
+ * frees everything; every block must have been freed by then or is simply
+ * forgotten.  vm_swap_offset(): where block blk starts on the device.
  */
 int vm_swap_tunables(void);
 int vm_swap_init(void);
 void vm_swap_fini(void);
+
+static inline uint64_t
+vm_swap_offset(vm_daddr_t blk)
+{
+	return (VM_SWAP_HDRSIZE + (uint64_t)blk * PAGE_SIZE);
+}
 
 /*
  * Allocator.  vm_swap_alloc(): 0 and the first block of a run of exactly

@@ -56,7 +56,7 @@ vm_object_vnode_open(const char *path, vm_pindex_t npages,
 	uint64_t size;
 	int error;
 
-	if ((error = md_disk_open(path, 0, false, &disk)) != 0) {
+	if ((error = md_disk_open(path, false, &disk)) != 0) {
 		snprintf(
 		    err, errlen, "vnode object: %s: %s", path, strerror(error));
 		return (error);

@@ -23,9 +23,11 @@
  *	  free_range on three objects, with page indices near 0, 2^40 and
  *	  2^64; foreach; then free_all returns every block; a few hundred
  *	  thousand entries set and freed;
- *	- vm.swap.path: the file is created with the right size, holds the
- *	  pages written, and stays after shutdown; the default device leaves
- *	  nothing in TMPDIR; an unusable path fails vm_swap_init() cleanly;
+ *	- vm.swap.path: the file is created with a labelled header page and
+ *	  the right size, holds the pages written after the header, and
+ *	  stays after shutdown; the default device leaves nothing in TMPDIR;
+ *	  an unusable path fails vm_swap_init() cleanly (test_boot.c tests
+ *	  the paths that are refused);
  *	- tunables: default size (twice memory), rounding, minimum, string
  *	  listing, and bad values rejected with EINVAL.
  */
@@ -1045,11 +1047,28 @@ path_file_has(const char *path, vm_daddr_t blk, uint64_t tag)
 
 	if (f == NULL)
 		return (false);
-	ok = fseek(f, (long)ptoa(blk), SEEK_SET) == 0 &&
+	ok = fseek(f, (long)vm_swap_offset(blk), SEEK_SET) == 0 &&
 	    fread(buf, PAGE_SIZE, 1, f) == 1;
 	fclose(f);
 	for (i = 0; ok && i < PAGE_SIZE / 8; i++)
 		ok = buf[i] == io_word(tag, i);
+	return (ok);
+}
+
+/* Does the file begin with the swap label's magic? */
+static bool
+path_file_labelled(const char *path)
+{
+	static const char magic[] = "vmlab swap dev\n";
+	char buf[sizeof(magic)];
+	FILE *f = fopen(path, "rb");
+	bool ok;
+
+	if (f == NULL)
+		return (false);
+	ok = fread(buf, sizeof(buf), 1, f) == 1 &&
+	    memcmp(buf, magic, sizeof(magic)) == 0;
+	fclose(f);
 	return (ok);
 }
 
@@ -1071,13 +1090,17 @@ test_swap_path(void)
 	CHECK(sysctl_get("vm.swap.path", &si));
 	CHECK(si.si_kind == SYSCTL_TUNABLE_STR && si.si_str != NULL &&
 	    strcmp(si.si_str, path) == 0);
-	CHECK(stat(path, &st) == 0 && st.st_size == 3 << 20);
+	CHECK(stat(path, &st) == 0 &&
+	    st.st_size == (3 << 20) + (off_t)VM_SWAP_HDRSIZE);
+	CHECK(path_file_labelled(path));
 	CHECK(vm_swap_total() == 768);
 	test_run(path_write_fn, &blk);
 	test_shutdown();
-	/* The file stays, holding the page. */
-	CHECK(stat(path, &st) == 0 && st.st_size == 3 << 20);
+	/* The file stays, holding the page after the header. */
+	CHECK(stat(path, &st) == 0 &&
+	    st.st_size == (3 << 20) + (off_t)VM_SWAP_HDRSIZE);
 	CHECK(path_file_has(path, blk, 4242));
+	CHECK(path_file_labelled(path));
 	/* A new boot truncates it; the next default boot forgets the path. */
 	vm_test_boot(2, 1, SWAP_MEM, tun);
 	test_shutdown();

@@ -8,12 +8,12 @@
  *
  * Global options may appear anywhere: --cpus N[,N...], --mem SIZE,
  * --domains N, --seed N, --backend host|sim, --pin, -o name=value, --json.
- * Any bad word gets a one-line message naming it and exit status 2.
+ * Any bad word gets a one-line message naming it (at most WORDMAX of its
+ * characters) and exit status 2, as does a machine that cannot boot.
  */
 #include "vmlab/vmlab.h"
 #include "vmlab_cli.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +21,8 @@
 
 #define MAX_TUNABLES 64
 #define MAX_CPULIST 32
+#define WORDMAX 80 /* characters of a word quoted in a message */
+#define WORDRING 4 /* words quoted in one message */
 
 static const struct scenario *const scenarios[] = {
 	&scen_micro,
@@ -49,7 +51,22 @@ struct cli {
 	const char *scen_args[SCEN_MAXOPTS]; /* raw --opt values */
 };
 
-static void check_swap_path(const char *assignment);
+/*
+ * A word to quote in a message: itself, or its first WORDMAX - 3
+ * characters and "...".  The result stays valid for WORDRING calls.
+ */
+static const char *
+word(const char *s)
+{
+	static char ring[WORDRING][WORDMAX + 1];
+	static int next;
+	char *buf = ring[next++ % WORDRING];
+
+	if (strlen(s) <= WORDMAX)
+		return (s);
+	snprintf(buf, WORDMAX + 1, "%.*s...", WORDMAX - 3, s);
+	return (buf);
+}
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 usage_error(const char *fmt, ...)
@@ -64,11 +81,13 @@ usage_error(const char *fmt, ...)
 	exit(2);
 }
 
+#define USAGE "usage: vmlab [options] COMMAND [args]"
+
 static void
 print_help(void)
 {
-	printf(
-	    "usage: vmlab [options] COMMAND [args]\n"
+	printf(USAGE
+	    "\n"
 	    "\n"
 	    "commands:\n"
 	    "  run SCENARIO [options]  run a scenario (see 'vmlab list')\n"
@@ -82,7 +101,8 @@ print_help(void)
 	    "  --mem SIZE          physical memory, e.g. 256m, 1g (default "
 	    "256m)\n"
 	    "  --domains N         memory domains, 1..8 (default 1)\n"
-	    "  --seed N            seed (default 1)\n"
+	    "  --seed N            seed of the schedule (sim) and of the\n"
+	    "                      scenario's workload (default 1)\n"
 	    "  --backend host|sim  machine backend (default host)\n"
 	    "  --pin               pin CPU threads to host CPUs\n"
 	    "  -o NAME=VALUE       set a tunable (see 'vmlab sysctl')\n"
@@ -107,10 +127,10 @@ parse_int_word(const char *opt, const char *s, int64_t min, int64_t max)
 	uint64_t v;
 
 	if (vmlab_parse_size(s, &v) != 0)
-		usage_error("%s: malformed value '%s'", opt, s);
+		usage_error("%s: malformed value '%s'", opt, word(s));
 	if ((int64_t)v < min || (int64_t)v > max)
-		usage_error("%s: %s is out of range (%lld to %lld)", opt, s,
-		    (long long)min, (long long)max);
+		usage_error("%s: %s is out of range (%lld to %lld)", opt,
+		    word(s), (long long)min, (long long)max);
 	return ((int64_t)v);
 }
 
@@ -125,10 +145,11 @@ parse_list(const char *opt, const char *s, int64_t min, int64_t max,
 	if (strlen(s) >= sizeof(buf))
 		usage_error("%s: value too long", opt);
 	if (!list_ok && strchr(s, ',') != NULL)
-		usage_error("%s: takes one value, not a list: '%s'", opt, s);
+		usage_error(
+		    "%s: takes one value, not a list: '%s'", opt, word(s));
 	strcpy(buf, s);
 	if (buf[0] == '\0' || buf[strlen(buf) - 1] == ',')
-		usage_error("%s: malformed list '%s'", opt, s);
+		usage_error("%s: malformed list '%s'", opt, word(s));
 	for (p = buf; p != NULL; p = comma == NULL ? NULL : comma + 1) {
 		comma = strchr(p, ',');
 		if (comma != NULL)
@@ -144,7 +165,7 @@ static const char *
 need_arg(int argc, char **argv, int *i)
 {
 	if (*i + 1 >= argc)
-		usage_error("%s: missing value", argv[*i]);
+		usage_error("%s: missing value", word(argv[*i]));
 	return (argv[++*i]);
 }
 
@@ -153,6 +174,7 @@ parse_global(
     struct cli *cli, int argc, char **argv, int *i, const struct scenario *sc)
 {
 	const char *a = argv[*i], *v;
+	uint64_t ram;
 	char err[256];
 	int64_t vals[MAX_CPULIST];
 	int k, n;
@@ -164,8 +186,14 @@ parse_global(
 			cli->cpus[k] = (int)vals[k];
 		cli->ncpus = n;
 	} else if (strcmp(a, "--mem") == 0) {
-		cli->mem = (uint64_t)parse_int_word(
-		    a, need_arg(argc, argv, i), 16ll << 20, 1ll << 40);
+		v = need_arg(argc, argv, i);
+		cli->mem =
+		    (uint64_t)parse_int_word(a, v, 16ll << 20, INT64_MAX);
+		ram = vmlab_host_physmem();
+		if (ram != 0 && cli->mem > ram)
+			usage_error("--mem: %s is more than the host's RAM "
+				    "(%llu MiB)",
+			    word(v), (unsigned long long)(ram >> 20));
 	} else if (strcmp(a, "--domains") == 0) {
 		cli->domains =
 		    (int)parse_int_word(a, need_arg(argc, argv, i), 1, 8);
@@ -179,7 +207,7 @@ parse_global(
 		else if (strcmp(v, "sim") == 0)
 			cli->backend = VMLAB_BACKEND_SIM;
 		else
-			usage_error("--backend: unknown backend '%s'", v);
+			usage_error("--backend: unknown backend '%s'", word(v));
 	} else if (strcmp(a, "--pin") == 0) {
 		cli->pin = true;
 	} else if (strcmp(a, "--json") == 0) {
@@ -188,7 +216,6 @@ parse_global(
 		v = a[2] != '\0' ? a + 2 : need_arg(argc, argv, i);
 		if (vmlab_tunable_check(v, err, sizeof(err)) != 0)
 			usage_error("-o %s", err);
-		check_swap_path(v);
 		if (cli->ntunables == MAX_TUNABLES)
 			usage_error("-o: more than %d tunables", MAX_TUNABLES);
 		cli->tunables[cli->ntunables++] = v;
@@ -197,11 +224,11 @@ parse_global(
 			if (strcmp(a + 2, sc->sc_opts[k].so_name) == 0)
 				break;
 		if (k == sc->sc_nopts)
-			usage_error("%s: unknown option of scenario %s", a,
-			    sc->sc_name);
+			usage_error("%s: unknown option of scenario %s",
+			    word(a), sc->sc_name);
 		cli->scen_args[k] = need_arg(argc, argv, i);
 	} else
-		usage_error("%s: unknown option", a);
+		usage_error("%s: unknown option", word(a));
 }
 
 static bool
@@ -247,7 +274,7 @@ parse_args(struct cli *cli, int argc, char **argv)
 			usage_error("run: missing scenario");
 		sc = find_scenario(words[1]);
 		if (sc == NULL)
-			usage_error("%s: unknown scenario", words[1]);
+			usage_error("%s: unknown scenario", word(words[1]));
 	}
 	for (i = 1; i < argc; i++) {
 		if (argv[i][0] == '-' && argv[i][1] != '\0') {
@@ -261,7 +288,7 @@ parse_args(struct cli *cli, int argc, char **argv)
 		else if (strcmp(cli->cmd, "sysctl") == 0 && cli->nwords < 64)
 			cli->words[cli->nwords++] = argv[i];
 		else
-			usage_error("%s: unexpected argument", argv[i]);
+			usage_error("%s: unexpected argument", word(argv[i]));
 	}
 }
 
@@ -273,27 +300,6 @@ run_thread(void *arg)
 	struct scen_ctx *ctx = arg;
 
 	ctx->sx_scen->sc_run(ctx);
-}
-
-/*
- * The swap file is created at boot, where a failure can only panic: an
- * unusable vm.swap.path is a usage error found here instead.
- */
-static void
-check_swap_path(const char *assignment)
-{
-	const char *prefix = "vm.swap.path=", *path;
-	FILE *f;
-
-	if (strncmp(assignment, prefix, strlen(prefix)) != 0)
-		return;
-	path = assignment + strlen(prefix);
-	if (*path == '\0')
-		return;
-	if ((f = fopen(path, "ab")) == NULL)
-		usage_error("-o vm.swap.path: cannot create '%s': %s", path,
-		    strerror(errno));
-	fclose(f);
 }
 
 static void
@@ -323,7 +329,7 @@ parse_scen_opts(
     const struct cli *cli, const struct scenario *sc, struct scen_ctx *ctx)
 {
 	const struct scen_opt *so;
-	char name[64];
+	char name[64], err[256];
 	int k;
 
 	for (k = 0; k < sc->sc_nopts; k++) {
@@ -334,6 +340,8 @@ parse_scen_opts(
 					      : so->so_default,
 		    so->so_min, so->so_max, ctx->sx_optval[k], 32, so->so_list);
 	}
+	if (sc->sc_check != NULL && sc->sc_check(ctx, err, sizeof(err)) != 0)
+		usage_error("%s", err);
 }
 
 /* A text plot of each figure against the CPU count (no tool needed). */
@@ -409,6 +417,7 @@ cmd_run(const struct cli *cli)
 		run_ctx->sx_json = cli->json;
 		run_ctx->sx_out = cli->json ? stderr : stdout;
 		run_ctx->sx_ncpus = cli->ncpus > 0 ? cli->cpus[i] : defcpus;
+		run_ctx->sx_seed = cli->seed;
 		parse_scen_opts(cli, sc, run_ctx);
 		boot_or_die(cli, run_ctx->sx_ncpus);
 		fprintf(run_ctx->sx_out,
@@ -499,7 +508,7 @@ main(int argc, char **argv)
 	if (cli.backend == VMLAB_BACKEND_SIM)
 		vmlab_sim_exec_norandom(argv);
 	if (cli.cmd == NULL) {
-		print_help();
+		fprintf(stderr, "%s (see 'vmlab --help')\n", USAGE);
 		return (2);
 	}
 	if (strcmp(cli.cmd, "run") == 0)
@@ -508,5 +517,5 @@ main(int argc, char **argv)
 		return (cmd_list());
 	if (strcmp(cli.cmd, "sysctl") == 0)
 		return (cmd_sysctl(&cli));
-	usage_error("%s: unknown command", cli.cmd);
+	usage_error("%s: unknown command", word(cli.cmd));
 }

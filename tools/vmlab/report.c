@@ -285,6 +285,7 @@ int
 report_sysctl(FILE *out, const char *const *names, int n)
 {
 	struct sysctl_print sp = { out, names, n, NULL };
+	char w[SYSCTL_WORDBUF];
 	int i, rv = 0;
 
 	sp.sp_found = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
@@ -293,8 +294,8 @@ report_sysctl(FILE *out, const char *const *names, int n)
 	(void)sysctl_foreach(print_sysctl, &sp);
 	for (i = 0; i < n; i++)
 		if (!sp.sp_found[i]) {
-			fprintf(
-			    stderr, "vmlab: %s: unknown sysctl\n", names[i]);
+			fprintf(stderr, "vmlab: %s: unknown sysctl\n",
+			    sysctl_word(w, names[i]));
 			rv = 2;
 		}
 	free(sp.sp_found);

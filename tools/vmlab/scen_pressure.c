@@ -412,8 +412,7 @@ pr_variant(
 	pr_snap(&a);
 	for (i = 0; i < nthreads; i++) {
 		pw[i].pw_run = pr;
-		pw[i].pw_rs =
-		    (uint64_t)scen_opt(ctx, "seed", 0) * 7919 + (uint64_t)i;
+		pw[i].pw_rs = ctx->sx_seed * 7919 + (uint64_t)i;
 		if (kthread_create(pr_worker_main, &pw[i], i % md_ncpus(),
 			KTHR_BOUND | KTHR_JOINABLE, &td[i], "pressure%d",
 			i) != 0) {
@@ -582,9 +581,8 @@ const struct scenario scen_pressure = {
 	    { "writes", "% of touches that write", "40", 0, 100, false },
 	    { "batch", "vm.batchqueue.size of each variant", "0,31", 0,
 		VM_BATCHQUEUE_MAX, true },
-	    { "seed", "workload seed", "1", 0, INT64_MAX, false },
 	},
-	.sc_nopts = 8,
+	.sc_nopts = 7,
 	.sc_tunables = NULL,
 	.sc_run = pr_run,
 };

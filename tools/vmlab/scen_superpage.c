@@ -7,8 +7,8 @@
  * huge-page allocation would.  Reported per tick: the share of the probe's
  * 2 MiB requests that succeeded and the number of fully populated
  * reservations (those a pmap could map with one 2 MiB mapping).  The run
- * is done twice on the same machine with the same seed: reservations on,
- * then off (vm_reserv_set_enabled()).
+ * is done twice on the same machine with the same seed (--seed):
+ * reservations on, then off (vm_reserv_set_enabled()).
  *
  * The workload, per CPU (one worker each), in steps per tick:
  *	1. Free the objects and kernel pages whose lifetime ended.
@@ -291,8 +291,7 @@ sp_variant(struct scen_ctx *ctx, bool reserv, struct sp_tick *ticks)
 	vm_reserv_set_enabled(reserv);
 	memset(sws, 0, sizeof(sws));
 	for (w = 0; w < nw; w++) {
-		sws[w].sw_rs =
-		    (uint64_t)scen_opt(ctx, "seed", 0) * 977 + (uint64_t)w;
+		sws[w].sw_rs = ctx->sx_seed * 977 + (uint64_t)w;
 		sws[w].sw_ops = (uint64_t)scen_opt(ctx, "ops", 0);
 		sws[w].sw_inuse = &inuse;
 		sws[w].sw_limit = vm_page_count_total() *
@@ -403,9 +402,8 @@ const struct scenario scen_superpage = {
 		      "(growth stops 1/8 above it)",
 		"60", 1, 85, false },
 	    { "probe", "2 MiB requests after each tick", "16", 1, 64, false },
-	    { "seed", "workload seed", "1", 0, INT64_MAX, false },
 	},
-	.sc_nopts = 5,
+	.sc_nopts = 4,
 	.sc_tunables = NULL,
 	.sc_run = sp_run,
 };

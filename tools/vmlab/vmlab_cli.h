@@ -34,6 +34,11 @@ struct scenario {
 	int sc_nopts;
 	/* Registers the scenario's tunables (before option parsing). */
 	void (*sc_tunables)(void);
+	/*
+	 * Checks the parsed options against limits that depend on the host
+	 * (NULL: none); 0, or non-0 with a one-line message in err.
+	 */
+	int (*sc_check)(const struct scen_ctx *ctx, char *err, size_t errlen);
 	/* Runs in a kernel thread of the booted machine. */
 	void (*sc_run)(struct scen_ctx *ctx);
 };
@@ -52,6 +57,7 @@ struct scen_ctx {
 	bool sx_json;
 	FILE *sx_out; /* human output (stderr with --json) */
 	int sx_ncpus;
+	uint64_t sx_seed; /* --seed: of the schedule (sim) and the workload */
 	struct report_result sx_results[REPORT_MAXRESULTS];
 	int sx_nresults;
 	int sx_failed; /* the scenario detected an error */

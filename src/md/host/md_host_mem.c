@@ -38,6 +38,8 @@ md_phys_init(uint64_t size)
 	md_phys_len = 0;
 	if (size == 0)
 		return (0);
+	if (md_host_physmem() != 0 && size > md_host_physmem())
+		return (ENOMEM);
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
@@ -78,9 +80,37 @@ md_phys_release(uint64_t pa, uint64_t len)
 	(void)madvise(md_phys + pa, len, MADV_DONTNEED);
 }
 
+/* Opens `path', a regular file (created if missing and `create'). */
+static int
+md_disk_open_path(const char *path, bool create, int *fdp)
+{
+	struct stat st;
+	int fd, error;
+
+	if (stat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return (ENODEV);
+	} else if (errno != ENOENT || !create)
+		return (errno);
+	/* Non-blocking: a FIFO swapped in meanwhile must not hang open(). */
+	fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | (create ? O_CREAT : 0),
+	    0600);
+	if (fd < 0)
+		return (errno);
+	if (fstat(fd, &st) != 0)
+		error = errno;
+	else if (!S_ISREG(st.st_mode))
+		error = ENODEV;
+	else {
+		*fdp = fd;
+		return (0);
+	}
+	close(fd);
+	return (error);
+}
+
 int
-md_disk_open(
-    const char *path, uint64_t size, bool create, struct md_disk **diskp)
+md_disk_open(const char *path, bool create, struct md_disk **diskp)
 {
 	struct md_disk *d;
 	struct stat st;
@@ -96,18 +126,8 @@ md_disk_open(
 		if (fd < 0)
 			return (errno);
 		unlink(tmpl);
-		create = true;
-	} else {
-		fd = open(
-		    path, create ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR, 0600);
-		if (fd < 0)
-			return (errno);
-	}
-	if (create && ftruncate(fd, (off_t)size) != 0) {
-		error = errno;
-		close(fd);
+	} else if ((error = md_disk_open_path(path, create, &fd)) != 0)
 		return (error);
-	}
 	if (fstat(fd, &st) != 0) {
 		error = errno;
 		close(fd);
@@ -121,6 +141,17 @@ md_disk_open(
 	d->d_fd = fd;
 	d->d_size = (uint64_t)st.st_size;
 	*diskp = d;
+	return (0);
+}
+
+int
+md_disk_truncate(struct md_disk *d, uint64_t size)
+{
+	if (size > (uint64_t)INT64_MAX)
+		return (EFBIG);
+	if (ftruncate(d->d_fd, (off_t)size) != 0)
+		return (errno);
+	d->d_size = size;
 	return (0);
 }
 
