@@ -66,7 +66,7 @@ struct md_sim_param {
 };
 extern const struct md_sim_param md_sim_params[MD_SIM_NPARAMS];
 
-/* Boot configuration of the machine (filled in by kern_boot.c). */
+/* Boot configuration of the machine (filled in by the front door). */
 struct md_config {
 	int mc_backend;			/* MD_BACKEND_* */
 	int mc_ncpus;			/* 1 .. MD_MAXCPU */

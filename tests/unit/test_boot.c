@@ -281,11 +281,14 @@ test_bad_swap_path(void)
 	CHECK(rmdir(dir) == 0);
 }
 
-/* Every boot step, in order: kern_boot.c's, vm_boot.c's inside "vm". */
+/*
+ * Every boot step, in order: the front door's (md, kern, vm), with
+ * kern_boot.c's inside "kern" and vm_boot.c's inside "vm".
+ */
 static const char *const boot_steps[] = { "md", "lock_prof", "sched", "counter",
-	"kern_stats", "sleepq", "epoch", "vm_page", "vm_reserv", "vm_pgcache",
-	"vm_swap", "vm_pagequeue", "vm_object", "vm_pageout",
-	"vm_pageout_daemons", "vm" };
+	"kern_stats", "sleepq", "epoch", "kern", "vm_page", "vm_reserv",
+	"vm_pgcache", "vm_swap", "vm_pagequeue", "vm_object", "vm_fault",
+	"vm_pageout", "vm_pageout_daemons", "vm" };
 
 static void
 test_boot_unwind(void)
