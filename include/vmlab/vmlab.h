@@ -36,6 +36,14 @@
 #define VMLAB_BACKEND_HOST 0
 #define VMLAB_BACKEND_SIM 1
 
+/*
+ * Exit status of a process whose simulated machine stalled: no CPU could
+ * run and nothing pending could end the wait of vmlab_run() (a lost
+ * wake-up, a deadlock).  The run ends at once with a report on stderr of
+ * every thread's wait channel and locks, and the seed to reproduce it.
+ */
+#define VMLAB_EXIT_STALL 86
+
 struct vmlab_config {
 	int backend;		     /* VMLAB_BACKEND_* */
 	int ncpus;		     /* 1..1024; 0: host CPUs online */

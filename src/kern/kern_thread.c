@@ -19,6 +19,7 @@
 #include "kern/counter.h"
 #include "kern/epoch.h"
 #include "kern/sleepq.h"
+#include "kern/stall.h"
 #include "kern/thread.h"
 
 #include <errno.h>
@@ -73,6 +74,7 @@ sched_init(void)
 	kthread_nsystem = 0;
 	kthread_nextid = 0;
 	kthread_rr = 0;
+	stall_init();
 	return (0);
 }
 
@@ -83,6 +85,7 @@ sched_fini(void)
 	size_t i;
 	int cpu;
 
+	stall_fini();
 	for (i = 0; i < kthread_nall; i++) {
 		td = kthread_all[i];
 		/*
@@ -138,6 +141,22 @@ kthread_running(const struct thread *td)
 	(void)atomic_load_acq_64(&kthread_nlive);
 	return (atomic_load_int(&td->td_state) == TDS_RUNNING &&
 	    atomic_load_int(&td->td_oncpu) != 0);
+}
+
+/*
+ * Calls fn(td, arg) for every thread created and not yet reaped (idle
+ * threads excepted).  Reads the thread table without kthread_free_mtx:
+ * only for code that runs while no CPU does (the stall hooks, on the
+ * external thread of a parked machine).
+ */
+void
+kthread_foreach_parked(void (*fn)(struct thread *, void *), void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < kthread_nall; i++)
+		if (atomic_load_int(&kthread_all[i]->td_state) != TDS_INACTIVE)
+			fn(kthread_all[i], arg);
 }
 
 /* A thread struct from the free list, or a new one; NULL if none. */

@@ -150,6 +150,7 @@ void kthread_exit(void) __attribute__((noreturn));
 void kthread_join(struct thread *td);
 uint64_t kthread_live(void);
 bool kthread_running(const struct thread *td);
+void kthread_foreach_parked(void (*fn)(struct thread *, void *), void *arg);
 
 /* Scheduler. */
 void sched_switch(void);

@@ -123,6 +123,38 @@ const struct md_config *md_config(void);
 void md_external_wait(const int *flag);
 void md_external_notify(void);
 
+/*
+ * Stall detection (sim backend; the host backend never calls the hooks).
+ * While the external thread waits (md_external_wait(), md_join()), the
+ * engine notices when the machine is quiet: no CPU is runnable, spinning
+ * or backing off (so no IPI is pending either: posting one wakes its
+ * target).  Only idle CPUs' timers can then make anything run again.
+ *
+ * - With no timer pending nothing will ever run again: a stall.
+ * - Otherwise the engine asks ms_check(now, next) (virtual ns: the time
+ *   reached and the earliest timer) whether what those timers wake can
+ *   still end the wait; true means stalled.
+ *
+ * On a stall the engine prints a header with the virtual time and the
+ * seed, calls ms_report() to say what the machine waits for, prints how
+ * to reproduce the run and ends the process with exit status
+ * MD_EXIT_STALL, so that a lost wake-up fails at once instead of hanging.
+ * Both hooks run on the external thread while every CPU is parked: they
+ * may read CPU-side state without locks (nothing changes under them and
+ * no CPU holds a spin lock), must not block or take locks, and their
+ * atomics are not sync points.  ms_report() writes with md_printf().
+ * ms_check() is called at every quiet moment: it must be cheap.
+ *
+ * md_stall_hooks_set() registers the hooks (NULL: none); md_shutdown()
+ * forgets them.  Called externally.
+ */
+#define MD_EXIT_STALL 86
+struct md_stall_hooks {
+	bool (*ms_check)(uint64_t now, uint64_t next);
+	void (*ms_report)(void);
+};
+void md_stall_hooks_set(const struct md_stall_hooks *hooks);
+
 /* CPUs and domains. */
 int md_ncpus(void);
 int md_ndomains(void);
@@ -273,7 +305,7 @@ void md_disk_close(struct md_disk *d);
 /* Fatal errors: prints the message and aborts the process. */
 void md_panic(const char *fmt, ...)
     __attribute__((noreturn, format(printf, 1, 2)));
-/* Console output (serialised). */
+/* Console output (serialised), on the diagnostic stream (stderr). */
 void md_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Backend-private inline parts (md_curcpu and sync hooks). */

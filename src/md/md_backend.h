@@ -39,6 +39,9 @@ extern const struct md_backend md_sim_backend;
 extern const struct md_backend *md_backend; /* (c) active backend */
 extern struct md_config md_cfg;		    /* (c) */
 
+/* The kernel's stall hooks (md.h), or NULL. */
+extern const struct md_stall_hooks *md_stall_hooks; /* (c) */
+
 /* Host helpers shared by both backends (md_host_ctx.c, md_host_mem.c). */
 int md_phys_init(uint64_t size);
 void md_phys_fini(void);

@@ -46,6 +46,8 @@ int md_sim_curcpu = -1;
 static struct md_cpu *md_cpus; /* (c) */
 static uint32_t md_halt_flag;  /* (a) */
 
+const struct md_stall_hooks *md_stall_hooks; /* (c) md_stall_hooks_set() */
+
 int
 md_common_init(int ncpus)
 {
@@ -124,6 +126,7 @@ md_join(void)
 void
 md_shutdown(void)
 {
+	md_stall_hooks = NULL;
 	md_backend->mb_shutdown();
 	md_common_fini();
 	md_ctx_fini();
@@ -147,6 +150,12 @@ void
 md_external_notify(void)
 {
 	md_backend->mb_external_notify();
+}
+
+void
+md_stall_hooks_set(const struct md_stall_hooks *hooks)
+{
+	md_stall_hooks = hooks;
 }
 
 int

@@ -18,13 +18,14 @@
  * Shutdown stops the steps' daemons in a kernel thread, halts the CPUs and
  * runs the steps' finis in reverse.
  */
+#include "vmlab/vmlab.h"
+
 #include "kern/boot.h"
 #include "kern/kern_boot.h"
 #include "kern/sysctl.h"
 #include "kern/thread.h"
 #include "md/md.h"
 #include "vm/vm_boot.h"
-#include "vmlab/vmlab.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -84,8 +85,9 @@ vmlab_sim_tunables(void)
 		if (sp->sp_enum != NULL) {
 			for (n = 0; sp->sp_enum[n] != NULL; n++)
 				;
-			error = tunable_enum_register(name, &vmlab_sim_params[i],
-			    sp->sp_default, sp->sp_enum, n, sp->sp_descr);
+			error =
+			    tunable_enum_register(name, &vmlab_sim_params[i],
+				sp->sp_default, sp->sp_enum, n, sp->sp_descr);
 		} else
 			error = tunable_int_register(name, &vmlab_sim_params[i],
 			    sp->sp_default, sp->sp_min, sp->sp_max,
@@ -173,8 +175,8 @@ vmlab_md_init(void)
  * memory is enough for its domains (vm_page_startup()).
  */
 static int
-vmlab_config_check(const struct vmlab_config *cfg, struct md_config *mc, char *err,
-    size_t errlen)
+vmlab_config_check(const struct vmlab_config *cfg, struct md_config *mc,
+    char *err, size_t errlen)
 {
 	uint64_t host = md_host_physmem();
 	int hostcpus = md_host_online_cpus();
@@ -289,7 +291,8 @@ vmlab_run(void (*fn)(void *), void *arg)
 
 	if (!vmlab_is_booted)
 		return (ENXIO);
-	error = kthread_create_notify(vmlab_run_thread, &vr, &vr.vr_done, "run");
+	error =
+	    kthread_create_notify(vmlab_run_thread, &vr, &vr.vr_done, "run");
 	if (error != 0)
 		return (error);
 	md_external_wait(&vr.vr_done);

@@ -1,6 +1,7 @@
 /*
  * explore.c: schedule exploration on the simulated machine (explore.h).
  */
+#define _POSIX_C_SOURCE 200809L /* fileno, ftruncate */
 #include "explore.h"
 
 #include "harness.h"
@@ -93,6 +94,75 @@ explore_one(const struct explore_opts *o, uint64_t seed,
 	return (test_failures() == f0 ? 0 : 1);
 }
 
+/*
+ * Runs one seed in a forked child; returns false if the fork failed.
+ * *statusp: the child's wait status; *hp: its trace hash (0 if none).
+ * With `errf', the child's stderr goes there.
+ */
+static bool
+explore_fork(const struct explore_opts *o, uint64_t seed, bool quiet,
+    struct explore_child *ec, FILE *errf, int *statusp, uint64_t *hp)
+{
+	int fds[2], devnull;
+	pid_t pid;
+
+	if (pipe(fds) != 0)
+		return (false);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		if (quiet) {
+			devnull = open("/dev/null", O_WRONLY);
+			dup2(devnull, 2);
+			dup2(devnull, 1);
+		}
+		if (errf != NULL)
+			dup2(fileno(errf), 2);
+		_exit(explore_one(o, seed, ec, fds[1]));
+	}
+	close(fds[1]);
+	*hp = 0;
+	if (read(fds[0], hp, sizeof(*hp)) != (ssize_t)sizeof(*hp))
+		*hp = 0;
+	close(fds[0]);
+	return (pid > 0 && waitpid(pid, statusp, 0) == pid);
+}
+
+/*
+ * Empties `errf' for the next child, first copying what this one wrote
+ * into o->eo_errbuf if `keep'.
+ */
+static void
+explore_capture(const struct explore_opts *o, FILE *errf, bool keep)
+{
+	size_t n;
+
+	rewind(errf);
+	if (keep) {
+		n = fread(o->eo_errbuf, 1, o->eo_errlen - 1, errf);
+		o->eo_errbuf[n] = '\0';
+		rewind(errf);
+	}
+	if (ftruncate(fileno(errf), 0) != 0)
+		test_fail(__FILE__, __LINE__, "explore: cannot reuse stderr");
+}
+
+static void
+explore_report(const struct explore_opts *o, uint64_t seed, int status)
+{
+	bool stall =
+	    WIFEXITED(status) && WEXITSTATUS(status) == VMLAB_EXIT_STALL;
+
+	fprintf(stderr,
+	    "  explore: %s %s with seed %llu (%s %d%s); "
+	    "reproduce: VMLAB_EXPLORE_SEED=%llu %s -k %s\n",
+	    o->eo_name, stall ? "stalled" : "failed", (unsigned long long)seed,
+	    WIFSIGNALED(status) ? "signal" : "status",
+	    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+	    stall ? ": no thread could run, see the report above" : "",
+	    (unsigned long long)seed, test_progname(), o->eo_name);
+}
+
 void
 explore(const struct explore_opts *o, void (*body)(void *),
     void (*check)(void *), void *arg, struct explore_result *res)
@@ -100,8 +170,9 @@ explore(const struct explore_opts *o, void (*body)(void *),
 	struct explore_child ec = { body, check, arg };
 	const char *only = o->eo_fixed ? NULL : getenv("VMLAB_EXPLORE_SEED");
 	uint64_t seed, base = test_seed(), h;
-	int i, n, status, fds[2], devnull;
-	pid_t pid;
+	FILE *errf = NULL;
+	int i, n, status;
+	bool ok;
 
 	memset(res, 0, sizeof(*res));
 	n = only != NULL
@@ -109,54 +180,43 @@ explore(const struct explore_opts *o, void (*body)(void *),
 	    : (o->eo_fixed ? o->eo_seeds : explore_nseeds(o->eo_seeds));
 	if (o->eo_fixed)
 		base = o->eo_seed_base;
+	if (o->eo_errbuf != NULL && (errf = tmpfile()) == NULL) {
+		test_fail(__FILE__, __LINE__, "explore: no temporary file");
+		return;
+	}
 	fflush(NULL);
 	for (i = 0; i < n; i++) {
 		seed =
 		    only != NULL ? strtoull(only, NULL, 0) : base + (uint64_t)i;
-		if (pipe(fds) != 0) {
-			test_fail(__FILE__, __LINE__, "explore: pipe failed");
-			return;
-		}
-		pid = fork();
-		if (pid == 0) {
-			close(fds[0]);
-			if (o->eo_quiet && only == NULL) {
-				devnull = open("/dev/null", O_WRONLY);
-				dup2(devnull, 2);
-				dup2(devnull, 1);
-			}
-			_exit(explore_one(o, seed, &ec, fds[1]));
-		}
-		close(fds[1]);
-		h = 0;
-		if (read(fds[0], &h, sizeof(h)) != (ssize_t)sizeof(h))
-			h = 0;
-		close(fds[0]);
-		if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+		ok = explore_fork(o, seed, o->eo_quiet && only == NULL, &ec,
+		    errf, &status, &h);
+		if (!ok) {
 			test_fail(__FILE__, __LINE__, "explore: fork failed");
-			return;
+			break;
 		}
 		res->er_runs++;
 		res->er_hash = h;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			if (errf != NULL)
+				explore_capture(o, errf, res->er_failed == 0);
 			continue;
+		}
+		if (WIFEXITED(status) &&
+		    WEXITSTATUS(status) == VMLAB_EXIT_STALL)
+			res->er_stalled++;
 		if (res->er_failed++ == 0) {
 			res->er_first_failed = seed;
 			res->er_first_status = WIFSIGNALED(status)
 			    ? -WTERMSIG(status)
 			    : WEXITSTATUS(status);
 		}
+		if (errf != NULL)
+			explore_capture(o, errf, res->er_failed == 1);
 		if (!o->eo_quiet)
-			fprintf(stderr,
-			    "  explore: %s failed with seed %llu (%s %d); "
-			    "reproduce: VMLAB_EXPLORE_SEED=%llu %s -k %s\n",
-			    o->eo_name, (unsigned long long)seed,
-			    WIFSIGNALED(status) ? "signal" : "status",
-			    WIFSIGNALED(status) ? WTERMSIG(status)
-						: WEXITSTATUS(status),
-			    (unsigned long long)seed, test_progname(),
-			    o->eo_name);
+			explore_report(o, seed, status);
 		if (o->eo_stop_first)
 			break;
 	}
+	if (errf != NULL)
+		fclose(errf);
 }

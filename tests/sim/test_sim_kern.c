@@ -343,6 +343,21 @@ ipi_body(void *arg)
 		CHECKF(p->i_hits[i] == 3, "cpu %d handled %u", i, p->i_hits[i]);
 }
 
+/* Explores one configuration; a failed or stalled seed fails the test. */
+static void
+run_one(struct explore_opts *o, const char *what, void (*body)(void *),
+    void (*check)(void *), void *arg)
+{
+	struct explore_result r;
+
+	explore(o, body, check, arg, &r);
+	CHECKF(r.er_failed == 0,
+	    "%s: %s: %d of %d seeds failed, %d of them stalled (first: "
+	    "seed %llu)",
+	    o->eo_name, what, r.er_failed, r.er_runs, r.er_stalled,
+	    (unsigned long long)r.er_first_failed);
+}
+
 static void
 run_all(
     const char *name, void (*body)(void *), void (*check)(void *), void *arg)
@@ -351,25 +366,18 @@ run_all(
 		.eo_jitter = 15,
 		.eo_pct_depth = 3,
 		.eo_pct_steps = 5000 };
-	struct explore_result r;
 
 	o.eo_ncpus = 4;
 	o.eo_seeds = 1000;
 	o.eo_mode = EXPLORE_TIME;
-	explore(&o, body, check, arg, &r);
-	CHECKF(r.er_failed == 0, "%s: 4 CPUs: %d of %d seeds failed", name,
-	    r.er_failed, r.er_runs);
+	run_one(&o, "4 CPUs", body, check, arg);
 	o.eo_seeds = 300;
 	o.eo_mode = EXPLORE_PCT;
-	explore(&o, body, check, arg, &r);
-	CHECKF(r.er_failed == 0, "%s: 4 CPUs, pct: %d of %d seeds failed", name,
-	    r.er_failed, r.er_runs);
+	run_one(&o, "4 CPUs, pct", body, check, arg);
 	o.eo_ncpus = 64;
 	o.eo_seeds = 50;
 	o.eo_mode = EXPLORE_TIME;
-	explore(&o, body, check, arg, &r);
-	CHECKF(r.er_failed == 0, "%s: 64 CPUs: %d of %d seeds failed", name,
-	    r.er_failed, r.er_runs);
+	run_one(&o, "64 CPUs", body, check, arg);
 }
 
 static void

@@ -23,6 +23,15 @@
  * each time it passes in vain, so a long wait costs a few dispatches); an
  * idle CPU until it is woken, an IPI arrives or its deadline passes.
  *
+ * Stalls (md.h).  The machine is quiet when no CPU is runnable, spinning
+ * or backing off: then only idle CPUs' timers can make one run.  A CPU
+ * that finds the machine quiet as it stops hands over to the engine,
+ * which checks for a stall (sim_stall_check) before it fires the next
+ * timer; with no timer, or when the kernel's hook says that the timers
+ * cannot end the wait, it reports the stall and ends the process.  The
+ * detour through the engine dispatches nothing of its own, so the
+ * schedule is the same as without it.
+ *
  * Locking key: everything here belongs to the single host thread that
  * runs the simulation; nothing is shared with other host threads.
  */
@@ -147,6 +156,7 @@ static size_t sim_bcap, sim_bcount;
 static int sim_words;
 static int *sim_spinners;
 static int sim_nspinners;
+static int sim_ndelay; /* CPUs in SIM_DELAY */
 
 uint64_t
 md_sim_trace_hash(void)
@@ -294,6 +304,8 @@ sim_make_runnable(struct sim_cpu *c, uint64_t clock)
 {
 	if (c->sc_tmidx >= 0)
 		sim_heap_remove(sim_tm, &sim_ntm, c->sc_tmidx, false);
+	if (c->sc_state == SIM_DELAY)
+		sim_ndelay--;
 	if (c->sc_state == SIM_SPIN) {
 		sim_line_lookup(c->sc_spinline)->sl_nspin--;
 		/* Leave the spinner list (order does not matter). */
@@ -603,6 +615,7 @@ md_sim_spin_delay(uint64_t ns)
 		 * backs off must let lower ones run, so it parks on a timer.
 		 */
 		c->sc_state = SIM_DELAY;
+		sim_ndelay++;
 		sim_timer_arm(c, c->sc_clock + ns);
 		sim_yield(c);
 		return;
@@ -671,7 +684,7 @@ md_sim_init(const struct md_config *cfg)
 	sim_rng = cfg->mc_seed * 0x2545f4914f6cdd1dull + 1;
 	sim_hash = 0xcbf29ce484222325ull;
 	sim_events = sim_steps = sim_now = 0;
-	sim_nrq = sim_ntm = sim_nspinners = 0;
+	sim_nrq = sim_ntm = sim_nspinners = sim_ndelay = 0;
 	sim_notified = false;
 	sim_nchange = 0;
 	for (i = 0; i < n; i++) {
@@ -751,10 +764,20 @@ sim_pick(void)
 }
 
 /*
+ * Is the machine quiet: no CPU runnable, spinning or backing off?  Only
+ * idle CPUs' timers (or none) are left.  No CPU may be running.
+ */
+static bool
+sim_quiet(void)
+{
+	return (sim_nrq == 0 && sim_nspinners == 0 && sim_ndelay == 0);
+}
+
+/*
  * The running CPU `c' stops (its state says why: runnable, idle, spinning
  * or halted).  Step 3 files it; then the next CPU is dispatched directly,
  * CPU to CPU, or the engine is resumed when it must look (a notification
- * for the external thread, nothing runnable, a halted CPU).
+ * for the external thread, a quiet machine, a halted CPU).
  */
 static void
 sim_yield(struct sim_cpu *c)
@@ -763,7 +786,7 @@ sim_yield(struct sim_cpu *c)
 
 	if (c->sc_state == SIM_RUNNABLE)
 		sim_make_runnable(c, c->sc_clock);
-	if (sim_notified || c->sc_state == SIM_HALTED ||
+	if (sim_notified || c->sc_state == SIM_HALTED || sim_quiet() ||
 	    (n = sim_pick()) == NULL) {
 		md_ctx_swap_raw(c->sc_cur, &sim_engine_ctx, false);
 		return;
@@ -773,6 +796,65 @@ sim_yield(struct sim_cpu *c)
 	md_sim_curcpu = n->sc_cpu;
 	md_ctx_swap_raw(c->sc_cur, n->sc_cur, false);
 	/* Someone dispatched us again; md_sim_curcpu is ours. */
+}
+
+/*
+ * Ends the run of a stalled machine (md.h): the header, the kernel's
+ * report, how to reproduce, and exit status MD_EXIT_STALL.  `next' is
+ * the earliest timer, or 0.  On the external thread.
+ */
+static void sim_stall(uint64_t next) __attribute__((noreturn));
+
+static void
+sim_stall(uint64_t next)
+{
+	const struct md_sim_param *sp;
+	int i, nidle = 0;
+
+	fflush(stdout);
+	for (i = 0; i < sim_ncpu; i++)
+		nidle += sim_cpus[i].sc_state == SIM_IDLE;
+	fprintf(stderr,
+	    "vmlab: stall: no CPU can run (%d idle, %d halted) and %s, at "
+	    "virtual time %llu ns (seed %llu)\n",
+	    nidle, sim_ncpu - nidle,
+	    next == 0 ? "no timer is pending"
+		      : "the pending timers cannot end the wait",
+	    (unsigned long long)sim_now, (unsigned long long)md_cfg.mc_seed);
+	if (md_stall_hooks != NULL)
+		md_stall_hooks->ms_report();
+	fprintf(stderr, "vmlab: stall: reproduce with seed %llu",
+	    (unsigned long long)md_cfg.mc_seed);
+	for (i = 0; i < MD_SIM_NPARAMS; i++) {
+		sp = &md_sim_params[i];
+		if (sim_p[i] == sp->sp_default)
+			continue;
+		if (sp->sp_enum != NULL)
+			fprintf(stderr, " -o sim.%s=%s", sp->sp_name,
+			    sp->sp_enum[sim_p[i]]);
+		else
+			fprintf(stderr, " -o sim.%s=%lld", sp->sp_name,
+			    (long long)sim_p[i]);
+	}
+	fprintf(stderr, "; exit status %d\n", MD_EXIT_STALL);
+	fflush(NULL);
+	/* _exit: the machine is stuck, so no atexit work (leak checks). */
+	_exit(MD_EXIT_STALL);
+}
+
+/*
+ * The machine is quiet (sim_quiet): is it stalled?  With no timer,
+ * certainly; otherwise the kernel's hook decides whether the timers can
+ * still end the wait.  Returns only if the run goes on.
+ */
+static void
+sim_stall_check(void)
+{
+	uint64_t next = sim_ntm > 0 ? sim_tm[0].he_k1 : 0;
+
+	if (next == 0 ||
+	    (md_stall_hooks != NULL && md_stall_hooks->ms_check(sim_now, next)))
+		sim_stall(next);
 }
 
 /* The engine, on the external thread: runs CPUs until done(arg). */
@@ -785,19 +867,11 @@ sim_run(bool (*done)(const void *), const void *arg)
 		sim_notified = false;
 		if (done(arg))
 			return;
+		if (sim_quiet())
+			sim_stall_check();
 		c = sim_pick();
-		if (c == NULL) {
-			for (int i = 0; i < sim_ncpu; i++)
-				fprintf(stderr,
-				    "sim: cpu %d state %d clock %llu wake %d\n",
-				    i, sim_cpus[i].sc_state,
-				    (unsigned long long)sim_cpus[i].sc_clock,
-				    sim_cpus[i].sc_wake);
-			md_panic(
-			    "sim: deadlock: every CPU is idle with nothing "
-			    "to wake it (seed %llu)",
-			    (unsigned long long)md_cfg.mc_seed);
-		}
+		if (c == NULL)
+			md_panic("sim: nothing to run after the stall check");
 		md_sim_curcpu = c->sc_cpu;
 		md_ctx_swap_raw(&sim_engine_ctx, c->sc_cur, false);
 		md_sim_curcpu = -1;
