@@ -28,6 +28,9 @@ struct sysctl_node {
 	const char *sn_defstr;
 	uint64_t (*sn_handler)(void *); /* stats */
 	void *sn_arg;
+	sysctl_set_fn *sn_set; /* tunables: run-time changes, or NULL */
+	void *sn_setarg;
+	bool sn_assigned; /* tunables: set since the last reset */
 };
 
 static struct mtx sysctl_mtx = {
@@ -268,8 +271,10 @@ tunable_set(const char *name, const char *value, bool check_only, char *err,
 	if (sn->sn_kind == SYSCTL_TUNABLE_STR) {
 		if (strlen(value) >= sn->sn_buflen)
 			goto bad;
-		if (!check_only)
+		if (!check_only) {
 			strcpy(sn->sn_buf, value);
+			sn->sn_assigned = true;
+		}
 		mtx_unlock_spin(&sysctl_mtx);
 		return (0);
 	}
@@ -283,8 +288,10 @@ tunable_set(const char *name, const char *value, bool check_only, char *err,
 	} else if (sysctl_parse_int(value, &v) != 0 || v < sn->sn_min ||
 	    v > sn->sn_max)
 		goto bad;
-	if (!check_only)
+	if (!check_only) {
 		*sn->sn_ptr = v;
+		sn->sn_assigned = true;
+	}
 	mtx_unlock_spin(&sysctl_mtx);
 	return (0);
 bad:
@@ -315,13 +322,94 @@ tunable_reset_all(void)
 	size_t i;
 
 	mtx_lock_spin(&sysctl_mtx);
-	for (i = 0; i < sysctl_nnodes; i++)
+	for (i = 0; i < sysctl_nnodes; i++) {
+		sysctl_nodes[i].sn_assigned = false;
 		if (sysctl_nodes[i].sn_kind == SYSCTL_TUNABLE_STR)
 			strcpy(
 			    sysctl_nodes[i].sn_buf, sysctl_nodes[i].sn_defstr);
 		else if (sysctl_nodes[i].sn_kind != SYSCTL_STAT)
 			*sysctl_nodes[i].sn_ptr = sysctl_nodes[i].sn_default;
+	}
 	mtx_unlock_spin(&sysctl_mtx);
+}
+
+bool
+tunable_is_assigned(const char *name)
+{
+	bool assigned;
+	long i;
+
+	mtx_lock_spin(&sysctl_mtx);
+	i = sysctl_find(name);
+	assigned = i >= 0 && sysctl_nodes[i].sn_assigned;
+	mtx_unlock_spin(&sysctl_mtx);
+	return (assigned);
+}
+
+int
+tunable_set_handler(const char *name, sysctl_set_fn *fn, void *arg)
+{
+	struct sysctl_node *sn;
+	int error = 0;
+	long i;
+
+	mtx_lock_spin(&sysctl_mtx);
+	i = sysctl_find(name);
+	if (i < 0 || sysctl_nodes[i].sn_kind == SYSCTL_STAT ||
+	    sysctl_nodes[i].sn_kind == SYSCTL_TUNABLE_STR)
+		error = ENOENT;
+	else if ((sn = &sysctl_nodes[i])->sn_set != NULL)
+		/* Registration is once per process: the same is harmless. */
+		error = sn->sn_set == fn && sn->sn_setarg == arg ? 0 : EEXIST;
+	else {
+		sn->sn_set = fn;
+		sn->sn_setarg = arg;
+	}
+	mtx_unlock_spin(&sysctl_mtx);
+	return (error);
+}
+
+int
+sysctl_set(const char *name, int64_t value, char *err, size_t errlen)
+{
+	char wn[SYSCTL_WORDBUF];
+	struct sysctl_node sn;
+	int error;
+	long i;
+
+	(void)sysctl_word(wn, name);
+	mtx_lock_spin(&sysctl_mtx);
+	i = sysctl_find(name);
+	if (i >= 0)
+		sn = sysctl_nodes[i];
+	mtx_unlock_spin(&sysctl_mtx);
+	if (i < 0 || sn.sn_kind == SYSCTL_STAT ||
+	    sn.sn_kind == SYSCTL_TUNABLE_STR) {
+		snprintf(err, errlen, "%s: %s", wn,
+		    i < 0 ? "unknown tunable" : "not an integer tunable");
+		return (ENOENT);
+	}
+	if (value < sn.sn_min || value > sn.sn_max) {
+		snprintf(err, errlen, "%s: %lld is out of range (%lld to %lld)",
+		    wn, (long long)value, (long long)sn.sn_min,
+		    (long long)sn.sn_max);
+		return (EINVAL);
+	}
+	if (sn.sn_set == NULL) {
+		snprintf(err, errlen, "%s: can be set at boot only", wn);
+		return (EPERM);
+	}
+	/* Unlocked: the handler may sleep (drains, IPIs). */
+	if ((error = sn.sn_set(value, sn.sn_setarg)) != 0) {
+		snprintf(err, errlen, "%s: cannot change it now: %s", wn,
+		    strerror(error));
+		return (error);
+	}
+	mtx_lock_spin(&sysctl_mtx);
+	if ((i = sysctl_find(name)) >= 0)
+		*sysctl_nodes[i].sn_ptr = value;
+	mtx_unlock_spin(&sysctl_mtx);
+	return (0);
 }
 
 int

@@ -2,7 +2,14 @@
  * sysctl.h: one registry of named knobs and statistics.
  *
  * Tunables are set before boot (`-o name=value') and read by their module
- * at boot; they keep their value until changed or reset.  Statistics are
+ * at boot, which copies the value into its own state: no module writes a
+ * tunable's storage, which belongs to the registry.  They keep their
+ * value until changed or reset (each boot resets them to their defaults
+ * and applies the boot's assignments).  A tunable that may change while
+ * a machine runs has a set handler (tunable_set_handler()): sysctl_set()
+ * checks the value as at boot, calls the handler, which applies it to the
+ * running machine, and records it; any other tunable is refused at run
+ * time (EPERM, "can be set at boot only").  Statistics are
  * read-only values computed by a handler (counters register themselves);
  * they exist while a machine is booted.  `vmlab sysctl' prints both.
  *
@@ -56,8 +63,23 @@ int tunable_str_register(const char *name, char *buf, size_t buflen,
 /* Parses and (unless check_only) sets; 0 or EINVAL/ENOENT with `err'. */
 int tunable_set(const char *name, const char *value, bool check_only, char *err,
     size_t errlen);
-/* Puts every tunable back to its default. */
+/* Puts every tunable back to its default, none of them assigned. */
 void tunable_reset_all(void);
+/* Whether the tunable was assigned (tunable_set) since the last reset. */
+bool tunable_is_assigned(const char *name);
+
+/*
+ * Run-time changes (see above).  The handler runs in the calling kernel
+ * thread with no lock held and returns 0 or an errno (then nothing is
+ * recorded).  tunable_set_handler(): once per tunable, after registering
+ * it; EEXIST for a second handler, ENOENT for no such tunable.
+ * sysctl_set(): an integer or enum tunable's new value (enum: the index
+ * of its name); 0, or ENOENT/EINVAL/EPERM or the handler's errno, with a
+ * message in `err'.  Kernel thread of a booted machine, no lock held.
+ */
+typedef int sysctl_set_fn(int64_t value, void *arg);
+int tunable_set_handler(const char *name, sysctl_set_fn *fn, void *arg);
+int sysctl_set(const char *name, int64_t value, char *err, size_t errlen);
 
 int sysctl_stat_register(const char *name, uint64_t (*handler)(void *),
     void *arg, const char *descr);

@@ -15,8 +15,9 @@
 #include <string.h>
 
 struct vm_pagequeue vm_pagequeues[MD_MAXDOMAIN][PQ_COUNT];
-int64_t vm_batchqueue_size = 31;
-int64_t vm_batchqueue_trylock = 0;
+static int64_t vm_bq_size_tun, vm_bq_trylock_tun; /* the tunables */
+static uint32_t vm_bq_size;    /* (a) vm.batchqueue.size in force */
+static uint32_t vm_bq_trylock; /* (a) vm.batchqueue.trylock in force */
 
 static struct vm_batchqueue *vm_bq;  /* (x) [cpu][domain][queue] */
 static int vm_bq_ncpus;		     /* (c) */
@@ -188,8 +189,7 @@ vm_pqbatch_submit_page(struct vm_page *m, int queue)
 	struct vm_page *tofree[VM_BATCHQUEUE_MAX + 1];
 	struct vm_pagequeue *pq = vm_pagequeue_get(m->domain, queue);
 	struct vm_batchqueue *bq;
-	uint32_t size =
-	    (uint32_t)atomic_load_64((uint64_t *)&vm_batchqueue_size);
+	uint32_t size = atomic_load_int(&vm_bq_size);
 	int nfree;
 
 	counter_u64_add(vm_pq_ops, 1);
@@ -197,7 +197,7 @@ vm_pqbatch_submit_page(struct vm_page *m, int queue)
 	if (bq->bq_cnt < size) {
 		bq->bq_pa[bq->bq_cnt] = m;
 		pcpu_store_32(&bq->bq_cnt, bq->bq_cnt + 1);
-		if (atomic_load_64((uint64_t *)&vm_batchqueue_trylock) == 0 ||
+		if (atomic_load_int(&vm_bq_trylock) == 0 ||
 		    bq->bq_cnt < size / 2 + 1 || !vm_pagequeue_trylock(pq))
 			return;
 		/* Half full and the lock was free: apply it now. */
@@ -603,15 +603,18 @@ vm_pagequeue_drain_all(void)
 	return (n);
 }
 
-void
-vm_pagequeue_set_batch(int size, int trylock)
+/*
+ * Set handlers of vm.batchqueue.size (arg: &vm_bq_size) and .trylock:
+ * every batch is applied first, so no CPU holds more entries than the
+ * new size.  Submitters read the word on every operation; entries a CPU
+ * adds between the drain and the store are applied by its next flush.
+ */
+static int
+vm_pagequeue_batch_set(int64_t value, void *arg)
 {
-	VM_ASSERT(size >= 0 && size <= VM_BATCHQUEUE_MAX,
-	    ("%s: size %d", __func__, size));
-	vm_pagequeue_drain_all();
-	/* Read by submitters on every operation; any value is safe. */
-	atomic_store_64((uint64_t *)&vm_batchqueue_size, (uint64_t)size);
-	atomic_store_64((uint64_t *)&vm_batchqueue_trylock, (uint64_t)trylock);
+	(void)vm_pagequeue_drain_all();
+	atomic_store_int(arg, (uint32_t)value);
+	return (0);
 }
 
 uint64_t
@@ -722,15 +725,18 @@ vm_pagequeue_tunables(void)
 {
 	int error;
 
-	if ((error = tunable_int_register("vm.batchqueue.size",
-		 &vm_batchqueue_size, 31, 0, VM_BATCHQUEUE_MAX,
+	if ((error = tunable_int_register("vm.batchqueue.size", &vm_bq_size_tun,
+		 31, 0, VM_BATCHQUEUE_MAX,
 		 "per-CPU batch of page-queue operations (0: none, every "
 		 "operation takes the queue lock at once; 7, 31, 63)")) != 0 ||
+	    (error = tunable_set_handler("vm.batchqueue.size",
+		 vm_pagequeue_batch_set, &vm_bq_size)) != 0 ||
 	    (error = tunable_int_register("vm.batchqueue.trylock",
-		 &vm_batchqueue_trylock, 0, 0, 1,
+		 &vm_bq_trylock_tun, 0, 0, 1,
 		 "apply a half-full batch when the queue lock is free")) != 0)
 		return (error);
-	return (0);
+	return (tunable_set_handler(
+	    "vm.batchqueue.trylock", vm_pagequeue_batch_set, &vm_bq_trylock));
 }
 
 int
@@ -742,6 +748,8 @@ vm_pagequeue_init(void)
 
 	if ((error = witness_register(ranks, nitems(ranks))) != 0)
 		return (error);
+	atomic_store_int(&vm_bq_size, (uint32_t)vm_bq_size_tun);
+	atomic_store_int(&vm_bq_trylock, (uint32_t)vm_bq_trylock_tun);
 	vm_bq_ncpus = md_ncpus();
 	vm_bq = calloc((size_t)vm_bq_ncpus * (size_t)vm_ndomains * PQ_COUNT,
 	    sizeof(*vm_bq));

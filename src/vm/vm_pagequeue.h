@@ -92,8 +92,6 @@ struct vm_batchqueue {
 };
 
 extern struct vm_pagequeue vm_pagequeues[MD_MAXDOMAIN][PQ_COUNT];
-extern int64_t vm_batchqueue_size;    /* (c) vm.batchqueue.size */
-extern int64_t vm_batchqueue_trylock; /* (c) vm.batchqueue.trylock */
 
 static inline struct vm_pagequeue *
 vm_pagequeue_get(int domain, int queue)
@@ -202,10 +200,10 @@ uint64_t vm_pagequeue_flush_local(void);
 uint64_t vm_pagequeue_drain_all(void);
 
 /*
- * Changes vm.batchqueue.size and .trylock at run time (scenarios compare
- * them on one machine): applies every batch, then switches.
+ * vm.batchqueue.size and .trylock may change at run time (sysctl_set():
+ * scenarios compare them on one machine); the handler applies every
+ * batch, then switches.
  */
-void vm_pagequeue_set_batch(int size, int trylock);
 
 /*
  * Totals for reports: page operations requested (enqueue, requeue, move,

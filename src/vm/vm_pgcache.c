@@ -55,6 +55,8 @@ struct vm_pgcache_ipi {
 	void *pi_arg;
 };
 
+static sysctl_set_fn vm_pgcache_enable_set;
+
 int
 vm_pgcache_tunables(void)
 {
@@ -62,7 +64,9 @@ vm_pgcache_tunables(void)
 
 	if ((error = tunable_int_register("vm.pgcache.enable",
 		 &vm_pgcache_enable_tun, 1, 0, 1,
-		 "per-CPU page caches in front of the buddy allocator")) != 0)
+		 "per-CPU page caches in front of the buddy allocator")) != 0 ||
+	    (error = tunable_set_handler(
+		 "vm.pgcache.enable", vm_pgcache_enable_set, NULL)) != 0)
 		return (error);
 	if ((error = tunable_int_register("vm.pgcache.batch",
 		 &vm_pgcache_batch_tun, 32, 1, VM_PGCACHE_BATCH_MAX,
@@ -220,13 +224,20 @@ vm_pgcache_drain_all(void)
 	return (vm_pgcache_broadcast(&pi));
 }
 
-void
-vm_pgcache_set_enabled(bool on)
+/*
+ * Set handler of vm.pgcache.enable: every CPU sets its caches' high
+ * water (0 when off) and, when off, drains them, through a waited IPI.
+ */
+static int
+vm_pgcache_enable_set(int64_t value, void *arg)
 {
-	struct vm_pgcache_ipi pi = { .pi_enable = on ? 1 : 0, .pi_drain = !on };
+	struct vm_pgcache_ipi pi = { .pi_enable = value != 0 ? 1 : 0,
+		.pi_drain = value == 0 };
 
-	atomic_store_int(&vm_pgcache_on, on ? 1 : 0);
+	(void)arg;
+	atomic_store_int(&vm_pgcache_on, value != 0 ? 1 : 0);
 	(void)vm_pgcache_broadcast(&pi);
+	return (0);
 }
 
 bool

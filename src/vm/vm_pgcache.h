@@ -26,7 +26,7 @@
  * are not free pages): high = min(vm.pgcache.high, pages of the domain /
  * (16 x CPUs x pools)), batch = min(vm.pgcache.batch, high / 2); a domain
  * whose high would be below 2 has no caches.  vm.pgcache.enable=0 (or
- * vm_pgcache_set_enabled(false) at run time) sets every high to 0.
+ * sysctl_set() of it to 0 at run time) sets every high to 0.
  *
  * Locking key:
  *	(c) constant after boot
@@ -137,8 +137,10 @@ void vm_pgcache_drain_batch(struct vm_pgcache *pc, int domain);
  * Kernel thread, no spin lock held.
  */
 uint64_t vm_pgcache_drain_all(void);
-/* Enables or disables all caches at run time (draining them); as above. */
-void vm_pgcache_set_enabled(bool on);
+/*
+ * Whether the caches are on (vm.pgcache.enable; at run time sysctl_set()
+ * switches them, draining them when off).
+ */
 bool vm_pgcache_enabled(void);
 
 /*

@@ -66,17 +66,26 @@ static int64_t vm_reserv_enable_tun;
 static counter_u64_t vm_reserv_created, vm_reserv_broken, vm_reserv_freed,
     vm_reserv_fullpop_events;
 
+/* Set handler of vm.reserv.enable: new allocations follow the switch. */
+static int
+vm_reserv_enable_set(int64_t value, void *arg)
+{
+	(void)arg;
+	atomic_store_int(&vm_reserv_on, value != 0 ? 1 : 0);
+	return (0);
+}
+
 int
 vm_reserv_tunables(void)
 {
-	return (tunable_int_register("vm.reserv.enable", &vm_reserv_enable_tun,
-	    1, 0, 1, "superpage reservations for object pages (0: off)"));
-}
+	int error;
 
-void
-vm_reserv_set_enabled(bool on)
-{
-	atomic_store_int(&vm_reserv_on, on ? 1 : 0);
+	if ((error = tunable_int_register("vm.reserv.enable",
+		 &vm_reserv_enable_tun, 1, 0, 1,
+		 "superpage reservations for object pages (0: off)")) != 0)
+		return (error);
+	return (tunable_set_handler(
+	    "vm.reserv.enable", vm_reserv_enable_set, NULL));
 }
 
 bool
@@ -666,7 +675,7 @@ vm_reserv_init(void)
 	for (i = 0; i < VM_RESERV_NLOCKS; i++)
 		mtx_init(
 		    &vm_reserv_locks[i].rl_mtx, "vm reserv hash", MTX_SPIN);
-	vm_reserv_set_enabled(vm_reserv_enable_tun != 0);
+	atomic_store_int(&vm_reserv_on, vm_reserv_enable_tun != 0 ? 1 : 0);
 	vm_reserv_init_stats();
 	return (0);
 }

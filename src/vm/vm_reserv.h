@@ -82,8 +82,10 @@ bool vm_reserv_reclaim_contig(int domain, vm_paddr_t low, vm_paddr_t high);
  * made), -1 otherwise.  Takes the free lock of m's domain. */
 int vm_reserv_level_iffullpop(struct vm_page *m);
 
-/* Turns the creation of new reservations on or off (vm.reserv.enable). */
-void vm_reserv_set_enabled(bool on);
+/*
+ * Whether new reservations are made (vm.reserv.enable, which may change
+ * at run time through sysctl_set()).
+ */
 bool vm_reserv_enabled(void);
 
 /*

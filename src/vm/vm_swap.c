@@ -108,8 +108,9 @@ static int vm_swap_nlevels;				    /* (c) */
 static uint64_t vm_swap_nfree;				    /* (s,a) */
 static uint64_t vm_swap_cursor;				    /* (s) next fit */
 static uint64_t vm_swap_nexhausted;			    /* (s) */
-static uint64_t vm_swap_wseq, vm_swap_rseq;	     /* (a) I/Os counted */
-static uint32_t vm_swap_wevery, vm_swap_revery;	     /* (a) 0: no injection */
+static uint64_t vm_swap_wseq, vm_swap_rseq;	/* (a) I/Os counted */
+static uint32_t vm_swap_wevery, vm_swap_revery; /* (a) 0: no injection */
+static sysctl_set_fn vm_swap_inject_set;
 static uint64_t vm_swap_disk_lat, vm_swap_disk_mbps; /* (c) sim costs */
 
 static counter_u64_t vm_swap_nwrites, vm_swap_nreads, vm_swap_npages_out,
@@ -158,11 +159,15 @@ vm_swap_tunables(void)
 		 "(0: twice the physical memory)")) != 0 ||
 	    (error = tunable_int_register("vm.swap.inject_write_errors",
 		 &vm_swap_winject_tun, 0, 0, INT_MAX,
-		 "every Nth swap write fails with EIO (0: none)")) != 0)
+		 "every Nth swap write fails with EIO (0: none)")) != 0 ||
+	    (error = tunable_set_handler("vm.swap.inject_write_errors",
+		 vm_swap_inject_set, &vm_swap_wevery)) != 0 ||
+	    (error = tunable_int_register("vm.swap.inject_read_errors",
+		 &vm_swap_rinject_tun, 0, 0, INT_MAX,
+		 "every Nth swap read fails with EIO (0: none)")) != 0)
 		return (error);
-	return (tunable_int_register("vm.swap.inject_read_errors",
-	    &vm_swap_rinject_tun, 0, 0, INT_MAX,
-	    "every Nth swap read fails with EIO (0: none)"));
+	return (tunable_set_handler(
+	    "vm.swap.inject_read_errors", vm_swap_inject_set, &vm_swap_revery));
 }
 
 /*
@@ -600,15 +605,17 @@ vm_swap_read(vm_daddr_t blk, struct vm_page **ma, int npages)
 	return (0);
 }
 
-void
-vm_swap_set_inject(int writes_every, int reads_every)
+/*
+ * Set handler of vm.swap.inject_{write,read}_errors (arg: the interval in
+ * force): the count starts over, so the Nth I/O from now fails.
+ */
+static int
+vm_swap_inject_set(int64_t value, void *arg)
 {
-	VM_ASSERT(writes_every >= 0 && reads_every >= 0,
-	    ("%s: %d, %d", __func__, writes_every, reads_every));
-	atomic_store_64(&vm_swap_wseq, 0);
-	atomic_store_64(&vm_swap_rseq, 0);
-	atomic_store_int(&vm_swap_wevery, (uint32_t)writes_every);
-	atomic_store_int(&vm_swap_revery, (uint32_t)reads_every);
+	atomic_store_64(
+	    arg == &vm_swap_wevery ? &vm_swap_wseq : &vm_swap_rseq, 0);
+	atomic_store_int(arg, (uint32_t)value);
+	return (0);
 }
 
 /*
@@ -775,7 +782,8 @@ vm_swap_init(void)
 	vm_swap_disk_mbps = (uint64_t)mc->mc_sim[MD_SIM_COST_DISK_MBPS];
 	if (vm_swap_disk_mbps == 0)
 		vm_swap_disk_mbps = 1;
-	vm_swap_set_inject((int)vm_swap_winject_tun, (int)vm_swap_rinject_tun);
+	(void)vm_swap_inject_set(vm_swap_winject_tun, &vm_swap_wevery);
+	(void)vm_swap_inject_set(vm_swap_rinject_tun, &vm_swap_revery);
 	return (0);
 fail:
 	vm_swap_fini();
@@ -804,7 +812,8 @@ vm_swap_fini(void)
 	vm_swap_bits = NULL;
 	vm_swap_nblocks = vm_swap_nfree = 0;
 	vm_swap_nlevels = 0;
-	vm_swap_set_inject(0, 0);
+	(void)vm_swap_inject_set(0, &vm_swap_wevery);
+	(void)vm_swap_inject_set(0, &vm_swap_revery);
 	mtx_destroy(&vm_swap_mtx);
 	vm_swap_inited = false;
 }

@@ -126,10 +126,10 @@ uint64_t vm_swap_used(void);  /* blocks allocated (a snapshot) */
 int vm_swap_write(vm_daddr_t blk, struct vm_page **ma, int npages);
 int vm_swap_read(vm_daddr_t blk, struct vm_page **ma, int npages);
 /*
- * Error injection (tests): every writes_every-th write and reads_every-th
- * read from now on fails with EIO (0: never).  Overrides the tunables.
+ * Error injection (tests): vm.swap.inject_write_errors / _read_errors = N
+ * make every Nth write / read fail with EIO (0: never); sysctl_set()
+ * changes them at run time, counting from the change.
  */
-void vm_swap_set_inject(int writes_every, int reads_every);
 
 /*
  * Swap metadata; (o) for all.  vm_swap_meta_set() records blk (a valid

@@ -14,6 +14,7 @@
  */
 #include "harness.h"
 #include "kern/kassert.h"
+#include "kern/sysctl.h"
 #include "kern/thread.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
@@ -132,6 +133,16 @@ st_runs(struct st_thread *st)
 		st->st_nruns++;
 }
 
+/* Switches the per-CPU caches at run time (draining them when off). */
+static void
+st_pgcache_set(int on)
+{
+	char err[256];
+
+	CHECKF(sysctl_set("vm.pgcache.enable", on, err, sizeof(err)) == 0, "%s",
+	    err);
+}
+
 static void
 st_worker(void *arg)
 {
@@ -147,7 +158,7 @@ st_worker(void *arg)
 		else if (r < 999 || test_rand(&st->st_rs) % 16 != 0)
 			st_runs(st);
 		else
-			vm_pgcache_set_enabled(it % 2 == 0);
+			st_pgcache_set(it % 2 == 0);
 		if (it % 32 == 31)
 			maybe_yield();
 	}
@@ -192,7 +203,7 @@ st_main(void *arg)
 	}
 	for (i = 0; i < sa->sa_nthreads; i++)
 		kthread_join(tds[i]);
-	vm_pgcache_set_enabled(true);
+	st_pgcache_set(1);
 	/* Quiescent, with the threads' pages still held. */
 	CHECKF(vm_page_check() == 0, "accounting, seed %llu",
 	    (unsigned long long)sa->sa_seed);

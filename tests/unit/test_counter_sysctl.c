@@ -428,6 +428,72 @@ test_tunables_at_boot(void)
 }
 
 /*
+ * Run-time changes: only through a set handler, which sees the value
+ * first; a tunable without one is boot-only; a refused change records
+ * nothing.
+ */
+static int64_t t_live, t_live_applied = -1, t_live_fail;
+
+static int
+t_live_set(int64_t v, void *arg)
+{
+	CHECK(arg == &t_live_applied);
+	if (t_live_fail)
+		return (EBUSY);
+	t_live_applied = v;
+	return (0);
+}
+
+static void
+t_live_fn(void *arg)
+{
+	struct sysctl_info si;
+	char err[256];
+
+	(void)arg;
+	CHECK(sysctl_set("test.live", 42, err, sizeof(err)) == 0);
+	CHECK(t_live_applied == 42);
+	CHECK(sysctl_get("test.live", &si) && si.si_value == 42);
+	/* Out of range: the handler is not called. */
+	CHECK(sysctl_set("test.live", 1000, err, sizeof(err)) == EINVAL);
+	CHECKF(strstr(err, "out of range") != NULL, "\"%s\"", err);
+	CHECK(t_live_applied == 42);
+	/* The handler refuses: nothing recorded. */
+	t_live_fail = 1;
+	CHECK(sysctl_set("test.live", 5, err, sizeof(err)) == EBUSY);
+	t_live_fail = 0;
+	CHECK(sysctl_get("test.live", &si) && si.si_value == 42);
+	/* No handler: boot-only. */
+	CHECK(sysctl_set("test.knob", 8, err, sizeof(err)) == EPERM);
+	CHECKF(strstr(err, "at boot only") != NULL, "\"%s\"", err);
+	CHECK(sysctl_set("hw.ncpu", 8, err, sizeof(err)) == ENOENT);
+	CHECK(sysctl_set("no.such", 8, err, sizeof(err)) == ENOENT);
+}
+
+static void
+test_tunables_runtime(void)
+{
+	const char *const tun[] = { "test.live=3", NULL };
+
+	tunables_register();
+	CHECK(tunable_int_register("test.live", &t_live, 1, 0, 100, "") == 0);
+	CHECK(
+	    tunable_set_handler("test.live", t_live_set, &t_live_applied) == 0);
+	/* One handler per tunable; none for statistics or unknown names. */
+	CHECK(tunable_set_handler("test.live", t_live_set, NULL) == EEXIST);
+	CHECK(tunable_set_handler("no.such", t_live_set, NULL) == ENOENT);
+	test_boot(2, tun);
+	CHECK(t_live == 3 && tunable_is_assigned("test.live"));
+	CHECK(!tunable_is_assigned("test.knob"));
+	test_run(t_live_fn, NULL);
+	test_shutdown();
+	/* The next boot starts from the default again. */
+	test_boot(2, NULL);
+	CHECK(t_live == 1 && !tunable_is_assigned("test.live"));
+	test_shutdown();
+}
+
+/*
  * sysctl_parse_int().
  */
 static void
@@ -553,6 +619,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_tunables),
 	TEST_CASE(test_tunables_str),
 	TEST_CASE(test_tunables_at_boot),
+	TEST_CASE(test_tunables_runtime),
 	TEST_CASE(test_parse_int),
 	TEST_CASE(test_sysctl_foreach),
 };

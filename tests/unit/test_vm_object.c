@@ -486,7 +486,8 @@ ot_rderr_fn(void *arg)
 		error = ot_write(obj, i, 10, 1);
 	CHECKF(error == 0, "write: error %d", error);
 	/* Every read fails: only resident pages can be touched. */
-	vm_swap_set_inject(0, 1);
+	vm_test_set("vm.swap.inject_write_errors", 0);
+	vm_test_set("vm.swap.inject_read_errors", 1);
 	for (i = 0; i < n; i++) {
 		error = ot_read(obj, i, 10, 1, &bad);
 		CHECKF(error == 0 || error == EIO, "page %llu: error %d",
@@ -497,7 +498,8 @@ ot_rderr_fn(void *arg)
 	    (unsigned long long)obj->resident_page_count,
 	    (unsigned long long)n);
 	/* Every third read fails: a retry succeeds. */
-	vm_swap_set_inject(0, 3);
+	vm_test_set("vm.swap.inject_write_errors", 0);
+	vm_test_set("vm.swap.inject_read_errors", 3);
 	for (i = 0; i < n; i++) {
 		tries = 0;
 		do
@@ -509,7 +511,8 @@ ot_rderr_fn(void *arg)
 	CHECK(vm_test_stat("vm.stats.object.pagein_errors") >= eio);
 	CHECK(vm_test_stat("vm.swap.read_errors") - errs0 >= eio);
 	/* No errors: a write and read of every page, all contents right. */
-	vm_swap_set_inject(0, 0);
+	vm_test_set("vm.swap.inject_write_errors", 0);
+	vm_test_set("vm.swap.inject_read_errors", 0);
 	for (i = 0; i < n && error == 0; i++)
 		error = ot_write(obj, i, 10, 2);
 	for (i = 0; i < n && error == 0; i++)

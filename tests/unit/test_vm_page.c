@@ -340,7 +340,7 @@ page_toggle_fn(void *arg)
 	(void)arg;
 	page_cache_fill_fn(NULL);
 	CHECK(vm_pgcache_count(0) > 0);
-	vm_pgcache_set_enabled(false);
+	vm_test_set("vm.pgcache.enable", 0);
 	CHECK(!vm_pgcache_enabled() && vm_pgcache_count(0) == 0);
 	hits = vm_test_stat("vm.stats.pgcache.alloc_hits");
 	for (i = 0; i < 100; i++)
@@ -349,7 +349,7 @@ page_toggle_fn(void *arg)
 	CHECK(vm_test_stat("vm.stats.pgcache.alloc_hits") == hits);
 	CHECK(vm_pgcache_count(0) == 0);
 	CHECK(vm_page_check() == 0);
-	vm_pgcache_set_enabled(true);
+	vm_test_set("vm.pgcache.enable", 1);
 	page_cache_fill_fn(NULL);
 	CHECK(vm_test_stat("vm.stats.pgcache.alloc_hits") > hits);
 	CHECK(vm_page_check() == 0);

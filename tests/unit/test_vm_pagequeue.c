@@ -75,7 +75,8 @@ pqt_batch_fn(void *arg)
 	(void)arg;
 	pqt_expect(PQ_ACTIVE, PQT_PAGES);
 	for (k = 0; k < 4; k++) {
-		vm_pagequeue_set_batch(sizes[k], 0);
+		vm_test_set("vm.batchqueue.size", sizes[k]);
+		vm_test_set("vm.batchqueue.trylock", 0);
 		ops0 = vm_pagequeue_ops();
 		acq0 = vm_pagequeue_lock_acq_ops();
 		n = sizes[k] == 0 ? 100 : 4 * sizes[k] + 3;
@@ -119,7 +120,8 @@ pqt_moves_fn(void *arg)
 	int i;
 
 	(void)arg;
-	vm_pagequeue_set_batch(31, 1);
+	vm_test_set("vm.batchqueue.size", 31);
+	vm_test_set("vm.batchqueue.trylock", 1);
 	vm_object_lock(obj);
 	for (i = 0; i < PQT_PAGES; i++) {
 		switch (i % 4) {
@@ -177,7 +179,8 @@ pqt_deferred_fn(void *arg)
 	struct vm_object *obj = pqt_object(8, ma);
 
 	(void)arg;
-	vm_pagequeue_set_batch(63, 0);
+	vm_test_set("vm.batchqueue.size", 63);
+	vm_test_set("vm.batchqueue.trylock", 0);
 	m = ma[5];
 	CHECK((vm_page_astate_load(m).flags & PGA_ENQUEUED) != 0);
 	vm_object_lock(obj);

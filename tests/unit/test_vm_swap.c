@@ -538,14 +538,16 @@ inject_write_fn(void *arg)
 		io_fill(m, 100 + (uint64_t)i);
 		CHECK(vm_swap_write(blk + i, &m, 1) == 0);
 	}
-	vm_swap_set_inject(3, 0);
+	vm_test_set("vm.swap.inject_write_errors", 3);
+	vm_test_set("vm.swap.inject_read_errors", 0);
 	for (i = 0; i < 9; i++) {
 		io_fill(m, 200 + (uint64_t)i);
 		rv = vm_swap_write(blk + i, &m, 1);
 		CHECKF(
 		    rv == ((i + 1) % 3 == 0 ? EIO : 0), "write %d: %d", i, rv);
 	}
-	vm_swap_set_inject(0, 0);
+	vm_test_set("vm.swap.inject_write_errors", 0);
+	vm_test_set("vm.swap.inject_read_errors", 0);
 	CHECK(vm_test_stat("vm.swap.write_errors") == e0 + 3);
 	for (i = 0; i < 9; i++) {
 		CHECK(vm_swap_read(blk + i, &m, 1) == 0);
@@ -571,7 +573,8 @@ inject_read_fn(void *arg)
 		io_fill(m, 300 + (uint64_t)i);
 		CHECK(vm_swap_write(blk + i, &m, 1) == 0);
 	}
-	vm_swap_set_inject(0, 2);
+	vm_test_set("vm.swap.inject_write_errors", 0);
+	vm_test_set("vm.swap.inject_read_errors", 2);
 	for (i = 0; i < 8; i++) {
 		io_fill(m, 999);
 		rv = vm_swap_read(blk + i, &m, 1);
@@ -579,7 +582,8 @@ inject_read_fn(void *arg)
 		CHECKF(io_matches(m, rv == 0 ? 300 + (uint64_t)i : 999),
 		    "read %d (rv %d): wrong page contents", i, rv);
 	}
-	vm_swap_set_inject(0, 0);
+	vm_test_set("vm.swap.inject_write_errors", 0);
+	vm_test_set("vm.swap.inject_read_errors", 0);
 	CHECK(vm_test_stat("vm.swap.read_errors") == e0 + 4);
 	vm_swap_free(blk, 8);
 	vm_page_free(m);

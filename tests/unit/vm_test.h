@@ -41,6 +41,15 @@ vm_test_stat(const char *name)
 	return ((uint64_t)si.si_value);
 }
 
+/* Changes a tunable of the running machine (its set handler). */
+static inline void
+vm_test_set(const char *name, int64_t value)
+{
+	char err[256];
+
+	CHECKF(sysctl_set(name, value, err, sizeof(err)) == 0, "%s", err);
+}
+
 /* `full' normally, `small' under the sanitizers. */
 static inline uint64_t
 vm_test_size(uint64_t full, uint64_t small)

@@ -51,6 +51,8 @@ struct cli {
 	const char *scen_args[SCEN_MAXOPTS]; /* raw --opt values */
 };
 
+static void check_knob(const struct scenario *sc, const char *assignment);
+
 /*
  * A word to quote in a message: itself, or its first WORDMAX - 3
  * characters and "...".  The result stays valid for WORDRING calls.
@@ -216,6 +218,7 @@ parse_global(
 		v = a[2] != '\0' ? a + 2 : need_arg(argc, argv, i);
 		if (vmlab_tunable_check(v, err, sizeof(err)) != 0)
 			usage_error("-o %s", err);
+		check_knob(sc, v);
 		if (cli->ntunables == MAX_TUNABLES)
 			usage_error("-o: more than %d tunables", MAX_TUNABLES);
 		cli->tunables[cli->ntunables++] = v;
@@ -229,6 +232,35 @@ parse_global(
 		cli->scen_args[k] = need_arg(argc, argv, i);
 	} else
 		usage_error("%s: unknown option", word(a));
+}
+
+/*
+ * A tunable that the scenario sets itself for each of its variants would
+ * be silently overridden: refuse it, naming the option that chooses it.
+ */
+static void
+check_knob(const struct scenario *sc, const char *assignment)
+{
+	const struct scen_knob *sk;
+	size_t n = strcspn(assignment, "=");
+
+	if (sc == NULL)
+		return;
+	for (sk = sc->sc_knobs; sk->sk_tunable != NULL; sk++) {
+		if (strlen(sk->sk_tunable) != n ||
+		    strncmp(sk->sk_tunable, assignment, n) != 0)
+			continue;
+		if (sk->sk_option != NULL)
+			usage_error(
+			    "-o %s: scenario %s sets %s itself for each "
+			    "variant; choose them with --%s %s",
+			    word(assignment), sc->sc_name, sk->sk_tunable,
+			    sk->sk_option,
+			    word(assignment + n + (assignment[n] == '=')));
+		usage_error("-o %s: scenario %s measures every value of %s "
+			    "itself",
+		    word(assignment), sc->sc_name, sk->sk_tunable);
+	}
 }
 
 static bool

@@ -25,6 +25,26 @@ scen_find_opt(const struct scen_ctx *ctx, const char *name, int *kp)
 	abort();
 }
 
+bool
+scen_knob_set(struct scen_ctx *ctx, const char *name, int64_t value)
+{
+	char err[256];
+
+	if (sysctl_set(name, value, err, sizeof(err)) == 0)
+		return (true);
+	fprintf(stderr, "%s: %s\n", ctx->sx_scen->sc_name, err);
+	ctx->sx_failed = 1;
+	return (false);
+}
+
+int64_t
+scen_knob_get(const char *name)
+{
+	struct sysctl_info si;
+
+	return (sysctl_get(name, &si) ? si.si_value : 0);
+}
+
 int64_t
 scen_opt(const struct scen_ctx *ctx, const char *name, int i)
 {

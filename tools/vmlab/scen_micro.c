@@ -490,4 +490,6 @@ const struct scenario scen_micro = {
 	.sc_nopts = 1,
 	.sc_tunables = NULL,
 	.sc_run = micro_run,
+	.sc_knobs = { { "vm.batchqueue.size", NULL },
+	    { "vm.batchqueue.trylock", NULL }, { "vm.pgcache.enable", NULL } },
 };

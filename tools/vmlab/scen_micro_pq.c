@@ -94,7 +94,9 @@ micro_pq_row(
 	char label[96], key[64];
 	int r;
 
-	vm_pagequeue_set_batch(batch, 0);
+	if (!scen_knob_set(ctx, "vm.batchqueue.size", batch) ||
+	    !scen_knob_set(ctx, "vm.batchqueue.trylock", 0))
+		return;
 	(void)micro_pq_run(mp, ncpus);
 	for (r = 0; r < MICRO_PQ_RUNS; r++) {
 		vm_pagequeue_drain_all();
@@ -129,7 +131,8 @@ micro_pq_rows(struct scen_ctx *ctx, uint64_t iters)
 	static const int batches[] = { 0, 7, 31, 63 };
 	struct micro_pq_arg *mp;
 	int ncpus = md_ncpus() < MICRO_MAXCPUS ? md_ncpus() : MICRO_MAXCPUS;
-	int64_t was = vm_batchqueue_size, wastry = vm_batchqueue_trylock;
+	int64_t was = scen_knob_get("vm.batchqueue.size");
+	int64_t wastry = scen_knob_get("vm.batchqueue.trylock");
 	int i, b;
 
 	if ((mp = calloc((size_t)ncpus, sizeof(*mp))) == NULL)
@@ -151,7 +154,8 @@ micro_pq_rows(struct scen_ctx *ctx, uint64_t iters)
 			micro_pq_row(ctx, mp, ncpus, batches[b]);
 	}
 out:
-	vm_pagequeue_set_batch((int)was, (int)wastry);
+	(void)scen_knob_set(ctx, "vm.batchqueue.size", was);
+	(void)scen_knob_set(ctx, "vm.batchqueue.trylock", wastry);
 	for (i = 0; i < ncpus; i++)
 		vm_object_deallocate(mp[i].mp_obj);
 	free(mp);

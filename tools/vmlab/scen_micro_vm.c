@@ -5,7 +5,7 @@
  * 5 timed runs after one warm-up run, in nanoseconds per operation, with
  * the pattern of bench/pagealloc.c: allocate a batch of 64, free them all,
  * repeat.  Rows:
- *	page alloc+free, per-CPU caches on and off (vm_pgcache_set_enabled);
+ *	page alloc+free, per-CPU caches on and off (vm.pgcache.enable);
  *	the same on two CPUs at once (time per pair on each CPU; with the
  *	    caches off both CPUs take the domain free lock for every page,
  *	    which the lock profile printed after the run shows as
@@ -117,12 +117,12 @@ void
 micro_vm_rows(struct scen_ctx *ctx, uint64_t iters)
 {
 	struct micro_vm_arg mv = { .mv_op = MV_PAGE };
-	bool cache = vm_pgcache_enabled();
+	int64_t cache = scen_knob_get("vm.pgcache.enable");
 	uint64_t pairs =
 	    iters / 2 > MICRO_VM_BATCH ? iters / 2 : MICRO_VM_BATCH;
 
 	mv.mv_rounds = pairs / MICRO_VM_BATCH;
-	vm_pgcache_set_enabled(true);
+	(void)scen_knob_set(ctx, "vm.pgcache.enable", 1);
 	micro_vm_row(
 	    ctx, "page alloc+free, pgcache on", "vm_page_pgcache", &mv, 1);
 	if (md_ncpus() >= 2)
@@ -131,7 +131,7 @@ micro_vm_rows(struct scen_ctx *ctx, uint64_t iters)
 	mv.mv_op = MV_BULK;
 	micro_vm_row(
 	    ctx, "page bulk alloc+free (64), per page", "vm_page_bulk", &mv, 1);
-	vm_pgcache_set_enabled(false);
+	(void)scen_knob_set(ctx, "vm.pgcache.enable", 0);
 	mv.mv_op = MV_PAGE;
 	mv.mv_rounds = (pairs / 10 + MICRO_VM_BATCH - 1) / MICRO_VM_BATCH;
 	micro_vm_row(
@@ -139,7 +139,7 @@ micro_vm_rows(struct scen_ctx *ctx, uint64_t iters)
 	if (md_ncpus() >= 2)
 		micro_vm_row(ctx, "page alloc+free, pgcache off, 2 CPUs",
 		    "vm_page_nocache_2cpu", &mv, 2);
-	vm_pgcache_set_enabled(cache);
+	(void)scen_knob_set(ctx, "vm.pgcache.enable", cache);
 	mv.mv_op = MV_BLOCK;
 	micro_vm_row(
 	    ctx, "2 MiB block (order 9) alloc+free", "vm_block_2m", &mv, 1);

@@ -400,7 +400,11 @@ pr_variant(
 
 	if ((pr = malloc(sizeof(*pr))) == NULL)
 		return (ENOMEM);
-	vm_pagequeue_set_batch(batch, 0);
+	if (!scen_knob_set(ctx, "vm.batchqueue.size", batch) ||
+	    !scen_knob_set(ctx, "vm.batchqueue.trylock", 0)) {
+		free(pr);
+		return (EINVAL);
+	}
 	if ((error = pr_create(ctx, pr, total)) != 0) {
 		pr_destroy(pr);
 		free(pr);
@@ -585,4 +589,6 @@ const struct scenario scen_pressure = {
 	.sc_nopts = 7,
 	.sc_tunables = NULL,
 	.sc_run = pr_run,
+	.sc_knobs = { { "vm.batchqueue.size", "batch" },
+	    { "vm.batchqueue.trylock", NULL } },
 };

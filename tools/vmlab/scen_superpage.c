@@ -8,7 +8,7 @@
  * 2 MiB requests that succeeded and the number of fully populated
  * reservations (those a pmap could map with one 2 MiB mapping).  The run
  * is done twice on the same machine with the same seed (--seed):
- * reservations on, then off (vm_reserv_set_enabled()).
+ * reservations on, then off (vm.reserv.enable, set at run time).
  *
  * The workload, per CPU (one worker each), in steps per tick:
  *	1. Free the objects and kernel pages whose lifetime ended.
@@ -288,7 +288,8 @@ sp_variant(struct scen_ctx *ctx, bool reserv, struct sp_tick *ticks)
 	int nticks = (int)scen_opt(ctx, "ticks", 0);
 	uint64_t broken0 = sp_stat("vm.stats.reserv.broken");
 
-	vm_reserv_set_enabled(reserv);
+	if (!scen_knob_set(ctx, "vm.reserv.enable", reserv))
+		return (1);
 	memset(sws, 0, sizeof(sws));
 	for (w = 0; w < nw; w++) {
 		sws[w].sw_rs = ctx->sx_seed * 977 + (uint64_t)w;
@@ -368,7 +369,7 @@ static void
 sp_run(struct scen_ctx *ctx)
 {
 	static struct sp_tick on[SP_MAXTICKS], off[SP_MAXTICKS];
-	bool was = vm_reserv_enabled();
+	int64_t was = scen_knob_get("vm.reserv.enable");
 	int nticks = (int)scen_opt(ctx, "ticks", 0), bad;
 
 	fprintf(ctx->sx_out,
@@ -381,7 +382,7 @@ sp_run(struct scen_ctx *ctx)
 	    (long long)scen_opt(ctx, "probe", 0));
 	bad = sp_variant(ctx, true, on);
 	bad += sp_variant(ctx, false, off);
-	vm_reserv_set_enabled(was);
+	(void)scen_knob_set(ctx, "vm.reserv.enable", was);
 	sp_report(ctx, on, off, nticks);
 	if (bad != 0) {
 		fprintf(stderr, "superpage: %d accounting violations\n", bad);
@@ -406,4 +407,5 @@ const struct scenario scen_superpage = {
 	.sc_nopts = 4,
 	.sc_tunables = NULL,
 	.sc_run = sp_run,
+	.sc_knobs = { { "vm.reserv.enable", NULL } },
 };

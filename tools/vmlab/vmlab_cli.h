@@ -27,6 +27,19 @@ struct scen_opt {
 
 struct scen_ctx;
 
+/*
+ * A tunable that a scenario sets itself while it runs (to compare its
+ * values side by side), and the scenario option that chooses them (NULL:
+ * the scenario measures a fixed set).  The CLI refuses `-o' of it for that
+ * scenario, saying why, rather than silently running other values.
+ */
+struct scen_knob {
+	const char *sk_tunable;
+	const char *sk_option;
+};
+
+#define SCEN_MAXKNOBS 4
+
 struct scenario {
 	const char *sc_name;
 	const char *sc_descr;
@@ -41,6 +54,7 @@ struct scenario {
 	int (*sc_check)(const struct scen_ctx *ctx, char *err, size_t errlen);
 	/* Runs in a kernel thread of the booted machine. */
 	void (*sc_run)(struct scen_ctx *ctx);
+	struct scen_knob sc_knobs[SCEN_MAXKNOBS]; /* ends at a NULL name */
 };
 
 /* One recorded figure. */
@@ -89,6 +103,14 @@ double micro_median(double *v, int n);
  * them spent in fn, in ns, or 0 if a thread could not be started.
  */
 uint64_t micro_on_cpus(void (*fn)(void *), void *const *args, int ncpus);
+
+/*
+ * Changes a tunable of the running machine through its set handler
+ * (sysctl_set); on refusal prints the message, marks the run failed and
+ * returns false.  scen_knob_get(): its value now.
+ */
+bool scen_knob_set(struct scen_ctx *ctx, const char *name, int64_t value);
+int64_t scen_knob_get(const char *name);
 
 /* Value i of option `name' (the default when not given). */
 int64_t scen_opt(const struct scen_ctx *ctx, const char *name, int i);
