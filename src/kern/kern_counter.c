@@ -2,7 +2,7 @@
  * kern_counter.c: allocation of per-CPU counter slots.
  *
  * Slots are handed out from a bitmap; a freed slot is zeroed on every CPU
- * before reuse.  Slot arrays are allocated lazily by calloc(), so unused
+ * before reuse.  Slot arrays are allocated lazily by md_calloc(), so unused
  * slots cost no memory even with 1024 CPUs.
  *
  * Locking key: (k) counter_mtx.
@@ -30,10 +30,10 @@ counter_init(void)
 	mtx_init(&counter_mtx, "counter", MTX_SPIN);
 	memset(counter_used, 0, sizeof(counter_used));
 	memset(counter_all, 0, sizeof(counter_all));
-	counter_ext_slots = calloc(COUNTER_SLOTS, sizeof(uint64_t));
+	counter_ext_slots = md_calloc(COUNTER_SLOTS, sizeof(uint64_t));
 	for (cpu = 0; cpu < md_ncpus(); cpu++)
 		kern_pcpu[cpu].pc_counters =
-		    calloc(COUNTER_SLOTS, sizeof(uint64_t));
+		    md_calloc(COUNTER_SLOTS, sizeof(uint64_t));
 	for (cpu = 0; cpu < md_ncpus(); cpu++)
 		if (counter_ext_slots == NULL ||
 		    kern_pcpu[cpu].pc_counters == NULL) {
@@ -49,13 +49,13 @@ counter_fini(void)
 	int cpu, i;
 
 	for (i = 0; i < COUNTER_SLOTS; i++)
-		free(counter_all[i]);
+		md_free(counter_all[i]);
 	memset(counter_all, 0, sizeof(counter_all));
 	for (cpu = 0; cpu < md_ncpus(); cpu++) {
-		free(kern_pcpu[cpu].pc_counters);
+		md_free(kern_pcpu[cpu].pc_counters);
 		kern_pcpu[cpu].pc_counters = NULL;
 	}
-	free(counter_ext_slots);
+	md_free(counter_ext_slots);
 	counter_ext_slots = NULL;
 	mtx_destroy(&counter_mtx);
 }
@@ -76,7 +76,7 @@ counter_u64_alloc(const char *name, const char *descr)
 	struct counter *c;
 	int i, bit;
 
-	c = malloc(sizeof(*c));
+	c = md_malloc(sizeof(*c));
 	if (c == NULL)
 		return (NULL);
 	c->c_name = name;
@@ -86,7 +86,7 @@ counter_u64_alloc(const char *name, const char *descr)
 			break;
 	if (i == COUNTER_SLOTS / 64) {
 		mtx_unlock_spin(&counter_mtx);
-		free(c);
+		md_free(c);
 		return (NULL);
 	}
 	bit = __builtin_ctzll(~counter_used[i]);
@@ -110,7 +110,7 @@ counter_u64_free(counter_u64_t c)
 	counter_used[c->c_slot / 64] &= ~(1ull << (c->c_slot % 64));
 	counter_all[c->c_slot] = NULL;
 	mtx_unlock_spin(&counter_mtx);
-	free(c);
+	md_free(c);
 }
 
 int

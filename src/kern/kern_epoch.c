@@ -50,7 +50,7 @@ epoch_init(void)
 	atomic_store_64(&epoch_npending, 0);
 	for (cpu = 0; cpu < md_ncpus(); cpu++) {
 		kern_pcpu[cpu].pc_epoch_deferred =
-		    calloc(1, sizeof(struct epoch_list));
+		    md_calloc(1, sizeof(struct epoch_list));
 		if (kern_pcpu[cpu].pc_epoch_deferred == NULL) {
 			epoch_fini(); /* frees the lists made so far */
 			return (ENOMEM);
@@ -66,7 +66,7 @@ epoch_fini(void)
 
 	epoch_drain_all();
 	for (cpu = 0; cpu < md_ncpus(); cpu++) {
-		free(kern_pcpu[cpu].pc_epoch_deferred);
+		md_free(kern_pcpu[cpu].pc_epoch_deferred);
 		kern_pcpu[cpu].pc_epoch_deferred = NULL;
 	}
 }
@@ -123,11 +123,19 @@ epoch_call(void (*fn)(void *), void *arg)
 {
 	struct epoch_list *el = curpcpu_get()->pc_epoch_deferred;
 	struct epoch_item *ei;
+	uint64_t goal;
 
-	ei = malloc(sizeof(*ei));
+	ei = md_malloc(sizeof(*ei));
 	if (ei == NULL) {
-		/* No memory to defer with: wait out the grace period. */
-		epoch_wait();
+		/*
+		 * No memory to defer with: wait out the grace period here.
+		 * The caller may hold locks (a radix removal holds its
+		 * object's), so spin rather than sleep: reader sections are
+		 * short and never sleep or switch, so they all end.
+		 */
+		goal = atomic_fetchadd_64(&epoch_wrseq, 1) + 1;
+		while (!epoch_goal_reached(goal))
+			md_spin_delay(1000);
 		fn(arg);
 		return;
 	}
@@ -161,7 +169,7 @@ epoch_poll(void)
 		el->el_count--;
 		(void)atomic_fetchadd_64(&epoch_npending, (uint64_t)-1);
 		ei->ei_fn(ei->ei_arg);
-		free(ei);
+		md_free(ei);
 	}
 }
 
@@ -190,7 +198,7 @@ epoch_drain_all(void)
 		while ((ei = el->el_head) != NULL) {
 			el->el_head = ei->ei_next;
 			ei->ei_fn(ei->ei_arg);
-			free(ei);
+			md_free(ei);
 		}
 		el->el_tail = NULL;
 		el->el_count = 0;

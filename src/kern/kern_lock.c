@@ -63,7 +63,7 @@ lock_prof_lookup(const char *name, const struct lock_class *lc)
 	for (lp = lock_prof_hash[h]; lp != NULL; lp = lp->lp_next)
 		if (lp->lp_class == lc && strcmp(lp->lp_name, name) == 0)
 			return (lp);
-	lp = calloc(1, sizeof(*lp));
+	lp = md_calloc(1, sizeof(*lp));
 	if (lp == NULL)
 		return (NULL);
 	lp->lp_name = name;
@@ -236,7 +236,7 @@ lock_prof_fini(void)
 			    ("lock_prof_fini: live %s lock '%s' at shutdown",
 				lp->lp_class->lc_name, lp->lp_name));
 			lock_prof_hash[h] = lp->lp_next;
-			free(lp);
+			md_free(lp);
 		}
 	}
 	lock_prof_nprofs = 0;

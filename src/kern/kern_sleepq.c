@@ -66,7 +66,7 @@ sleepq_init(void)
 	if ((error = witness_register(ranks, nitems(ranks))) != 0)
 		return (error);
 
-	sleepq_chains = aligned_alloc(
+	sleepq_chains = md_aligned_alloc(
 	    MD_CACHE_LINE, 2 * SLEEPQ_CHAINS * sizeof(*sleepq_chains));
 	if (sleepq_chains == NULL)
 		return (ENOMEM);
@@ -79,6 +79,10 @@ sleepq_init(void)
 	}
 	sleepq_nwakeups = counter_u64_alloc("kern.sched.wakeups",
 	    "threads made runnable by wakeups and lock releases");
+	if (sleepq_nwakeups == NULL) {
+		sleepq_fini();
+		return (ENOMEM);
+	}
 	return (0);
 }
 
@@ -94,8 +98,11 @@ sleepq_fini(void)
 		    ("sleepq_fini: chain %d has sleepers", i));
 		mtx_destroy(&sleepq_chains[i].sc_lock);
 	}
-	free(sleepq_chains);
+	md_free(sleepq_chains);
 	sleepq_chains = NULL;
+	if (sleepq_nwakeups != NULL)
+		counter_u64_free(sleepq_nwakeups);
+	sleepq_nwakeups = NULL;
 }
 
 uint64_t
@@ -110,7 +117,7 @@ sleepq_alloc(void)
 	struct sleepqueue *sq;
 	int i;
 
-	sq = calloc(1, sizeof(*sq));
+	sq = md_calloc(1, sizeof(*sq));
 	if (sq == NULL)
 		return (NULL);
 	for (i = 0; i < SLEEPQ_NQUEUES; i++)
@@ -122,7 +129,7 @@ sleepq_alloc(void)
 void
 sleepq_free(struct sleepqueue *sq)
 {
-	free(sq);
+	md_free(sq);
 }
 
 void

@@ -236,7 +236,7 @@ stall_report(void)
 	int i, pass;
 
 	kthread_foreach_parked(stall_count, &st.st_cap);
-	st.st_td = calloc((size_t)st.st_cap + 1, sizeof(*st.st_td));
+	st.st_td = md_calloc((size_t)st.st_cap + 1, sizeof(*st.st_td));
 	if (st.st_td == NULL) {
 		md_printf("vmlab: stall: no memory for the thread report\n");
 		return;
@@ -263,7 +263,7 @@ stall_report(void)
 		for (i = 0; i < st.st_n; i++)
 			if (((st.st_td[i]->td_flags & TDF_SYSTEM) != 0) == pass)
 				stall_report_thread(&st, st.st_td[i]);
-	free(st.st_td);
+	md_free(st.st_td);
 }
 
 static const struct md_stall_hooks stall_hooks = {

@@ -82,7 +82,7 @@ sysctl_insert(const struct sysctl_node *sn)
 	i = -i - 1;
 	if (sysctl_nnodes == sysctl_cap) {
 		cap = sysctl_cap == 0 ? 64 : sysctl_cap * 2;
-		n = realloc(sysctl_nodes, cap * sizeof(*n));
+		n = md_realloc(sysctl_nodes, cap * sizeof(*n));
 		if (n == NULL) {
 			mtx_unlock_spin(&sysctl_mtx);
 			return (ENOMEM);
@@ -502,7 +502,7 @@ sysctl_foreach(int (*fn)(const struct sysctl_info *, void *), void *arg)
 	/* Handlers may take locks: call them on a copy, unlocked. */
 	mtx_lock_spin(&sysctl_mtx);
 	n = sysctl_nnodes;
-	copy = malloc((n == 0 ? 1 : n) * sizeof(*copy));
+	copy = md_malloc((n == 0 ? 1 : n) * sizeof(*copy));
 	if (copy != NULL)
 		memcpy(copy, sysctl_nodes, n * sizeof(*copy));
 	mtx_unlock_spin(&sysctl_mtx);
@@ -515,7 +515,7 @@ sysctl_foreach(int (*fn)(const struct sysctl_info *, void *), void *arg)
 			    (int64_t)copy[i].sn_handler(copy[i].sn_arg);
 		rv = fn(&si, arg);
 	}
-	free(copy);
+	md_free(copy);
 	return (rv);
 }
 
@@ -523,7 +523,7 @@ void
 sysctl_fini(void)
 {
 	mtx_lock_spin(&sysctl_mtx);
-	free(sysctl_nodes);
+	md_free(sysctl_nodes);
 	sysctl_nodes = NULL;
 	sysctl_nnodes = sysctl_cap = 0;
 	mtx_unlock_spin(&sysctl_mtx);

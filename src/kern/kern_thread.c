@@ -40,6 +40,21 @@ static size_t kthread_nall, kthread_allcap; /* (f) */
 
 static void sched_idle_loop(struct pcpu *pc);
 
+/* Undoes the per-CPU part of sched_init() for CPUs [0, n). */
+static void
+sched_free_pcpu(int n)
+{
+	int cpu;
+
+	for (cpu = 0; cpu < n; cpu++) {
+		mtx_destroy(&kern_pcpu[cpu].pc_rqlock);
+		mtx_destroy(&kern_pcpu[cpu].pc_timolock);
+		md_free(kern_pcpu[cpu].pc_idlethread);
+	}
+	md_free(kern_pcpu);
+	kern_pcpu = NULL;
+}
+
 int
 sched_init(void)
 {
@@ -55,7 +70,7 @@ sched_init(void)
 		return (error);
 
 	kern_pcpu =
-	    aligned_alloc(MD_CACHE_LINE, sizeof(*kern_pcpu) * (size_t)n);
+	    md_aligned_alloc(MD_CACHE_LINE, sizeof(*kern_pcpu) * (size_t)n);
 	if (kern_pcpu == NULL)
 		return (ENOMEM);
 	memset(kern_pcpu, 0, sizeof(*kern_pcpu) * (size_t)n);
@@ -67,6 +82,13 @@ sched_init(void)
 		mtx_init(&pc->pc_timolock, "sched timeout", MTX_SPIN);
 		TAILQ_INIT(&pc->pc_runq);
 		TAILQ_INIT(&pc->pc_timoq);
+		pc->pc_idlethread =
+		    md_aligned_alloc(MD_CACHE_LINE, sizeof(*pc->pc_idlethread));
+		if (pc->pc_idlethread == NULL) {
+			sched_free_pcpu(cpu + 1);
+			return (ENOMEM);
+		}
+		memset(pc->pc_idlethread, 0, sizeof(*pc->pc_idlethread));
 	}
 	mtx_init(&kthread_free_mtx, "kthread free", MTX_SPIN);
 	TAILQ_INIT(&kthread_freeq);
@@ -83,7 +105,6 @@ sched_fini(void)
 {
 	struct thread *td;
 	size_t i;
-	int cpu;
 
 	stall_fini();
 	for (i = 0; i < kthread_nall; i++) {
@@ -95,19 +116,14 @@ sched_fini(void)
 		md_ctx_destroy(&td->td_ctx);
 		if (td->td_sleepqueue != NULL)
 			sleepq_free(td->td_sleepqueue);
-		free(td);
+		md_free(td);
 	}
-	free(kthread_all);
+	md_free(kthread_all);
 	kthread_all = NULL;
 	kthread_nall = kthread_allcap = 0;
 	TAILQ_INIT(&kthread_freeq);
 	mtx_destroy(&kthread_free_mtx);
-	for (cpu = 0; cpu < md_ncpus(); cpu++) {
-		mtx_destroy(&kern_pcpu[cpu].pc_rqlock);
-		mtx_destroy(&kern_pcpu[cpu].pc_timolock);
-	}
-	free(kern_pcpu);
-	kern_pcpu = NULL;
+	sched_free_pcpu(md_ncpus());
 }
 
 uint64_t
@@ -175,7 +191,7 @@ kthread_alloc(void)
 	}
 	if (kthread_nall == kthread_allcap) {
 		cap = kthread_allcap == 0 ? 256 : kthread_allcap * 2;
-		all = realloc(kthread_all, cap * sizeof(*all));
+		all = md_realloc(kthread_all, cap * sizeof(*all));
 		if (all == NULL) {
 			mtx_unlock_spin(&kthread_free_mtx);
 			return (NULL);
@@ -183,12 +199,12 @@ kthread_alloc(void)
 		kthread_all = all;
 		kthread_allcap = cap;
 	}
-	td = aligned_alloc(64, sizeof(*td));
+	td = md_aligned_alloc(64, sizeof(*td));
 	if (td != NULL) {
 		memset(td, 0, sizeof(*td));
 		td->td_sleepqueue = sleepq_alloc();
 		if (td->td_sleepqueue == NULL) {
-			free(td);
+			md_free(td);
 			td = NULL;
 		} else
 			kthread_all[kthread_nall++] = td;
@@ -527,12 +543,9 @@ void
 sched_cpu_main(int cpu)
 {
 	struct pcpu *pc = &kern_pcpu[cpu];
-	struct thread *idle;
+	/* Allocated by sched_init(), where a failure can be reported. */
+	struct thread *idle = pc->pc_idlethread;
 
-	idle = aligned_alloc(64, sizeof(*idle));
-	if (idle == NULL)
-		md_panic("sched_cpu_main: no memory for idle thread %d", cpu);
-	memset(idle, 0, sizeof(*idle));
 	md_ctx_self(&idle->td_ctx);
 	idle->td_flags = TDF_IDLE;
 	idle->td_bindcpu = cpu;
@@ -540,12 +553,9 @@ sched_cpu_main(int cpu)
 	idle->td_oncpu = 1;
 	idle->td_state = TDS_RUNNING;
 	snprintf(idle->td_name, sizeof(idle->td_name), "idle%d", cpu);
-	pc->pc_idlethread = idle;
 	pc->pc_curthread = idle;
 	sched_idle_loop(pc);
 	pc->pc_curthread = NULL;
-	pc->pc_idlethread = NULL;
-	free(idle);
 }
 
 static void

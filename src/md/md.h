@@ -308,6 +308,28 @@ void md_panic(const char *fmt, ...)
 /* Console output (serialised), on the diagnostic stream (stderr). */
 void md_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * The kernel's memory for its own structures (not the physical arena):
+ * the kernel services, the VM and the front door allocate through these,
+ * with malloc(3)'s contracts (NULL on failure; md_free(NULL) does
+ * nothing), from any thread.  md's own bookkeeping (the simulator's
+ * tables, IPI records: the machine, not the kernel) does not.
+ *
+ * Failure injection (tests, as SQLite's test harness does):
+ * md_malloc_fail_nth(n) makes the nth allocation from now fail (1: the
+ * next), once; 0 cancels.  md_malloc_count() counts allocations made
+ * since the process started, md_malloc_failed() those failed by
+ * injection.
+ */
+void *md_malloc(size_t size);
+void *md_calloc(size_t nmemb, size_t size);
+void *md_realloc(void *p, size_t size);
+void *md_aligned_alloc(size_t align, size_t size);
+void md_free(void *p);
+void md_malloc_fail_nth(uint64_t n);
+uint64_t md_malloc_count(void);
+uint64_t md_malloc_failed(void);
+
 /* Backend-private inline parts (md_curcpu and sync hooks). */
 #include "md/md_inline.h"
 

@@ -435,3 +435,83 @@ md_printf(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 }
+
+/*
+ * The kernel's malloc.  md_mem_fail_at is the value of md_mem_count at
+ * which an allocation fails (0: none); counts are process-wide atomics,
+ * not sync points (the simulator need not see them: no kernel code
+ * synchronises through them).
+ */
+static uint64_t md_mem_count, md_mem_fail_at, md_mem_failed;
+
+/* Counts one allocation; true if it is the one to fail. */
+static bool
+md_mem_inject(void)
+{
+	uint64_t n = __atomic_add_fetch(&md_mem_count, 1, __ATOMIC_RELAXED);
+	uint64_t at = __atomic_load_n(&md_mem_fail_at, __ATOMIC_RELAXED);
+
+	if (at == 0 || n != at)
+		return (false);
+	__atomic_add_fetch(&md_mem_failed, 1, __ATOMIC_RELAXED);
+	/* Where it failed, for whoever debugs an unreported failure. */
+	if (getenv("VMLAB_MALLOC_FAIL_TRACE") != NULL) {
+		fprintf(stderr, "md_malloc: allocation %llu fails here:\n",
+		    (unsigned long long)n);
+		md_backtrace();
+	}
+	return (true);
+}
+
+void *
+md_malloc(size_t size)
+{
+	return (md_mem_inject() ? NULL : malloc(size));
+}
+
+void *
+md_calloc(size_t nmemb, size_t size)
+{
+	return (md_mem_inject() ? NULL : calloc(nmemb, size));
+}
+
+void *
+md_realloc(void *p, size_t size)
+{
+	return (md_mem_inject() ? NULL : realloc(p, size));
+}
+
+void *
+md_aligned_alloc(size_t align, size_t size)
+{
+	/* aligned_alloc() wants a multiple of the alignment. */
+	size = (size + align - 1) / align * align;
+	return (md_mem_inject() ? NULL : aligned_alloc(align, size));
+}
+
+void
+md_free(void *p)
+{
+	free(p);
+}
+
+void
+md_malloc_fail_nth(uint64_t n)
+{
+	uint64_t now = __atomic_load_n(&md_mem_count, __ATOMIC_RELAXED);
+
+	__atomic_store_n(
+	    &md_mem_fail_at, n == 0 ? 0 : now + n, __ATOMIC_RELAXED);
+}
+
+uint64_t
+md_malloc_count(void)
+{
+	return (__atomic_load_n(&md_mem_count, __ATOMIC_RELAXED));
+}
+
+uint64_t
+md_malloc_failed(void)
+{
+	return (__atomic_load_n(&md_mem_failed, __ATOMIC_RELAXED));
+}

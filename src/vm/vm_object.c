@@ -186,7 +186,7 @@ vm_object_alloc_struct(void)
 		LIST_REMOVE(obj, object_list);
 	mtx_unlock(&vm_object_list_mtx);
 	if (obj == NULL) {
-		obj = calloc(1, sizeof(*obj));
+		obj = md_calloc(1, sizeof(*obj));
 		if (obj == NULL)
 			return (NULL);
 		mtx_init(&obj->o_mtx, "vm object", MTX_DEF);
@@ -411,7 +411,7 @@ vm_object_collapse_swap_cb(vm_pindex_t pindex, vm_daddr_t blk, void *arg)
 		return (0);
 	if (mv->n == mv->cap) {
 		mv->cap = mv->cap == 0 ? 64 : mv->cap * 2;
-		nidx = realloc(mv->idx, mv->cap * sizeof(*nidx));
+		nidx = md_realloc(mv->idx, mv->cap * sizeof(*nidx));
 		if (nidx == NULL) {
 			mv->nomem = true;
 			return (ENOMEM);
@@ -441,7 +441,7 @@ vm_object_collapse_swap(struct vm_object *obj, struct vm_object *backing)
 			blk, &old) != 0)
 			vm_swap_free(blk, 1); /* the page's copy is lost */
 	}
-	free(mv.idx);
+	md_free(mv.idx);
 	if (vm_swap_meta_count(&obj->swp) > 0)
 		obj->type = OBJT_SWAP;
 	vm_swap_meta_free_all(&backing->swp);
@@ -633,7 +633,7 @@ vm_object_fini(void)
 	while ((obj = LIST_FIRST(&vm_object_free)) != NULL) {
 		LIST_REMOVE(obj, object_list);
 		mtx_destroy(&obj->o_mtx);
-		free(obj);
+		md_free(obj);
 	}
 	mtx_destroy(&vm_object_list_mtx);
 	counter_u64_free_table(vm_object_counters, nitems(vm_object_counters));

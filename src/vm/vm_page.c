@@ -828,13 +828,14 @@ vm_page_check(void)
 	int d;
 
 	memset(&pa, 0, sizeof(pa));
-	pa.pa_bits = calloc(howmany(vm_page_array_size, 64), sizeof(uint64_t));
+	pa.pa_bits =
+	    md_calloc(howmany(vm_page_array_size, 64), sizeof(uint64_t));
 	if (pa.pa_bits == NULL)
 		return (1);
 	vm_pgcache_foreach(vm_page_acct_cached, &pa);
 	for (d = 0; d < vm_ndomains; d++)
 		vm_page_check_domain(d, &pa);
-	free(pa.pa_bits);
+	md_free(pa.pa_bits);
 	return (pa.pa_nerr);
 }
 

@@ -751,7 +751,7 @@ vm_pagequeue_init(void)
 	atomic_store_int(&vm_bq_size, (uint32_t)vm_bq_size_tun);
 	atomic_store_int(&vm_bq_trylock, (uint32_t)vm_bq_trylock_tun);
 	vm_bq_ncpus = md_ncpus();
-	vm_bq = calloc((size_t)vm_bq_ncpus * (size_t)vm_ndomains * PQ_COUNT,
+	vm_bq = md_calloc((size_t)vm_bq_ncpus * (size_t)vm_ndomains * PQ_COUNT,
 	    sizeof(*vm_bq));
 	if (vm_bq == NULL)
 		return (ENOMEM);
@@ -782,6 +782,6 @@ vm_pagequeue_fini(void)
 		for (q = 0; q < PQ_COUNT; q++)
 			mtx_destroy(&vm_pagequeue_get(d, q)->pq_mutex);
 	counter_u64_free_table(vm_pq_counters, nitems(vm_pq_counters));
-	free(vm_bq);
+	md_free(vm_bq);
 	vm_bq = NULL;
 }

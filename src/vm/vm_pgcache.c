@@ -353,12 +353,14 @@ vm_pgcache_stat_size(void *arg)
 	return (arg != NULL ? vm_pgcache_dom_high[0] : vm_pgcache_dom_batch[0]);
 }
 
-static void
+static int
 vm_pgcache_init_stats(void)
 {
 	vm_pgcache_shortage_drains =
 	    counter_u64_alloc("vm.stats.pgcache.shortage_drains",
 		"drains of every CPU's caches by an allocation short of pages");
+	if (vm_pgcache_shortage_drains == NULL)
+		return (ENOMEM);
 	(void)sysctl_stat_register("vm.stats.pgcache.cached", vm_pgcache_stat,
 	    (void *)offsetof(struct vm_pgcache, pc_count),
 	    "pages in per-CPU caches (not counted as free)");
@@ -385,6 +387,7 @@ vm_pgcache_init_stats(void)
 	    "effective capacity of a cache of domain 0");
 	(void)sysctl_stat_register("vm.stats.pgcache.batch",
 	    vm_pgcache_stat_size, NULL, "effective batch of domain 0");
+	return (0);
 }
 
 /* Effective high and batch of each domain (see vm_pgcache.h). */
@@ -424,10 +427,10 @@ vm_pgcache_init(void)
 
 	vm_pgcache_ndomains = vm_ndomains;
 	n = (size_t)ncpus * (size_t)vm_ndomains * VM_NFREEPOOL;
-	vm_pgcache_array = aligned_alloc(MD_CACHE_LINE, n * sizeof(*pc));
+	vm_pgcache_array = md_aligned_alloc(MD_CACHE_LINE, n * sizeof(*pc));
 	n = (size_t)vm_pgcache_size_domains() + MD_CACHE_LINE / sizeof(*next);
-	vm_pgcache_slots = aligned_alloc(MD_CACHE_LINE, n * sizeof(*next));
-	vm_pgcache_allcpus = calloc((size_t)ncpus, sizeof(bool));
+	vm_pgcache_slots = md_aligned_alloc(MD_CACHE_LINE, n * sizeof(*next));
+	vm_pgcache_allcpus = md_calloc((size_t)ncpus, sizeof(bool));
 	if (vm_pgcache_array == NULL || vm_pgcache_slots == NULL ||
 	    vm_pgcache_allcpus == NULL) {
 		vm_pgcache_fini();
@@ -456,7 +459,10 @@ vm_pgcache_init(void)
 				    : 0;
 			}
 	}
-	vm_pgcache_init_stats();
+	if (vm_pgcache_init_stats() != 0) {
+		vm_pgcache_fini();
+		return (ENOMEM);
+	}
 	return (0);
 }
 
@@ -466,9 +472,9 @@ vm_pgcache_fini(void)
 	if (vm_pgcache_shortage_drains != NULL)
 		counter_u64_free(vm_pgcache_shortage_drains);
 	vm_pgcache_shortage_drains = NULL;
-	free(vm_pgcache_array);
-	free(vm_pgcache_slots);
-	free(vm_pgcache_allcpus);
+	md_free(vm_pgcache_array);
+	md_free(vm_pgcache_slots);
+	md_free(vm_pgcache_allcpus);
 	vm_pgcache_array = NULL;
 	vm_pgcache_slots = NULL;
 	vm_pgcache_allcpus = NULL;

@@ -502,8 +502,8 @@ vm_phys_contig_scan(int domain, uint64_t npages, vm_paddr_t low,
 		if (seg->ps_domain != domain || from >= lim)
 			continue;
 		pb.pb_seg = seg;
-		pb.pb_bits =
-		    calloc(howmany(atop(seg->ps_end - seg->ps_start), 64), 8);
+		pb.pb_bits = md_calloc(
+		    howmany(atop(seg->ps_end - seg->ps_start), 64), 8);
 		if (pb.pb_bits == NULL)
 			return (NULL);
 		vm_phys_foreach_free(domain, vm_phys_bitmap_mark, &pb);
@@ -517,7 +517,7 @@ vm_phys_contig_scan(int domain, uint64_t npages, vm_paddr_t low,
 			}
 			from = seg->ps_start + ptoa(busy + 1);
 		}
-		free(pb.pb_bits);
+		md_free(pb.pb_bits);
 	}
 	return (m);
 }
@@ -822,7 +822,7 @@ vm_phys_init_pages(void)
 		n += atop(vm_phys_segs[s].ps_end - vm_phys_segs[s].ps_start);
 	vm_page_array_size = vm_phys_sparse ? n : atop(vm_phys_end);
 	/* Cache-line aligned, like the struct (see vm_page.h). */
-	vm_page_array = aligned_alloc(
+	vm_page_array = md_aligned_alloc(
 	    MD_CACHE_LINE, vm_page_array_size * sizeof(struct vm_page));
 	if (vm_page_array == NULL)
 		return (ENOMEM);
@@ -882,7 +882,7 @@ vm_phys_init(void)
 void
 vm_phys_fini(void)
 {
-	free(vm_page_array);
+	md_free(vm_page_array);
 	vm_page_array = NULL;
 	vm_page_array_size = 0;
 	vm_phys_nsegs = 0;

@@ -223,7 +223,7 @@ vm_radix_node_alloc(vm_pindex_t index, int clev)
 			return (NULL);
 		vm_radix_fail_alloc_after--;
 	}
-	n = aligned_alloc(VM_RADIX_NODE_ALIGN, sizeof(*n));
+	n = md_aligned_alloc(VM_RADIX_NODE_ALIGN, sizeof(*n));
 	if (n == NULL)
 		return (NULL);
 	/* Plain stores: nobody sees the node before its word is stored. */
@@ -248,7 +248,7 @@ vm_radix_node_free(struct vm_radix_node *n)
 		n->rn_child[i] = VM_RADIX_POISON;
 	n->rn_clev = VM_RADIX_DEADLEV;
 #endif
-	free(n);
+	md_free(n);
 	/* Relaxed: a statistic. */
 	atomic_add_64(&vm_radix_nnodes, (uint64_t)-1);
 }

@@ -610,17 +610,24 @@ vm_reserv_stat(void *arg)
 	return (sum);
 }
 
-static void
+static const struct counter_spec vm_reserv_counters[] = {
+	{ &vm_reserv_created, "vm.stats.reserv.created", "reservations made" },
+	{ &vm_reserv_broken, "vm.stats.reserv.broken",
+	    "partially populated reservations broken under shortage" },
+	{ &vm_reserv_freed, "vm.stats.reserv.freed",
+	    "reservations whose last page was freed" },
+	{ &vm_reserv_fullpop_events, "vm.stats.reserv.fullpop",
+	    "times a reservation became fully populated (promotable)" },
+};
+
+static int
 vm_reserv_init_stats(void)
 {
-	vm_reserv_created =
-	    counter_u64_alloc("vm.stats.reserv.created", "reservations made");
-	vm_reserv_broken = counter_u64_alloc("vm.stats.reserv.broken",
-	    "partially populated reservations broken under shortage");
-	vm_reserv_freed = counter_u64_alloc(
-	    "vm.stats.reserv.freed", "reservations whose last page was freed");
-	vm_reserv_fullpop_events = counter_u64_alloc("vm.stats.reserv.fullpop",
-	    "times a reservation became fully populated (promotable)");
+	int error;
+
+	if ((error = counter_u64_alloc_table(
+		 vm_reserv_counters, nitems(vm_reserv_counters))) != 0)
+		return (error);
 	(void)sysctl_stat_register("vm.stats.reserv.active", vm_reserv_stat,
 	    (void *)0, "active reservations");
 	(void)sysctl_stat_register("vm.stats.reserv.partpop", vm_reserv_stat,
@@ -629,6 +636,7 @@ vm_reserv_init_stats(void)
 	    vm_reserv_stat, (void *)2, "fully populated reservations");
 	(void)sysctl_stat_register("vm.stats.reserv.free_pages", vm_reserv_stat,
 	    (void *)3, "unpopulated pages held by reservations");
+	return (0);
 }
 
 /* Runs at boot after vm_phys_init(), before the CPUs start. */
@@ -646,14 +654,14 @@ vm_reserv_init(void)
 	if ((error = witness_register(ranks, nitems(ranks))) != 0)
 		return (error);
 	vm_reserv_nframes = vm_phys_end >> (PAGE_SHIFT + VM_LEVEL_0_ORDER);
-	vm_reserv_array =
-	    calloc(vm_reserv_nframes > 0 ? vm_reserv_nframes : 1, sizeof(*rv));
+	vm_reserv_array = md_calloc(
+	    vm_reserv_nframes > 0 ? vm_reserv_nframes : 1, sizeof(*rv));
 	for (nb = 64; nb < vm_reserv_nframes; nb <<= 1)
 		;
-	vm_reserv_hash = calloc(nb, sizeof(*vm_reserv_hash));
+	vm_reserv_hash = md_calloc(nb, sizeof(*vm_reserv_hash));
 	if (vm_reserv_array == NULL || vm_reserv_hash == NULL) {
-		free(vm_reserv_array);
-		free(vm_reserv_hash);
+		md_free(vm_reserv_array);
+		md_free(vm_reserv_hash);
 		vm_reserv_array = NULL;
 		vm_reserv_hash = NULL;
 		return (ENOMEM);
@@ -676,7 +684,10 @@ vm_reserv_init(void)
 		mtx_init(
 		    &vm_reserv_locks[i].rl_mtx, "vm reserv hash", MTX_SPIN);
 	atomic_store_int(&vm_reserv_on, vm_reserv_enable_tun != 0 ? 1 : 0);
-	vm_reserv_init_stats();
+	if ((error = vm_reserv_init_stats()) != 0) {
+		vm_reserv_fini();
+		return (error);
+	}
 	return (0);
 }
 
@@ -687,12 +698,9 @@ vm_reserv_fini(void)
 
 	for (i = 0; i < VM_RESERV_NLOCKS; i++)
 		mtx_destroy(&vm_reserv_locks[i].rl_mtx);
-	counter_u64_free(vm_reserv_created);
-	counter_u64_free(vm_reserv_broken);
-	counter_u64_free(vm_reserv_freed);
-	counter_u64_free(vm_reserv_fullpop_events);
-	free(vm_reserv_array);
-	free(vm_reserv_hash);
+	counter_u64_free_table(vm_reserv_counters, nitems(vm_reserv_counters));
+	md_free(vm_reserv_array);
+	md_free(vm_reserv_hash);
 	vm_reserv_array = NULL;
 	vm_reserv_hash = NULL;
 	vm_reserv_nframes = 0;

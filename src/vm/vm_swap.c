@@ -636,7 +636,7 @@ vm_swap_alloc_init(uint64_t nblocks)
 
 	vm_swap_nblocks = nblocks;
 	n = howmany(nblocks, 64);
-	vm_swap_bits = calloc(n, sizeof(*vm_swap_bits));
+	vm_swap_bits = md_calloc(n, sizeof(*vm_swap_bits));
 	if (vm_swap_bits == NULL)
 		return (ENOMEM);
 	if (nblocks % 64 != 0)
@@ -645,7 +645,7 @@ vm_swap_alloc_init(uint64_t nblocks)
 		VM_ASSERT(k < VM_SWAP_MAXLEVELS,
 		    ("%s: %llu blocks", __func__, (unsigned long long)nblocks));
 		vm_swap_nsums[k] = n;
-		vm_swap_sums[k] = calloc(n, sizeof(struct vm_swap_sum));
+		vm_swap_sums[k] = md_calloc(n, sizeof(struct vm_swap_sum));
 		if (vm_swap_sums[k] == NULL)
 			return (ENOMEM);
 		vm_swap_nlevels = k + 1;
@@ -804,11 +804,11 @@ vm_swap_fini(void)
 		md_disk_close(vm_swap_disk);
 	vm_swap_disk = NULL;
 	for (k = 0; k < VM_SWAP_MAXLEVELS; k++) {
-		free(vm_swap_sums[k]);
+		md_free(vm_swap_sums[k]);
 		vm_swap_sums[k] = NULL;
 		vm_swap_nsums[k] = 0;
 	}
-	free(vm_swap_bits);
+	md_free(vm_swap_bits);
 	vm_swap_bits = NULL;
 	vm_swap_nblocks = vm_swap_nfree = 0;
 	vm_swap_nlevels = 0;
@@ -904,7 +904,7 @@ vm_swap_meta_grow(struct vm_swap_meta *meta)
 	uint64_t i, n = old == NULL ? 0 : 1ull << meta->sm_lg, h;
 	int lg = old == NULL ? VM_SWAP_META_LGMIN : meta->sm_lg + 1;
 
-	meta->sm_hash = calloc(1ull << lg, sizeof(*meta->sm_hash));
+	meta->sm_hash = md_calloc(1ull << lg, sizeof(*meta->sm_hash));
 	if (meta->sm_hash == NULL) {
 		meta->sm_hash = old;
 		return (false);
@@ -917,7 +917,7 @@ vm_swap_meta_grow(struct vm_swap_meta *meta)
 			sc->sc_next = meta->sm_hash[h];
 			meta->sm_hash[h] = sc;
 		}
-	free(old);
+	md_free(old);
 	return (true);
 }
 
@@ -927,7 +927,7 @@ vm_swap_meta_release(struct vm_swap_meta *meta)
 {
 	if (meta->sm_nchunks != 0)
 		return;
-	free(meta->sm_hash);
+	md_free(meta->sm_hash);
 	meta->sm_hash = NULL;
 	meta->sm_lg = 0;
 }
@@ -942,7 +942,7 @@ vm_swap_meta_unlink(struct vm_swap_meta *meta, struct vm_swap_chunk **scp)
 	    ("%s: chunk %llu has %u blocks", __func__,
 		(unsigned long long)sc->sc_first, sc->sc_count));
 	*scp = sc->sc_next;
-	free(sc);
+	md_free(sc);
 	meta->sm_nchunks--;
 }
 
@@ -975,7 +975,7 @@ vm_swap_meta_new_chunk(
 	struct vm_swap_chunk *sc;
 	int i;
 
-	sc = malloc(sizeof(*sc));
+	sc = md_malloc(sizeof(*sc));
 	if (sc == NULL)
 		return (NULL);
 	sc->sc_next = NULL;
@@ -1153,10 +1153,10 @@ vm_swap_meta_free_all(struct vm_swap_meta *meta)
 			for (i = 0; i < VM_SWAP_META_PAGES; i++)
 				if (sc->sc_blk[i] != SWAPBLK_NONE)
 					vm_swap_run_add(&r, sc->sc_blk[i]);
-			free(sc);
+			md_free(sc);
 		}
 	vm_swap_run_flush(&r);
-	free(meta->sm_hash);
+	md_free(meta->sm_hash);
 	vm_swap_meta_init(meta);
 }
 

@@ -121,7 +121,7 @@ vnode_pager_putpages(
 	int error = 0, i;
 
 	VM_OBJECT_ASSERT_LOCKED(obj);
-	if ((buf = malloc(ptoa(count))) == NULL) {
+	if ((buf = md_malloc(ptoa(count))) == NULL) {
 		for (i = 0; i < count; i++)
 			rtvals[i] = ENOMEM;
 		return;
@@ -140,7 +140,7 @@ vnode_pager_putpages(
 		    md_disk_write(obj->vn_disk, buf, ptoa(ma[0]->pindex), len);
 	vnode_pager_cost(len);
 	vm_object_lock(obj);
-	free(buf);
+	md_free(buf);
 	for (i = 0; i < count; i++)
 		rtvals[i] = error;
 }

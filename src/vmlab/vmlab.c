@@ -77,7 +77,7 @@ vmlab_sim_tunables(void)
 	for (i = 0; i < MD_SIM_NPARAMS; i++) {
 		sp = &md_sim_params[i];
 		/* Names live as long as the registry: for the process. */
-		name = malloc(strlen(sp->sp_name) + 5);
+		name = md_malloc(strlen(sp->sp_name) + 5);
 		if (name == NULL)
 			return (ENOMEM);
 		strcpy(name, "sim.");
