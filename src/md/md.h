@@ -284,7 +284,9 @@ void md_phys_release(uint64_t pa, uint64_t len);
  * EIO).  md_disk_readv() / md_disk_writev() move the iovcnt (>= 1)
  * buffers of `iov', in order, to or from the contiguous range starting at
  * `off', as one I/O (a scatter-gather transfer with no copy).  Concurrent
- * I/O to disjoint ranges of one disk is allowed.
+ * I/O to disjoint ranges of one disk is allowed.  Each read or write
+ * charges its own cost (sim: the disk's latency plus the bytes at its
+ * bandwidth, sim.cost.disk_*; host: the real I/O), failed or not.
  */
 struct md_disk;
 struct md_iovec {
@@ -301,6 +303,14 @@ int md_disk_writev(
     struct md_disk *d, const struct md_iovec *iov, int iovcnt, uint64_t off);
 uint64_t md_disk_size(const struct md_disk *d);
 void md_disk_close(struct md_disk *d);
+
+/*
+ * Page contents through the direct map: md_page_zero() / md_page_copy()
+ * are memset / memcpy of len bytes that charge their own cost (sim: per
+ * 4 KiB page, sim.cost.page_zero / page_copy; host: the real work).
+ */
+void md_page_zero(void *dst, size_t len);
+void md_page_copy(void *dst, const void *src, size_t len);
 
 /* Fatal errors: prints the message and aborts the process. */
 void md_panic(const char *fmt, ...)

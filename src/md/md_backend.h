@@ -48,6 +48,8 @@ void md_phys_fini(void);
 void md_ctx_fini(void);
 void md_ctx_swap_raw(struct md_ctx *from, struct md_ctx *to, bool dying);
 void md_ctx_self_host(struct md_ctx *ctx);
+/* The cost of a disk transfer of `bytes' (md_disk_*: latency + bytes). */
+void md_disk_charge(uint64_t bytes);
 /* Mailbox state, for backends that must know whether an IPI waits. */
 bool md_ipi_pending(int cpu);
 int md_common_init(int ncpus);

@@ -190,6 +190,42 @@ md_cost(uint64_t ns)
 }
 
 void
+md_disk_charge(uint64_t bytes)
+{
+	int64_t mbps = md_cfg.mc_sim[MD_SIM_COST_DISK_MBPS];
+
+	md_cost_param(MD_SIM_COST_DISK_LATENCY);
+	/* MB/s is bytes per microsecond: bytes * 1000 / mbps is in ns. */
+	if (md_cfg.mc_backend == MD_BACKEND_SIM && mbps > 0)
+		md_backend->mb_cost(bytes * 1000 / (uint64_t)mbps);
+}
+
+/* Charges `len' bytes of page work at the per-4-KiB-page cost `param'. */
+static void
+md_page_charge(int param, size_t len)
+{
+	int64_t per = md_cfg.mc_sim[param];
+
+	if (md_cfg.mc_backend == MD_BACKEND_SIM && per > 0)
+		md_backend->mb_cost(
+		    ((uint64_t)len * (uint64_t)per + 4095) / 4096);
+}
+
+void
+md_page_zero(void *dst, size_t len)
+{
+	memset(dst, 0, len);
+	md_page_charge(MD_SIM_COST_PAGE_ZERO, len);
+}
+
+void
+md_page_copy(void *dst, const void *src, size_t len)
+{
+	memcpy(dst, src, len);
+	md_page_charge(MD_SIM_COST_PAGE_COPY, len);
+}
+
+void
 md_cost_param(int param)
 {
 	const struct md_config *cfg = md_config();

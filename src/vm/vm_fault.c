@@ -175,12 +175,10 @@ vm_fault_page_new(struct vm_object *obj, vm_pindex_t pindex,
 	if ((m = vm_page_alloc_obj(obj, pindex, &error)) == NULL)
 		return (error != 0 ? error : ENOMEM);
 	if (src != NULL) {
-		memcpy(vm_page_dmap(m), vm_page_dmap(src), PAGE_SIZE);
-		md_cost_param(MD_SIM_COST_PAGE_COPY);
+		md_page_copy(vm_page_dmap(m), vm_page_dmap(src), PAGE_SIZE);
 		counter_u64_add(vm_cnt_cow, 1);
 	} else {
-		memset(vm_page_dmap(m), 0, PAGE_SIZE);
-		md_cost_param(MD_SIM_COST_PAGE_ZERO);
+		md_page_zero(vm_page_dmap(m), PAGE_SIZE);
 		counter_u64_add(vm_cnt_zfod, 1);
 	}
 	m->valid = VM_PAGE_BITS_ALL;

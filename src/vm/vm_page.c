@@ -102,7 +102,7 @@ vm_domain_wakeup(struct vm_domain *vmd)
 static void
 vm_page_zero(struct vm_page *m, uint64_t npages)
 {
-	memset(vm_page_dmap(m), 0, ptoa(npages));
+	md_page_zero(vm_page_dmap(m), ptoa(npages));
 	counter_u64_add(vm_cnt_zeroed, (int64_t)npages);
 }
 

@@ -111,7 +111,6 @@ static uint64_t vm_swap_nexhausted;			    /* (s) */
 static uint64_t vm_swap_wseq, vm_swap_rseq;	/* (a) I/Os counted */
 static uint32_t vm_swap_wevery, vm_swap_revery; /* (a) 0: no injection */
 static sysctl_set_fn vm_swap_inject_set;
-static uint64_t vm_swap_disk_lat, vm_swap_disk_mbps; /* (c) sim costs */
 
 static counter_u64_t vm_swap_nwrites, vm_swap_nreads, vm_swap_npages_out,
     vm_swap_npages_in, vm_swap_nwrite_errors, vm_swap_nread_errors,
@@ -518,14 +517,6 @@ vm_swap_inject(uint64_t *seqp, uint32_t *everyp)
 	return ((atomic_fetchadd_64(seqp, 1) + 1) % every == 0);
 }
 
-/* Simulated time of one transfer: latency plus bytes at the bandwidth. */
-static void
-vm_swap_charge(int npages)
-{
-	md_cost(vm_swap_disk_lat +
-	    (uint64_t)npages * PAGE_SIZE * 1000 / vm_swap_disk_mbps);
-}
-
 static void
 vm_swap_io_assert(vm_daddr_t blk, int npages, const char *fn)
 {
@@ -567,7 +558,6 @@ vm_swap_write(vm_daddr_t blk, struct vm_page **ma, int npages)
 	}
 	n = vm_swap_iov(ma, npages, iov);
 	error = md_disk_writev(vm_swap_disk, iov, n, vm_swap_offset(blk));
-	vm_swap_charge(npages);
 	if (error != 0) {
 		vm_swap_io_error("write", blk, npages, error);
 		counter_u64_add(vm_swap_nwrite_errors, 1);
@@ -595,7 +585,6 @@ vm_swap_read(vm_daddr_t blk, struct vm_page **ma, int npages)
 	}
 	n = vm_swap_iov(ma, npages, iov);
 	error = md_disk_readv(vm_swap_disk, iov, n, vm_swap_offset(blk));
-	vm_swap_charge(npages);
 	if (error != 0) {
 		vm_swap_io_error("read", blk, npages, error);
 		counter_u64_add(vm_swap_nread_errors, 1);
@@ -755,7 +744,6 @@ vm_swap_open(uint64_t size)
 int
 vm_swap_init(void)
 {
-	const struct md_config *mc = md_config();
 	/* Taken under object locks (swap metadata, block frees). */
 	static const struct lock_rank ranks[] = { { "vm swap", 540, 0 } };
 	uint64_t size;
@@ -778,10 +766,6 @@ vm_swap_init(void)
 		boot_error("vm_swap: %s", strerror(error));
 		goto fail;
 	}
-	vm_swap_disk_lat = (uint64_t)mc->mc_sim[MD_SIM_COST_DISK_LATENCY];
-	vm_swap_disk_mbps = (uint64_t)mc->mc_sim[MD_SIM_COST_DISK_MBPS];
-	if (vm_swap_disk_mbps == 0)
-		vm_swap_disk_mbps = 1;
 	(void)vm_swap_inject_set(vm_swap_winject_tun, &vm_swap_wevery);
 	(void)vm_swap_inject_set(vm_swap_rinject_tun, &vm_swap_revery);
 	return (0);

@@ -119,8 +119,8 @@ uint64_t vm_swap_used(void);  /* blocks allocated (a snapshot) */
  * errno (reported on the console; a failed read may have filled part of
  * the pages).  ENOSPC is never returned: to the pagers it means that no
  * swap blocks could be allocated, and a full host file system under the
- * swap file is a write error, retried like any other.  On the simulated machine each call costs the
- * disk's latency plus the transfer at its bandwidth (sim.cost.disk_*).
+ * swap file is a write error, retried like any other.  The md disk
+ * primitives charge each transfer its own cost.
  * Kernel threads, no lock needed.
  */
 int vm_swap_write(vm_daddr_t blk, struct vm_page **ma, int npages);

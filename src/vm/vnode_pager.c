@@ -9,9 +9,8 @@
  * object lives.
  *
  * The object lock is dropped during I/O; the pages are exclusive-busied
- * and the caller holds paging in progress.  On the simulated machine each
- * I/O costs the disk's latency plus the transfer at its bandwidth
- * (sim.cost.disk_latency, sim.cost.disk_mbps).
+ * and the caller holds paging in progress.  The md disk primitives charge
+ * each I/O's cost themselves.
  */
 #include "md/md.h"
 #include "vm/vm_object.h"
@@ -21,19 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void
-vnode_pager_cost(uint64_t bytes)
-{
-	const struct md_config *cfg = md_config();
-	int64_t mbps = cfg->mc_sim[MD_SIM_COST_DISK_MBPS];
-
-	if (cfg->mc_backend != MD_BACKEND_SIM)
-		return;
-	md_cost_param(MD_SIM_COST_DISK_LATENCY);
-	if (mbps > 0)
-		md_cost(bytes * 1000 / (uint64_t)mbps);
-}
 
 /* Bytes of the file in page pindex (0 past its end). */
 static uint64_t
@@ -106,7 +92,6 @@ vnode_pager_getpages(struct vm_object *obj, struct vm_page **ma, int count)
 			    ptoa(ma[i]->pindex), len);
 		if (len < PAGE_SIZE)
 			memset(vm_page_dmap(ma[i]) + len, 0, PAGE_SIZE - len);
-		vnode_pager_cost(len);
 	}
 	vm_object_lock(obj);
 	return (error);
@@ -138,7 +123,6 @@ vnode_pager_putpages(
 	if (len > 0)
 		error =
 		    md_disk_write(obj->vn_disk, buf, ptoa(ma[0]->pindex), len);
-	vnode_pager_cost(len);
 	vm_object_lock(obj);
 	md_free(buf);
 	for (i = 0; i < count; i++)

@@ -62,9 +62,9 @@ af_check(uint8_t *data, vm_pindex_t pindex, void *arg)
 static void
 af_touch(struct af_work *aw, struct vm_object *obj, vm_pindex_t i, bool write)
 {
-	int error = vm_fault_touch(obj, i,
-	    write ? VM_TOUCH_WRITE : VM_TOUCH_READ, write ? af_fill : af_check,
-	    aw);
+	int error =
+	    vm_fault_touch(obj, i, write ? VM_TOUCH_WRITE : VM_TOUCH_READ,
+		write ? af_fill : af_check, aw);
 
 	CHECKF(error == 0 || error == ENOMEM,
 	    "touch of page %llu: error %d, not ENOMEM", (unsigned long long)i,
@@ -147,8 +147,8 @@ af_round(uint64_t n, int *nboot, int *nwork)
 		(*nboot)++;
 	} else {
 		error = vmlab_run(af_work_fn, &aw);
-		CHECKF(error == 0 || error == ENOMEM, "round %llu: vmlab_run %d",
-		    (unsigned long long)n, error);
+		CHECKF(error == 0 || error == ENOMEM,
+		    "round %llu: vmlab_run %d", (unsigned long long)n, error);
 		CHECKF(aw.aw_bad == 0, "round %llu: %d pages read back wrong",
 		    (unsigned long long)n, aw.aw_bad);
 		*nwork += error != 0 || aw.aw_errors != 0;
@@ -170,8 +170,7 @@ test_alloc_fail_rounds(void)
 	for (n = 1; n < AF_MAXROUNDS && test_failures() == 0; n++)
 		if (!af_round(n, &nboot, &nwork))
 			break;
-	CHECKF(n < AF_MAXROUNDS, "still failing after %d rounds",
-	    AF_MAXROUNDS);
+	CHECKF(n < AF_MAXROUNDS, "still failing after %d rounds", AF_MAXROUNDS);
 	printf("  %llu rounds: %d failed boots, %d workloads that saw a "
 	       "failure, then a round without one\n",
 	    (unsigned long long)n, nboot, nwork);

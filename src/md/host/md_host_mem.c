@@ -155,8 +155,8 @@ md_disk_truncate(struct md_disk *d, uint64_t size)
 	return (0);
 }
 
-int
-md_disk_read(struct md_disk *d, void *buf, uint64_t off, size_t len)
+static int
+md_disk_pread(struct md_disk *d, void *buf, uint64_t off, size_t len)
 {
 	ssize_t n;
 	size_t done = 0;
@@ -177,7 +177,16 @@ md_disk_read(struct md_disk *d, void *buf, uint64_t off, size_t len)
 }
 
 int
-md_disk_write(struct md_disk *d, const void *buf, uint64_t off, size_t len)
+md_disk_read(struct md_disk *d, void *buf, uint64_t off, size_t len)
+{
+	int error = md_disk_pread(d, buf, off, len);
+
+	md_disk_charge(len);
+	return (error);
+}
+
+static int
+md_disk_pwrite(struct md_disk *d, const void *buf, uint64_t off, size_t len)
 {
 	ssize_t n;
 	size_t done = 0;
@@ -195,6 +204,15 @@ md_disk_write(struct md_disk *d, const void *buf, uint64_t off, size_t len)
 	if (off + len > d->d_size)
 		d->d_size = off + len;
 	return (0);
+}
+
+int
+md_disk_write(struct md_disk *d, const void *buf, uint64_t off, size_t len)
+{
+	int error = md_disk_pwrite(d, buf, off, len);
+
+	md_disk_charge(len);
+	return (error);
 }
 
 /*
@@ -248,18 +266,35 @@ md_disk_rwv(struct md_disk *d, const struct md_iovec *iov, int iovcnt,
 	return (0);
 }
 
+static uint64_t
+md_iov_bytes(const struct md_iovec *iov, int iovcnt)
+{
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < iovcnt; i++)
+		n += iov[i].mi_len;
+	return (n);
+}
+
 int
 md_disk_readv(
     struct md_disk *d, const struct md_iovec *iov, int iovcnt, uint64_t off)
 {
-	return (md_disk_rwv(d, iov, iovcnt, off, false));
+	int error = md_disk_rwv(d, iov, iovcnt, off, false);
+
+	md_disk_charge(md_iov_bytes(iov, iovcnt));
+	return (error);
 }
 
 int
 md_disk_writev(
     struct md_disk *d, const struct md_iovec *iov, int iovcnt, uint64_t off)
 {
-	return (md_disk_rwv(d, iov, iovcnt, off, true));
+	int error = md_disk_rwv(d, iov, iovcnt, off, true);
+
+	md_disk_charge(md_iov_bytes(iov, iovcnt));
+	return (error);
 }
 
 uint64_t
