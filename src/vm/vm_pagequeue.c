@@ -105,14 +105,31 @@ static struct vm_page *
 vm_pqbatch_process_page(struct vm_pagequeue *pq, struct vm_page *m)
 {
 	union vm_page_astate old, new;
+	bool removed = false;
 
 	mtx_assert_owned(&pq->pq_mutex);
 	old = vm_page_astate_load(m);
 	do {
 		if (old.queue != pq->pq_index ||
 		    (old.flags & PGA_QUEUE_OP_MASK) == 0 ||
-		    m->domain != pq->pq_domain)
+		    m->domain != pq->pq_domain) {
+			VM_ASSERT(!removed,
+			    ("%s: page %p word %#x changed while enqueued",
+				__func__, (void *)m, old.bits));
 			return (NULL);
+		}
+		/*
+		 * Off the list before the new word is published: from then
+		 * on another queue's batch may enqueue the page there, under
+		 * that queue's lock, rewriting its linkage.  PGA_ENQUEUED and
+		 * a.queue of an enqueued page need pq's lock (rule 1), so a
+		 * page found enqueued stays so until our fcmpset.
+		 */
+		if (!removed && (old.flags & PGA_ENQUEUED) != 0) {
+			TAILQ_REMOVE(&pq->pq_pl, m, plinks);
+			vm_pagequeue_cnt_add(pq, -1);
+			removed = true;
+		}
 		new = old;
 		if ((old.flags & PGA_DEQUEUE) != 0) {
 			new.queue = PQ_NONE;
@@ -123,17 +140,10 @@ vm_pqbatch_process_page(struct vm_pagequeue *pq, struct vm_page *m)
 			new.flags &= ~PGA_QUEUE_OP_MASK;
 			new.flags |= PGA_ENQUEUED;
 		}
-		/*
-		 * Only the op flags and PGA_REFERENCED can change under us:
-		 * PGA_ENQUEUED and a.queue of an enqueued page need pq's
-		 * lock (rule 1), so the list work below matches `old'.
-		 */
+		/* Only the op flags and PGA_REFERENCED change under us. */
 	} while (!vm_page_astate_fcmpset(m, &old, new));
 
-	if ((old.flags & PGA_ENQUEUED) != 0) {
-		TAILQ_REMOVE(&pq->pq_pl, m, plinks);
-		vm_pagequeue_cnt_add(pq, -1);
-	}
+	/* Requeued: PGA_ENQUEUED on pq is set, only we touch the list. */
 	if ((old.flags & PGA_DEQUEUE) != 0)
 		return ((old.flags & PGA_FREE_DEFERRED) != 0 ? m : NULL);
 	if ((old.flags & PGA_REQUEUE_HEAD) != 0)
@@ -229,10 +239,16 @@ vm_pagequeue_unlink_locked(
 	union vm_page_astate old = vm_page_astate_load(m), new;
 
 	mtx_assert_owned(&pq->pq_mutex);
+	/* Enqueued on pq: stays so while we hold pq's lock (rule 1). */
+	if (old.queue != pq->pq_index || (old.flags & PGA_ENQUEUED) == 0)
+		return (false);
+	/*
+	 * Off the list before the word says it is not there: another queue's
+	 * batch may then enqueue it, rewriting its linkage.
+	 */
+	TAILQ_REMOVE(&pq->pq_pl, m, plinks);
+	vm_pagequeue_cnt_add(pq, -1);
 	do {
-		if (old.queue != pq->pq_index ||
-		    (old.flags & PGA_ENQUEUED) == 0)
-			return (false);
 		new = old;
 		new.queue = (uint8_t)queue;
 		new.flags &= ~(PGA_QUEUE_OP_MASK | PGA_ENQUEUED);
@@ -244,10 +260,7 @@ vm_pagequeue_unlink_locked(
 			if (queue == PQ_ACTIVE)
 				new.act_count = 5;
 		}
-		/* PGA_ENQUEUED needs pq's lock: the list work matches `old'. */
 	} while (!vm_page_astate_fcmpset(m, &old, new));
-	TAILQ_REMOVE(&pq->pq_pl, m, plinks);
-	vm_pagequeue_cnt_add(pq, -1);
 	return (true);
 }
 
@@ -431,16 +444,28 @@ vm_pagequeue_collect_locked(struct vm_pagequeue *pq, struct vm_page *marker,
 		if ((m->flags & PG_MARKER) != 0)
 			continue;
 		old = vm_page_astate_load(m);
+		/* A page with a pending operation is left to its batch. */
+		if ((old.flags & PGA_QUEUE_OP_MASK) != 0)
+			continue;
+		/*
+		 * Off the list before PGA_ENQUEUED is cleared: a page held by
+		 * a scan may be moved to another queue, whose batch rewrites
+		 * its linkage.  Put back where it was if an operation came.
+		 */
+		TAILQ_REMOVE(&pq->pq_pl, m, plinks);
 		do {
 			if ((old.flags & PGA_QUEUE_OP_MASK) != 0)
 				break;
 			new = old;
 			new.flags &= ~PGA_ENQUEUED;
 		} while (!vm_page_astate_fcmpset(m, &old, new));
-		/* A page with a pending operation is left to its batch. */
-		if ((old.flags & PGA_QUEUE_OP_MASK) != 0)
+		if ((old.flags & PGA_QUEUE_OP_MASK) != 0) {
+			if (next != NULL)
+				TAILQ_INSERT_BEFORE(next, m, plinks);
+			else
+				TAILQ_INSERT_TAIL(&pq->pq_pl, m, plinks);
 			continue;
-		TAILQ_REMOVE(&pq->pq_pl, m, plinks);
+		}
 		vm_pagequeue_cnt_add(pq, -1);
 		ma[n++] = m;
 	}

@@ -42,6 +42,12 @@
  *	   CPUs x domains x queues x vm.batchqueue.size + scan batches.
  *	   vm_pagequeue_check() verifies invariant 1 and this bound, and
  *	   that after vm_pagequeue_drain_all() the states match exactly.
+ *	5. The linkage of a page that is to leave a queue's list is
+ *	   unlinked before the word that lets it go is published (the
+ *	   fcmpset clearing PGA_ENQUEUED or moving a.queue): from then on
+ *	   another queue's batch, under that queue's lock, may link it
+ *	   there.  (Found by TSan: unlinking after the publish raced with the
+ *	   next queue's insert at 64 CPUs.)
  *
  * Scans.  The page daemon takes a batch of pages off a queue under one
  * lock hold (vm_pagequeue_collect()): it clears PGA_ENQUEUED and unlinks
