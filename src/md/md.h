@@ -31,64 +31,17 @@
 #define MD_BACKEND_HOST 0
 #define MD_BACKEND_SIM 1
 
-/*
- * Parameters of the simulated machine: costs in nanoseconds and schedule
- * exploration settings.  md_sim_params[] names them (the kernel registers
- * each as the tunable "sim.<name>") and gives defaults with their source.
- */
-#define MD_SIM_COST_ATOMIC 0
-#define MD_SIM_COST_LOAD 1
-#define MD_SIM_COST_STORE 2
-#define MD_SIM_COST_TRANSFER 3
-#define MD_SIM_COST_FENCE 4
-#define MD_SIM_COST_SWITCH 5
-#define MD_SIM_COST_IPI_SEND 6
-#define MD_SIM_COST_IPI_HANDLE 7
-#define MD_SIM_COST_WAKE 8
-#define MD_SIM_COST_SPIN 9
-#define MD_SIM_COST_PAGE_ZERO 10
-#define MD_SIM_COST_PAGE_COPY 11
-#define MD_SIM_COST_DISK_LATENCY 12
-#define MD_SIM_COST_DISK_MBPS 13
-#define MD_SIM_SCHED 14	    /* 0: virtual time, 1: PCT */
-#define MD_SIM_JITTER 15    /* max random ns added per sync point */
-#define MD_SIM_PCT_DEPTH 16 /* PCT priority change points */
-#define MD_SIM_PCT_STEPS 17 /* sync points the change points spread over */
-#define MD_SIM_SPIN_MAX 18  /* longest a spinner waits for its line */
-#define MD_SIM_QUANTUM 19   /* ns a CPU may run ahead of the next one */
-#define MD_SIM_NPARAMS 20
-
-struct md_sim_param {
-	const char *sp_name;
-	const char *sp_descr;
-	int64_t sp_default, sp_min, sp_max;
-	const char *const *sp_enum; /* names of values, or NULL */
-};
-extern const struct md_sim_param md_sim_params[MD_SIM_NPARAMS];
-
 /* Boot configuration of the machine (filled in by the front door). */
 struct md_config {
-	int mc_backend;			/* MD_BACKEND_* */
-	int mc_ncpus;			/* 1 .. MD_MAXCPU */
-	int mc_ndomains;		/* 1 .. MD_MAXDOMAIN, <= mc_ncpus */
-	bool mc_pin;			/* host: pin CPU threads to host CPUs */
-	uint64_t mc_physmem;		/* bytes of physical memory (arena) */
-	uint64_t mc_seed;		/* sim: schedule seed */
-	int64_t mc_sim[MD_SIM_NPARAMS]; /* sim: costs and exploration */
+	int mc_backend;	     /* MD_BACKEND_* */
+	int mc_ncpus;	     /* 1 .. MD_MAXCPU */
+	int mc_ndomains;     /* 1 .. MD_MAXDOMAIN, <= mc_ncpus */
+	bool mc_pin;	     /* host: pin CPU threads to host CPUs */
+	uint64_t mc_physmem; /* bytes of physical memory (arena) */
+	uint64_t mc_seed;    /* sim: schedule seed */
+	/* The backend's own parameters (md/sim/md_sim.h), or NULL. */
+	const int64_t *mc_sim;
 };
-
-/*
- * Sim run statistics: a hash of the schedule (every dispatch of a virtual
- * CPU and its clock) and the number of sync points, since md_init().
- */
-uint64_t md_sim_trace_hash(void);
-uint64_t md_sim_events(void);
-/*
- * Makes addresses repeatable for the sim: re-executes the program (argv)
- * with address-space randomisation off, unless it already is.  Returns
- * only if no re-exec was needed or possible.
- */
-void md_sim_exec_norandom(char **argv);
 
 /*
  * Boot and shutdown, called externally.
@@ -210,8 +163,6 @@ uint64_t md_ctx_stack_bytes(void);
  */
 uint64_t md_nanotime(void);
 void md_cost(uint64_t ns);
-/* Charges the sim cost-table entry MD_SIM_COST_* `param' (host: nothing). */
-void md_cost_param(int param);
 
 /*
  * Interrupt state.  md_intr_disable() / md_intr_enable() nest per CPU; while

@@ -42,7 +42,7 @@ extern struct md_config md_cfg;		    /* (c) */
 /* The kernel's stall hooks (md.h), or NULL. */
 extern const struct md_stall_hooks *md_stall_hooks; /* (c) */
 
-/* Host helpers shared by both backends (md_host_ctx.c, md_host_mem.c). */
+/* What both backends share (common/: md_ctx.c, md_mem.c). */
 int md_phys_init(uint64_t size);
 void md_phys_fini(void);
 void md_ctx_fini(void);

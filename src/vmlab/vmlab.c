@@ -25,6 +25,7 @@
 #include "kern/sysctl.h"
 #include "kern/thread.h"
 #include "md/md.h"
+#include "md/sim/md_sim.h"
 #include "vm/vm_boot.h"
 
 #include <errno.h>
@@ -250,7 +251,7 @@ vmlab_boot(const struct vmlab_config *cfg, char *err, size_t errlen)
 	if ((error = vmlab_config_check(cfg, &vmlab_mc, err, errlen)) != 0 ||
 	    (error = vmlab_apply_tunables(cfg, err, errlen)) != 0)
 		return (error);
-	memcpy(vmlab_mc.mc_sim, vmlab_sim_params, sizeof(vmlab_mc.mc_sim));
+	vmlab_mc.mc_sim = vmlab_sim_params;
 	/* Step 2. */
 	boot_msg_begin(err, errlen);
 	error = boot_steps_init(vmlab_boot_steps, nitems(vmlab_boot_steps));

@@ -35,6 +35,8 @@
  * Locking key: everything here belongs to the single host thread that
  * runs the simulation; nothing is shared with other host threads.
  */
+#include "md/sim/md_sim.h"
+
 #include "md/md.h"
 #include "md/md_backend.h"
 
@@ -670,8 +672,10 @@ md_sim_init(const struct md_config *cfg)
 {
 	int i, n = cfg->mc_ncpus;
 
+	/* No parameters given: the defaults. */
 	for (i = 0; i < MD_SIM_NPARAMS; i++)
-		sim_p[i] = cfg->mc_sim[i];
+		sim_p[i] = cfg->mc_sim != NULL ? cfg->mc_sim[i]
+					       : md_sim_params[i].sp_default;
 	sim_ncpu = n;
 	sim_words = (n + 63) / 64;
 	sim_cpus = calloc((size_t)n, sizeof(*sim_cpus));

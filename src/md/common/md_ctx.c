@@ -1,5 +1,6 @@
 /*
- * md_host_ctx.c: execution contexts (kernel-thread stacks and switching).
+ * md_ctx.c: execution contexts (kernel-thread stacks and switching), shared
+ * by both backends.
  *
  * Stacks are carved from chunks of MD_STACKS_PER_CHUNK stacks, each one
  * anonymous MAP_NORESERVE mapping, so memory is committed only where a

@@ -17,6 +17,7 @@
 #include "md/md.h"
 #include "md/md_atomic.h"
 #include "md/md_backend.h"
+#include "md/sim/md_sim.h"
 
 #include <errno.h>
 #include <execinfo.h>
@@ -189,14 +190,25 @@ md_cost(uint64_t ns)
 	md_backend->mb_cost(ns);
 }
 
+/* The simulator's parameter `param' (0 on other backends). */
+static int64_t
+md_sim_param(int param)
+{
+	return (md_cfg.mc_backend == MD_BACKEND_SIM && md_cfg.mc_sim != NULL
+		? md_cfg.mc_sim[param]
+		: 0);
+}
+
 void
 md_disk_charge(uint64_t bytes)
 {
-	int64_t mbps = md_cfg.mc_sim[MD_SIM_COST_DISK_MBPS];
+	int64_t lat = md_sim_param(MD_SIM_COST_DISK_LATENCY);
+	int64_t mbps = md_sim_param(MD_SIM_COST_DISK_MBPS);
 
-	md_cost_param(MD_SIM_COST_DISK_LATENCY);
+	if (lat > 0)
+		md_backend->mb_cost((uint64_t)lat);
 	/* MB/s is bytes per microsecond: bytes * 1000 / mbps is in ns. */
-	if (md_cfg.mc_backend == MD_BACKEND_SIM && mbps > 0)
+	if (mbps > 0)
 		md_backend->mb_cost(bytes * 1000 / (uint64_t)mbps);
 }
 
@@ -204,9 +216,9 @@ md_disk_charge(uint64_t bytes)
 static void
 md_page_charge(int param, size_t len)
 {
-	int64_t per = md_cfg.mc_sim[param];
+	int64_t per = md_sim_param(param);
 
-	if (md_cfg.mc_backend == MD_BACKEND_SIM && per > 0)
+	if (per > 0)
 		md_backend->mb_cost(
 		    ((uint64_t)len * (uint64_t)per + 4095) / 4096);
 }
@@ -223,15 +235,6 @@ md_page_copy(void *dst, const void *src, size_t len)
 {
 	memcpy(dst, src, len);
 	md_page_charge(MD_SIM_COST_PAGE_COPY, len);
-}
-
-void
-md_cost_param(int param)
-{
-	const struct md_config *cfg = md_config();
-
-	if (cfg->mc_backend == MD_BACKEND_SIM && cfg->mc_sim[param] > 0)
-		md_backend->mb_cost((uint64_t)cfg->mc_sim[param]);
 }
 
 void

@@ -1,5 +1,6 @@
 /*
- * md_host_mem.c: the physical-memory arena and file-backed disks.
+ * md_mem.c: the physical-memory arena and file-backed disks, shared by both
+ * backends; each disk transfer charges its cost (md_disk_charge()).
  *
  * The arena is one anonymous MAP_NORESERVE mapping with MADV_HUGEPAGE, so
  * the host backs it lazily (and with 2 MiB pages where it can); the direct
