@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct md_ipi_req {
 	struct md_ipi_req *ir_next;
@@ -463,6 +464,25 @@ md_panic(const char *fmt, ...)
 		    (unsigned long long)md_cfg.mc_seed);
 	md_backtrace();
 	abort();
+}
+
+/* Host queries, the same for every backend (the machine is sized by them). */
+int
+md_host_online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return (n < 1 ? 1 : (int)n);
+}
+
+uint64_t
+md_host_physmem(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	if (pages < 1 || size < 1)
+		return (0);
+	return ((uint64_t)pages * (uint64_t)size);
 }
 
 void

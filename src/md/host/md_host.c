@@ -52,24 +52,6 @@ md_tls_init(void)
 	md_tls_cpu_off = (char *)&md_host_cpu_tls - md_thread_pointer();
 }
 
-int
-md_host_online_cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return (n < 1 ? 1 : (int)n);
-}
-
-uint64_t
-md_host_physmem(void)
-{
-	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-
-	if (pages < 1 || size < 1)
-		return (0);
-	return ((uint64_t)pages * (uint64_t)size);
-}
-
 static void *
 md_host_cpu_start(void *arg)
 {
