@@ -24,7 +24,8 @@
  * domain and falls back to the others in order.  Allocations stop short
  * of each domain's free-page reserve (vm.stats.page.free_reserved), which
  * the kernel keeps for itself.  Pages allocated here belong to the caller
- * until freed: the page daemon never takes them back.
+ * until freed: the page daemon never takes them back.  Pages still
+ * allocated at vmlab_shutdown() go with the machine's memory.
  *
  * Flags (an OR of):
  *	VMLAB_ALLOC_NOWAIT	(0, the default) fail with ENOMEM at once when
