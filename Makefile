@@ -3,8 +3,11 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 CTEST ?= ctest
 RUN_ARGS ?= run micro
+# `make install': PREFIX is the installed prefix, DESTDIR a staging root.
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all run test test-asan test-tsan format format-check bench clean release debug
+.PHONY: all run test test-asan test-tsan format format-check bench clean release debug install
 
 all: release
 
@@ -38,6 +41,17 @@ test-tsan:
 	$(call configure,tsan,Debug,-DVMLAB_INVARIANTS=ON -DVMLAB_SANITIZE=tsan)
 	cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	    VMLAB_TEST_SCALE=sanitizer $(CTEST) --output-on-failure -j $(JOBS)
+
+# Release build of what is installed (the libraries and the CLI) for
+# PREFIX, then the libraries, headers, CLI, man pages, example, CMake
+# package and vmlab.pc under $(DESTDIR)$(PREFIX).
+install:
+	@mkdir -p build/release
+	@cd build/release && $(CMAKE) -S ../.. -B . -DCMAKE_BUILD_TYPE=Release \
+	    -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@$(CMAKE) --build build/release -j $(JOBS) \
+	    --target vmlab vmlab_shared vmlab_cli -- --no-print-directory
+	DESTDIR="$(DESTDIR)" $(CMAKE) --install build/release
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 

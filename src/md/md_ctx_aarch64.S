@@ -8,9 +8,13 @@
  *
  * A new context's frame, laid out by md_ctx_create(), has x19 = struct
  * md_ctx *, x29 = 0 and x30 = md_ctx_trampoline; everything else is zero.
+ *
+ * Both symbols are .hidden: internal to libvmlab, never exported by the
+ * shared library (only vmlab_* symbols are).
  */
 	.text
 	.globl	md_ctx_swap
+	.hidden	md_ctx_swap
 	.type	md_ctx_swap, %function
 	.p2align 4
 md_ctx_swap:
@@ -43,6 +47,7 @@ md_ctx_swap:
 	.size	md_ctx_swap, .-md_ctx_swap
 
 	.globl	md_ctx_trampoline
+	.hidden	md_ctx_trampoline
 	.type	md_ctx_trampoline, %function
 	.p2align 4
 md_ctx_trampoline:

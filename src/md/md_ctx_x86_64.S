@@ -11,9 +11,13 @@
  *	sp+0 r15, +8 r14, +16 r13, +24 r12 (= struct md_ctx *), +32 rbx,
  *	+40 rbp (= 0), +48 return address (= md_ctx_trampoline),
  * with sp + 56 16-byte aligned, so that the trampoline's call is aligned.
+ *
+ * Both symbols are .hidden: internal to libvmlab, never exported by the
+ * shared library (only vmlab_* symbols are).
  */
 	.text
 	.globl	md_ctx_swap
+	.hidden	md_ctx_swap
 	.type	md_ctx_swap, @function
 	.p2align 4
 md_ctx_swap:
@@ -35,6 +39,7 @@ md_ctx_swap:
 	.size	md_ctx_swap, .-md_ctx_swap
 
 	.globl	md_ctx_trampoline
+	.hidden	md_ctx_trampoline
 	.type	md_ctx_trampoline, @function
 	.p2align 4
 md_ctx_trampoline:

@@ -2,7 +2,9 @@
  * vmlab.c: the front door (include/vmlab/vmlab.h): boot and shutdown of a
  * machine, running work in it, tunables.  It is the top of the library:
  * the only file that names the layers (md, the kernel services, the VM)
- * and the backend's parameters; nothing below knows it.
+ * and the backend's parameters; nothing below knows it.  Its neighbours
+ * give embedders pages (vmlab_page.c) and the registry of statistics and
+ * tunables (vmlab_sysctl.c).
  *
  * Boot, in steps:
  *	1. Register every tunable (once per process), check the
@@ -27,6 +29,7 @@
 #include "md/md.h"
 #include "md/sim/md_sim.h"
 #include "vm/vm_boot.h"
+#include "vmlab_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -59,6 +62,8 @@ struct vmlab_runarg {
 void
 vmlab_config_default(struct vmlab_config *cfg)
 {
+	if (cfg == NULL)
+		return;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->backend = VMLAB_BACKEND_HOST;
 	cfg->ncpus = 0;
@@ -145,6 +150,9 @@ vmlab_apply_tunables(const struct vmlab_config *cfg, char *err, size_t errlen)
 	int error, i;
 
 	tunable_reset_all();
+	/* Then what vmlab_tunable_set() recorded for this boot. */
+	if ((error = vmlab_tunables_apply_pending(err, errlen)) != 0)
+		return (error);
 	for (i = 0; i < cfg->ntunables; i++) {
 		a = cfg->tunables[i];
 		if (a == NULL) {
@@ -246,6 +254,10 @@ vmlab_boot(const struct vmlab_config *cfg, char *err, size_t errlen)
 		    err, errlen, "vmlab_boot: a machine is already booted");
 		return (EBUSY);
 	}
+	if (cfg == NULL) {
+		snprintf(err, errlen, "vmlab_boot: no configuration");
+		return (EINVAL);
+	}
 	(void)vmlab_tunables_init();
 	/* Step 1. */
 	if ((error = vmlab_config_check(cfg, &vmlab_mc, err, errlen)) != 0 ||
@@ -292,6 +304,11 @@ vmlab_run(void (*fn)(void *), void *arg)
 
 	if (!vmlab_is_booted)
 		return (ENXIO);
+	/* A kernel thread cannot wait as the host thread does. */
+	if (md_curcpu() >= 0)
+		return (EPERM);
+	if (fn == NULL)
+		return (EINVAL);
 	error =
 	    kthread_create_notify(vmlab_run_thread, &vr, &vr.vr_done, "run");
 	if (error != 0)
@@ -305,6 +322,8 @@ vmlab_shutdown(void)
 {
 	if (!vmlab_is_booted)
 		return (ENXIO);
+	if (md_curcpu() >= 0)
+		return (EPERM);
 	if (kthread_live() != 0)
 		return (EBUSY);
 	/* Daemons (KTHR_SYSTEM threads) end before the CPUs halt. */

@@ -117,7 +117,7 @@ md_disk_open(const char *path, bool create, struct md_disk **diskp)
 	struct stat st;
 	char tmpl[256];
 	const char *dir;
-	int fd, error;
+	int fd = -1, error; /* set on every path; gcc 12 -O3 cannot tell */
 
 	if (path == NULL) {
 		dir = getenv("TMPDIR");
