@@ -15,6 +15,7 @@
  * calls at a time while no machine runs.
  */
 #include "kern/sysctl.h"
+#include "md/md.h"
 #include "vmlab/vmlab.h"
 #include "vmlab_int.h"
 
@@ -139,7 +140,7 @@ static char *
 vmlab_strdup(const char *s)
 {
 	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
+	char *d = md_malloc(n);
 
 	if (d != NULL)
 		memcpy(d, s, n);
@@ -159,14 +160,14 @@ vmlab_pending_record(const char *name, const char *value)
 	for (i = 0; i < vmlab_npending; i++) {
 		va = &vmlab_pending[i];
 		if (strcmp(va->va_name, name) == 0) {
-			free(va->va_value);
+			md_free(va->va_value);
 			va->va_value = v;
 			return (0);
 		}
 	}
 	if (vmlab_npending == vmlab_pending_cap) {
 		i = vmlab_pending_cap == 0 ? 8 : 2 * vmlab_pending_cap;
-		grown = realloc(vmlab_pending, i * sizeof(*grown));
+		grown = md_realloc(vmlab_pending, i * sizeof(*grown));
 		if (grown == NULL)
 			goto fail;
 		vmlab_pending = grown;
@@ -179,7 +180,7 @@ vmlab_pending_record(const char *name, const char *value)
 	vmlab_npending++;
 	return (0);
 fail:
-	free(v);
+	md_free(v);
 	return (ENOMEM);
 }
 
@@ -229,10 +230,10 @@ vmlab_tunables_apply_pending(char *err, size_t errlen)
 		if (error == 0)
 			error = tunable_set(
 			    va->va_name, va->va_value, false, err, errlen);
-		free(va->va_name);
-		free(va->va_value);
+		md_free(va->va_name);
+		md_free(va->va_value);
 	}
-	free(vmlab_pending);
+	md_free(vmlab_pending);
 	vmlab_pending = NULL;
 	vmlab_npending = vmlab_pending_cap = 0;
 	return (error);
