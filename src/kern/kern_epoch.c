@@ -77,15 +77,19 @@ epoch_pending(void)
 	return (atomic_load_64(&epoch_npending));
 }
 
+/*
+ * The section's thread is pc_curthread of the CPU we read once: a second
+ * md_curcpu() (through curthread) is a volatile read that release builds,
+ * which only evaluate TD_NOSLEEP_*'s argument, would still do.
+ */
 void
 epoch_enter(void)
 {
-	struct thread *td = curthread;
 	struct pcpu *pc = curpcpu_get();
 
 	VM_ASSERT(atomic_load_64(&pc->pc_epoch) == 0,
 	    ("epoch_enter: nested section on CPU %d", pc->pc_cpuid));
-	TD_NOSLEEP_INC(td);
+	TD_NOSLEEP_INC(pc->pc_curthread);
 	atomic_store_64(&pc->pc_epoch, atomic_load_64(&epoch_wrseq));
 	/* Publish pc_epoch before any lockless load (see the header). */
 	atomic_thread_fence_seq_cst();
@@ -98,7 +102,7 @@ epoch_exit(void)
 
 	/* Release: our lockless loads are done before we leave. */
 	atomic_store_rel_64(&pc->pc_epoch, 0);
-	TD_NOSLEEP_DEC(curthread);
+	TD_NOSLEEP_DEC(pc->pc_curthread);
 }
 
 /* Has every reader that entered before `goal' left? */

@@ -237,6 +237,38 @@ atomic_swap_ptr(uintptr_t *p, uintptr_t v)
 }
 
 /*
+ * Loads in a given sync mode, for hot walks of dependent loads.  Each
+ * atomic above tests the machine's sync mode; in a walk whose loads
+ * mostly miss the caches, those tests (and the registers a possible call
+ * ties up) lengthen every step, so the core holds fewer of the next
+ * walks' loads in flight: a lockless trie lookup at random keys ran about
+ * 1.4x slower than the same walk with plain loads (bench/radix.c), and so
+ * did the plain walk padded with as many ALU instructions as the tests.
+ * Such a walk tests the mode once and passes it to these loads, in a
+ * static inline body called with each constant mode:
+ *	if (md_sync_mode() == MD_SYNC_MODE_CALL)
+ *		return (walk(..., MD_SYNC_MODE_CALL));
+ *	return (walk(..., MD_SYNC_MODE_NONE));
+ * A constant mode folds the test: the host's walk is its plain loads
+ * (acquire is a plain load on x86), and the sim's calls the backend
+ * before each load, as the loads above do.  Correctness is only provided
+ * if the mode passed is md_sync_mode()'s (invariant builds check it).
+ */
+static inline uintptr_t
+atomic_load_acq_ptr_m(const uintptr_t *p, enum md_sync_mode mode)
+{
+	md_sync_m(p, MD_SYNC_LOAD, mode);
+	return (__atomic_load_n(p, MD_ACQ));
+}
+
+static inline uint64_t
+atomic_load_64_m(const uint64_t *p, enum md_sync_mode mode)
+{
+	md_sync_m(p, MD_SYNC_LOAD, mode);
+	return (__atomic_load_n(p, MD_RLX));
+}
+
+/*
  * Fences.  ThreadSanitizer does not model fences (gcc rejects them under
  * -fsanitize=thread), so TSan builds use a sequentially consistent
  * read-modify-write of a global word instead: as strong on the hardware,

@@ -22,6 +22,8 @@ struct md_backend {
 	void (*mb_external_notify)(void);
 	uint64_t (*mb_nanotime)(void);
 	void (*mb_cost)(uint64_t ns);
+	/* A sync point (md_sync_slow(); only backends that set md_sim_enabled). */
+	void (*mb_sync)(const void *addr, int kind);
 	void (*mb_cpu_idle)(uint64_t deadline);
 	void (*mb_cpu_wake)(int cpu);
 	void (*mb_spin_wait)(const void *addr);

@@ -17,9 +17,18 @@
 #error "include md/md.h, not md/md_inline.h"
 #endif
 
-extern intptr_t md_tls_cpu_off; /* (c) offset of the CPU number from TP */
-extern bool md_sim_enabled;	/* (c) the sim backend is running */
-extern int md_sim_curcpu;	/* sim: the CPU the engine is running */
+/*
+ * Hidden: these are read by md_curcpu() and every sync point, inlined
+ * everywhere.  Code built position-independent (the library is also a
+ * shared one) addresses a hidden variable directly, not through the GOT:
+ * the test of md_sim_enabled is then one compare with memory.  Nothing
+ * outside the library and the programs linked with it statically reads
+ * them.
+ */
+#define MD_HIDDEN __attribute__((visibility("hidden")))
+extern MD_HIDDEN intptr_t md_tls_cpu_off; /* (c) CPU number's offset from TP */
+extern MD_HIDDEN bool md_sim_enabled;	  /* (c) the sim backend is running */
+extern MD_HIDDEN int md_sim_curcpu;	  /* sim: the CPU the engine runs */
 
 static inline char *
 md_thread_pointer(void)
@@ -56,7 +65,47 @@ md_curcpu(void)
 #define MD_SYNC_FENCE 3
 #define MD_SYNC_LOCAL 4 /* per-CPU data: costs, never switches */
 
-void md_sync_slow(const void *addr, int kind);
+/*
+ * Cold: only a backend that asks for sync points (md_sim_enabled) gets
+ * here, so its calls move out of the hot code.  It forwards to the
+ * backend (md/common/md_common.c).
+ */
+void md_sync_slow(const void *addr, int kind) __attribute__((cold));
+
+/*
+ * What a sync point does on the running machine: nothing (host), or call
+ * md_sync_slow() (sim).  The backend sets the mode before the CPUs start
+ * and clears it after they stop, so code running on the machine's CPUs
+ * always sees one value.
+ */
+enum md_sync_mode {
+	MD_SYNC_MODE_NONE = 0,
+	MD_SYNC_MODE_CALL = 1,
+};
+
+static inline enum md_sync_mode
+md_sync_mode(void)
+{
+	return (__builtin_expect(md_sim_enabled, 0) ? MD_SYNC_MODE_CALL
+						    : MD_SYNC_MODE_NONE);
+}
+
+/*
+ * A sync point in a given mode: see the _m atomics in md_atomic.h for why
+ * a caller would pass the mode.  Invariant builds check that it is the
+ * machine's.
+ */
+static inline void
+md_sync_m(const void *addr, int kind, enum md_sync_mode mode)
+{
+#ifdef VM_INVARIANTS
+	if (mode != md_sync_mode())
+		md_panic("md_sync_m: mode %d on a machine in mode %d",
+		    (int)mode, (int)md_sync_mode());
+#endif
+	if (mode == MD_SYNC_MODE_CALL)
+		md_sync_slow(addr, kind);
+}
 
 static inline void
 md_sync(const void *addr, int kind)

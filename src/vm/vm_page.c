@@ -18,7 +18,10 @@
  * pool if it came from a cache-able path (PG_PCPU_CACHE) and the domain is
  * not short of pages; if the cache is full, drain a batch first.  Other
  * pages go back under the free lock to their reservation or the buddy
- * allocator.
+ * allocator.  A 2 MiB block (order VM_PGCACHE_BLOCK_ORDER) takes the same
+ * steps with the current CPU's block cache of each domain: pop, else
+ * refill a batch under the free lock, else one block of the buddy; its
+ * free pushes, draining a batch first if the cache is full.
  */
 #include "vm/vm_page.h"
 
@@ -204,6 +207,9 @@ vm_page_drain_helps(int domain, int req, uint64_t npages)
 		if (vm_domain_free_count(vmd) <
 			vm_domain_floor(vmd, req) + npages &&
 		    vm_pgcache_count(d) != 0)
+			return (true);
+		/* Cached 2 MiB blocks can also cure a want of contiguity. */
+		if (npages > 1 && vm_pgcache_block_count(d) != 0)
 			return (true);
 	}
 	return (false);
@@ -456,14 +462,24 @@ struct vm_page *
 vm_page_alloc_block_domain(int domain, int req, int order)
 {
 	struct vm_domain *vmd = VM_DOMAIN(domain);
+	struct vm_pgcache *pc = NULL;
 	struct vm_page *m = NULL;
 	uint64_t n = 1ull << order;
 	bool wake = false;
 
 	VM_ASSERT(order >= 0 && order < VM_NFREEORDER,
 	    ("%s: order %d", __func__, order));
+	if (order == VM_PGCACHE_BLOCK_ORDER) {
+		/* Step 1 for blocks. */
+		pc = vm_pgcache_block_get(curcpu, domain);
+		if ((m = vm_pgcache_pop(pc)) != NULL)
+			goto done;
+	}
+	/* A spin lock: the thread stays on this CPU (and pc's) until then. */
 	vm_domain_free_lock(vmd);
-	if (vm_domain_allocate_locked(vmd, req, n)) {
+	if (pc != NULL && vm_pgcache_block_refill_locked(pc, domain) > 0)
+		m = vm_pgcache_pop(pc);
+	else if (vm_domain_allocate_locked(vmd, req, n)) {
 		/* Breaking a reservation cannot free a whole 2 MiB frame. */
 		while ((m = vm_phys_alloc_pages(
 			    domain, VM_FREEPOOL_DEFAULT, order)) == NULL &&
@@ -483,7 +499,9 @@ vm_page_alloc_block_domain(int domain, int req, int order)
 	vm_domain_pageout_check(vmd);
 	if (m == NULL)
 		return (NULL);
-	m->flags = 0;
+done:
+	/* A 2 MiB block may go to a block cache when freed. */
+	m->flags = pc != NULL ? PG_PCPU_CACHE : 0;
 	if ((req & VM_ALLOC_ZERO) != 0)
 		vm_page_zero(m, n);
 	return (m);
@@ -508,6 +526,34 @@ vm_page_alloc_block(int req, int order)
 	}
 }
 
+/*
+ * Pushes the 2 MiB block m on the current CPU's block cache of its domain,
+ * draining a batch first if the cache is full; false if the block may not
+ * go there (not from vm_page_alloc_block(), the domain short of pages, or
+ * no cache).
+ */
+static bool
+vm_page_free_block_cached(struct vm_page *m)
+{
+	struct vm_pgcache *pc;
+
+	if ((m->flags & PG_PCPU_CACHE) == 0 ||
+	    atomic_load_int(&vm_dom[m->domain].vmd_pgcache_bypass) != 0)
+		return (false);
+	m->flags = PG_PCPU_CACHE | PG_FREE;
+	pc = vm_pgcache_block_get(curcpu, m->domain);
+	if (vm_pgcache_push(pc, m))
+		return (true);
+	if (pc->pc_high != 0) {
+		vm_pgcache_block_drain_batch(pc, m->domain);
+		/* The drain may have slept in a wakeup: curcpu anew. */
+		if (vm_pgcache_push(vm_pgcache_block_get(curcpu, m->domain), m))
+			return (true);
+	}
+	m->flags = PG_PCPU_CACHE;
+	return (false);
+}
+
 void
 vm_page_free_block(struct vm_page *m, int order)
 {
@@ -518,8 +564,10 @@ vm_page_free_block(struct vm_page *m, int order)
 	VM_ASSERT((m->flags & PG_FREE) == 0,
 	    ("%s: block %#llx is already free (flags %#x)", __func__,
 		(unsigned long long)m->phys_addr, m->flags));
-	m->flags = PG_FREE;
 	vm_page_set_identity(m, NULL, m->pindex);
+	if (order == VM_PGCACHE_BLOCK_ORDER && vm_page_free_block_cached(m))
+		return;
+	m->flags = PG_FREE;
 	vm_domain_free_lock(vmd);
 	vm_phys_free_pages(m, order);
 	wake = vm_domain_freecnt_inc_locked(vmd, n);
@@ -744,21 +792,25 @@ vm_page_acct_mark(struct vm_page_acct *pa, struct vm_page *m, const char *where)
 }
 
 static void
-vm_page_acct_cached(struct vm_page *m, int cpu, void *arg)
+vm_page_acct_cached(struct vm_page *m, int order, int cpu, void *arg)
 {
 	struct vm_page_acct *pa = arg;
+	uint64_t i, n = 1ull << order;
 
-	vm_page_acct_mark(pa, m, "a per-CPU cache");
+	for (i = 0; i < n; i++)
+		vm_page_acct_mark(pa, &m[i], "a per-CPU cache");
 	if ((m->flags & (PG_FREE | PG_PCPU_CACHE)) !=
 		(PG_FREE | PG_PCPU_CACHE) ||
-	    m->object != NULL || m->domain >= vm_ndomains)
+	    m->object != NULL || m->domain >= vm_ndomains ||
+	    m->order != VM_NFREEORDER ||
+	    (m->phys_addr & ((PAGE_SIZE << order) - 1)) != 0)
 		vm_check_fail(&pa->pa_nerr,
-		    "acct: page %#llx cached on CPU %d has flags %#x object "
-		    "%p domain %u",
-		    (unsigned long long)m->phys_addr, cpu, m->flags,
-		    (void *)m->object, m->domain);
+		    "acct: page %#llx cached (order %d) on CPU %d has flags "
+		    "%#x object %p domain %u buddy order %u",
+		    (unsigned long long)m->phys_addr, order, cpu, m->flags,
+		    (void *)m->object, m->domain, m->order);
 	else
-		pa->pa_cached[m->domain]++;
+		pa->pa_cached[m->domain] += n;
 }
 
 static void
@@ -940,7 +992,8 @@ vm_page_init_stats(void)
 		{ "vm.stats.page.free_target", "page daemon target",
 		    offsetof(struct vm_domain, vmd_free_target) },
 		{ "vm.stats.page.blocks",
-		    "blocks allocated (vm_page_alloc_block)",
+		    "blocks allocated by vm_page_alloc_block from the buddy "
+		    "allocator (not from a per-CPU block cache)",
 		    offsetof(struct vm_domain, vmd_nblocks) },
 	};
 	size_t i;

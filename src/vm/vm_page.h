@@ -10,7 +10,8 @@
  *
  * Where a page is.  At any moment each page is in exactly one place:
  *	1. a buddy free block (vm_phys), under its domain's free lock;
- *	2. a per-CPU page cache (vm_pgcache), owned by that CPU;
+ *	2. a per-CPU page cache or block cache (vm_pgcache), owned by that
+ *	   CPU;
  *	3. the free part of a superpage reservation (vm_reserv), under the
  *	   domain's free lock;
  *	4. allocated: owned by whoever allocated it.
@@ -20,19 +21,21 @@
  * Do cached pages count as free?  No.  The free count (vmd_free_count)
  * is buddy + reservation-free pages.  Filling a cache takes its pages out
  * of the free count under the free lock, so the cache fast paths (alloc
- * and free of one page) touch neither the free lock nor the shared free
- * count: no atomic instruction at all.  The price is that up to
- * (CPUs x pools x vm.pgcache.high) pages per domain look allocated while
- * they sit in caches.  Four rules keep them from being stranded:
- * caches hold together at most 1/16 of a domain's pages; a cache is
- * refilled only while the domain stays above its free_min threshold;
- * when the free count falls below free_min, frees bypass the caches; and
- * an allocation that fails in every domain because of the free count
- * (not for want of contiguity, which cached single pages cannot cure)
- * drains every CPU's caches into the buddy allocator and retries, as
- * vm_wait does before it sleeps.  Other domains are tried before other
- * CPUs' caches are drained (as Linux falls back to other zones before
- * draining per-CPU lists).
+ * and free of one page or one 2 MiB block) touch neither the free lock
+ * nor the shared free count: no atomic instruction at all.  The price is
+ * that up to (CPUs x pools x vm.pgcache.high) pages and (CPUs x
+ * vm.pgcache.high_2m) 2 MiB blocks per domain look allocated while they
+ * sit in caches.  Four rules keep them from being stranded: caches hold
+ * together at most 1/16 of a domain's pages (block caches another 1/32);
+ * a cache is refilled only while the domain stays above its free_min
+ * threshold; when the free count falls below free_min, frees bypass the
+ * caches; and an allocation that fails in every domain because of the
+ * free count drains every CPU's caches into the buddy allocator and
+ * retries, as vm_wait does before it sleeps.  A want of contiguity is no
+ * reason to drain single pages, which cannot cure it, but a request for
+ * more than one page also drains when 2 MiB blocks are cached.  Other
+ * domains are tried before other CPUs' caches are drained (as Linux
+ * falls back to other zones before draining per-CPU lists).
  *
  * Allocation classes and thresholds.  Each domain of P pages has (as in
  * FreeBSD's vm_pageout_init_domain(); MAXBSIZE 64 KiB, cluster 32 pages):
@@ -83,7 +86,9 @@ struct vm_object;
  * flags.  PG_FREE is set by every free and cleared by every allocation of
  * the page (of a block's first page only, for blocks), which catches
  * double frees.  PG_PCPU_CACHE marks a single page that may be freed into
- * a per-CPU cache: pages from reservations, contiguous runs and blocks go
+ * a per-CPU cache, or the first page of a 2 MiB block (from
+ * vm_page_alloc_block()) that may be freed into a per-CPU block cache:
+ * pages from reservations, contiguous runs and blocks of other orders go
  * back through the free lock instead.
  */
 #define PG_PCPU_CACHE 0x0001

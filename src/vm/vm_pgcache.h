@@ -28,6 +28,22 @@
  * whose high would be below 2 has no caches.  vm.pgcache.enable=0 (or
  * sysctl_set() of it to 0 at run time) sets every high to 0.
  *
+ * Block caches.  Every CPU also has, for every domain, a cache of free
+ * 2 MiB blocks (order VM_PGCACHE_BLOCK_ORDER, the superpage order) in
+ * front of vm_page_alloc_block() and vm_page_free_block() of that order,
+ * as Linux's per-CPU lists hold its huge-page order: without it every
+ * 2 MiB allocation and free takes the domain's free lock, which two CPUs
+ * doing them at once serialise on.  The same struct and the same rules,
+ * counted in blocks: pc_pages holds the blocks' first pages (flags
+ * PG_PCPU_CACHE | PG_FREE, no object; the block's other pages are not
+ * touched), and a refill or drain moves pc_batch blocks.  The pages of
+ * cached blocks count in vm_pgcache_count() and vm_pgcache_net_allocs(),
+ * and every drain (shortage, vm_wait, disable) empties these caches too.
+ * Sizes: high = min(vm.pgcache.high_2m, 2 MiB blocks of the domain /
+ * (32 x CPUs)), batch = min(vm.pgcache.batch_2m, high / 2), no cache if
+ * the batch would be 0; with the single-page caches, caches hold at most
+ * 3/32 of a domain.
+ *
  * Locking key:
  *	(c) constant after boot
  *	(x) the owning CPU (its threads and IPI handlers)
@@ -70,11 +86,25 @@ extern int vm_pgcache_ndomains;		    /* (c) */
 extern struct vm_pgcache *vm_pgcache_cpu[MD_MAXCPU];
 extern struct vm_pgcache *vm_pgcache_local[MD_MAXCPU];
 
+/*
+ * (c) Per CPU: its block caches, one per domain, of blocks of order
+ * VM_PGCACHE_BLOCK_ORDER.
+ */
+extern struct vm_pgcache *vm_pgcache_block_cpu[MD_MAXCPU];
+#define VM_PGCACHE_BLOCK_ORDER VM_LEVEL_0_ORDER
+
 /* The cache of (cpu, domain, pool); cpu must be the current CPU to use. */
 static inline struct vm_pgcache *
 vm_pgcache_get(int cpu, int domain, int pool)
 {
 	return (&vm_pgcache_cpu[cpu][domain * VM_NFREEPOOL + pool]);
+}
+
+/* The block cache of (cpu, domain); as above. */
+static inline struct vm_pgcache *
+vm_pgcache_block_get(int cpu, int domain)
+{
+	return (&vm_pgcache_block_cpu[cpu][domain]);
 }
 
 /* Pops the most recently cached page, or NULL.  Current CPU's cache. */
@@ -132,9 +162,15 @@ int vm_pgcache_refill_locked(struct vm_pgcache *pc, int domain, int pool);
  */
 void vm_pgcache_drain_batch(struct vm_pgcache *pc, int domain);
 /*
- * Drains every CPU's caches into the buddy allocator (IPIs, waited) and
- * returns the pages drained; does nothing if no cache holds a page.
- * Kernel thread, no spin lock held.
+ * The same two for the current CPU's block cache (cpu, domain): a refill
+ * returns the blocks added; a drain frees pc_batch blocks.
+ */
+int vm_pgcache_block_refill_locked(struct vm_pgcache *pc, int domain);
+void vm_pgcache_block_drain_batch(struct vm_pgcache *pc, int domain);
+/*
+ * Drains every CPU's caches, block caches included, into the buddy
+ * allocator (IPIs, waited) and returns the pages drained; does nothing if
+ * no cache holds a page.  Kernel thread, no spin lock held.
  */
 uint64_t vm_pgcache_drain_all(void);
 /*
@@ -144,21 +180,26 @@ uint64_t vm_pgcache_drain_all(void);
 bool vm_pgcache_enabled(void);
 
 /*
- * Accounting, per domain: pages cached now, and pages the caches handed
- * out less pages they took back (since boot).  Racy unless quiescent.
+ * Accounting, per domain: pages cached now (those of cached blocks
+ * included), and pages the caches handed out less pages they took back
+ * (since boot); blocks cached now.  Racy unless quiescent.
  */
 uint64_t vm_pgcache_count(int domain);
 int64_t vm_pgcache_net_allocs(int domain);
+uint64_t vm_pgcache_block_count(int domain);
 /*
- * Calls fn(m, arg) for every cached page, on each CPU in turn through a
- * waited IPI (so fn never runs concurrently with itself).  Kernel thread,
- * no spin lock held.
+ * Calls fn(m, order, cpu, arg) for every cached page (order 0) and block
+ * (order VM_PGCACHE_BLOCK_ORDER, m its first page), on each CPU in turn
+ * through a waited IPI (so fn never runs concurrently with itself).
+ * Kernel thread, no spin lock held.
  */
 void vm_pgcache_foreach(
-    void (*fn)(struct vm_page *m, int cpu, void *arg), void *arg);
-/* Effective sizes of a domain's caches. */
+    void (*fn)(struct vm_page *m, int order, int cpu, void *arg), void *arg);
+/* Effective sizes of a domain's caches (pages) and block caches (blocks). */
 uint32_t vm_pgcache_high(int domain);
 uint32_t vm_pgcache_batch(int domain);
+uint32_t vm_pgcache_block_high(int domain);
+uint32_t vm_pgcache_block_batch(int domain);
 
 int vm_pgcache_tunables(void);
 int vm_pgcache_init(void);

@@ -353,8 +353,13 @@ vm_radix_lookup(struct vm_radix *rtree, vm_pindex_t index)
 	return (m->pindex == index ? m : NULL);
 }
 
-struct vm_page *
-vm_radix_lookup_unlocked(struct vm_radix *rtree, vm_pindex_t index)
+/*
+ * The lockless walk, each load's sync point in `mode': a constant in both
+ * calls below (always inlined), so that the host's walk tests nothing.
+ */
+static inline __attribute__((always_inline)) struct vm_page *
+vm_radix_lookup_unlocked_m(
+    struct vm_radix *rtree, vm_pindex_t index, enum md_sync_mode mode)
 {
 	struct vm_page *m;
 	uintptr_t v;
@@ -364,11 +369,11 @@ vm_radix_lookup_unlocked(struct vm_radix *rtree, vm_pindex_t index)
 	 * the writer stored the word with release (the node's children, the
 	 * page's pindex).
 	 */
-	v = atomic_load_acq_ptr(&rtree->rt_root);
+	v = atomic_load_acq_ptr_m(&rtree->rt_root, mode);
 	while (!vm_radix_isleaf(v)) {
 		if (v == 0)
 			return (NULL);
-		v = atomic_load_acq_ptr(vm_radix_childp(v, index));
+		v = atomic_load_acq_ptr_m(vm_radix_childp(v, index), mode);
 		VM_ASSERT(v != VM_RADIX_POISON,
 		    ("%s: key %#llx: walked a freed node", __func__,
 			(unsigned long long)index));
@@ -378,7 +383,30 @@ vm_radix_lookup_unlocked(struct vm_radix *rtree, vm_pindex_t index)
 	 * The leaf may be stale and its page recycled under another key:
 	 * return it only if it has ours (atomic: its owner may be writing).
 	 */
-	return (atomic_load_64(&m->pindex) == index ? m : NULL);
+	return (atomic_load_64_m(&m->pindex, mode) == index ? m : NULL);
+}
+
+/*
+ * The sim's lockless lookup: a function of its own, so that the host's
+ * needs no stack frame for the calls to the backend.
+ */
+static __attribute__((noinline, cold)) struct vm_page *
+vm_radix_lookup_unlocked_call(struct vm_radix *rtree, vm_pindex_t index)
+{
+	return (vm_radix_lookup_unlocked_m(rtree, index, MD_SYNC_MODE_CALL));
+}
+
+struct vm_page *
+vm_radix_lookup_unlocked(struct vm_radix *rtree, vm_pindex_t index)
+{
+	/*
+	 * One test of the sync mode per lookup rather than per load (see
+	 * md_atomic.h): the host's walk is then the locked walk's
+	 * instructions, and the sim's still reports every load.
+	 */
+	if (md_sync_mode() == MD_SYNC_MODE_CALL)
+		return (vm_radix_lookup_unlocked_call(rtree, index));
+	return (vm_radix_lookup_unlocked_m(rtree, index, MD_SYNC_MODE_NONE));
 }
 
 /* The page of the smallest (max false) or largest key under word v. */

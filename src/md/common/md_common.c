@@ -186,6 +186,12 @@ md_nanotime(void)
 }
 
 void
+md_sync_slow(const void *addr, int kind)
+{
+	md_backend->mb_sync(addr, kind);
+}
+
+void
 md_cost(uint64_t ns)
 {
 	md_backend->mb_cost(ns);

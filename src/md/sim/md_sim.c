@@ -10,7 +10,7 @@
  * should run, or until it idles or spins.  The run is a discrete-event
  * simulation: same binary, seed and options give the same schedule.
  *
- * Sync points (md_sync_slow, every project atomic) charge the cache-line
+ * Sync points (md_sim_sync, every project atomic) charge the cache-line
  * cost model.  Each 64-byte line has an owner (the CPU holding it
  * modified, or -1) and a sharers bitmap: a load by a CPU holding the line
  * costs `load', a load that misses costs `transfer' and makes the line
@@ -484,8 +484,8 @@ sim_maybe_preempt(struct sim_cpu *c)
 	}
 }
 
-void
-md_sync_slow(const void *addr, int kind)
+static void
+md_sim_sync(const void *addr, int kind)
 {
 	struct sim_cpu *c;
 
@@ -980,6 +980,7 @@ const struct md_backend md_sim_backend = {
 	.mb_external_notify = md_sim_external_notify,
 	.mb_nanotime = md_sim_nanotime,
 	.mb_cost = md_sim_cost,
+	.mb_sync = md_sim_sync,
 	.mb_cpu_idle = md_sim_cpu_idle,
 	.mb_cpu_wake = md_sim_cpu_wake,
 	.mb_spin_wait = md_sim_spin_wait,
