@@ -33,6 +33,7 @@
 #include "kern/sleepq.h"
 #include "kern/thread.h"
 #include "kern_test.h"
+#include "lock_kinds.h"
 #include "md/md_atomic.h"
 #include "vm/vm_domain.h"
 #include "vm/vm_object.h"
@@ -51,182 +52,6 @@
 #define WAIT_NS (60ull * 1000000000ull)
 
 /*
- * The lock kinds under test, behind one interface.
- */
-#define LK_MTX 0
-#define LK_SPIN 1
-#define LK_QMTX 2
-#define LK_RW 3
-#define LK_SX 4
-#define LK_LOCKMGR 5
-#define LK_NKINDS 6
-
-/* Class names, as the lock profile reports them. */
-static const char *const lk_class[LK_NKINDS] = { "mtx", "spin", "qmtx", "rw",
-	"sx", "lockmgr" };
-
-struct tlock {
-	int tl_kind;
-	union {
-		struct mtx m;
-		struct qmtx q;
-		struct rwlock rw;
-		struct sx sx;
-		struct lockmgr lk;
-	} tl_u;
-};
-
-static bool
-lk_has_shared(int kind)
-{
-	return (kind == LK_RW || kind == LK_SX || kind == LK_LOCKMGR);
-}
-
-/* May the holder sleep? */
-static bool
-lk_sleepable(int kind)
-{
-	return (kind == LK_QMTX || kind == LK_SX || kind == LK_LOCKMGR);
-}
-
-static void
-tl_init(struct tlock *tl, int kind, const char *name)
-{
-	tl->tl_kind = kind;
-	switch (kind) {
-	case LK_MTX:
-		mtx_init(&tl->tl_u.m, name, MTX_DEF);
-		break;
-	case LK_SPIN:
-		mtx_init(&tl->tl_u.m, name, MTX_SPIN);
-		break;
-	case LK_QMTX:
-		qmtx_init(&tl->tl_u.q, name);
-		break;
-	case LK_RW:
-		rw_init(&tl->tl_u.rw, name);
-		break;
-	case LK_SX:
-		sx_init(&tl->tl_u.sx, name);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_init(&tl->tl_u.lk, name);
-		break;
-	}
-}
-
-static void
-tl_destroy(struct tlock *tl)
-{
-	switch (tl->tl_kind) {
-	case LK_MTX:
-	case LK_SPIN:
-		mtx_destroy(&tl->tl_u.m);
-		break;
-	case LK_QMTX:
-		qmtx_destroy(&tl->tl_u.q);
-		break;
-	case LK_RW:
-		rw_destroy(&tl->tl_u.rw);
-		break;
-	case LK_SX:
-		sx_destroy(&tl->tl_u.sx);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_destroy(&tl->tl_u.lk);
-		break;
-	}
-}
-
-static void
-tl_xlock(struct tlock *tl)
-{
-	switch (tl->tl_kind) {
-	case LK_MTX:
-		mtx_lock(&tl->tl_u.m);
-		break;
-	case LK_SPIN:
-		mtx_lock_spin(&tl->tl_u.m);
-		break;
-	case LK_QMTX:
-		qmtx_lock(&tl->tl_u.q);
-		break;
-	case LK_RW:
-		rw_wlock(&tl->tl_u.rw);
-		break;
-	case LK_SX:
-		sx_xlock(&tl->tl_u.sx);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_xlock(&tl->tl_u.lk);
-		break;
-	}
-}
-
-static void
-tl_xunlock(struct tlock *tl)
-{
-	switch (tl->tl_kind) {
-	case LK_MTX:
-		mtx_unlock(&tl->tl_u.m);
-		break;
-	case LK_SPIN:
-		mtx_unlock_spin(&tl->tl_u.m);
-		break;
-	case LK_QMTX:
-		qmtx_unlock(&tl->tl_u.q);
-		break;
-	case LK_RW:
-		rw_wunlock(&tl->tl_u.rw);
-		break;
-	case LK_SX:
-		sx_xunlock(&tl->tl_u.sx);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_unlock(&tl->tl_u.lk);
-		break;
-	}
-}
-
-/* Shared acquisition: rw, sx and lockmgr only. */
-static void
-tl_slock(struct tlock *tl)
-{
-	switch (tl->tl_kind) {
-	case LK_RW:
-		rw_rlock(&tl->tl_u.rw);
-		break;
-	case LK_SX:
-		sx_slock(&tl->tl_u.sx);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_slock(&tl->tl_u.lk);
-		break;
-	default:
-		test_fail(__FILE__, __LINE__, "tl_slock: kind %d", tl->tl_kind);
-	}
-}
-
-static void
-tl_sunlock(struct tlock *tl)
-{
-	switch (tl->tl_kind) {
-	case LK_RW:
-		rw_runlock(&tl->tl_u.rw);
-		break;
-	case LK_SX:
-		sx_sunlock(&tl->tl_u.sx);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_unlock(&tl->tl_u.lk);
-		break;
-	default:
-		test_fail(
-		    __FILE__, __LINE__, "tl_sunlock: kind %d", tl->tl_kind);
-	}
-}
-
-/*
  * Inside a critical section: sometimes yield (any lock but a spin mutex;
  * waiters then find the owner off-CPU and sleep), sometimes sleep
  * (sleepable locks), otherwise stay a little while.
@@ -237,7 +62,7 @@ cs_dawdle(int kind, uint64_t *rng)
 	uint64_t r = test_rand(rng);
 	int i;
 
-	if (kind != LK_SPIN && r % 16 == 0)
+	if (!lk_is_spin(kind) && r % 16 == 0)
 		kthread_yield();
 	else if (lk_sleepable(kind) && r % 64 == 1)
 		pause_ns("dawdle", 1 + (r >> 8) % (5 * US));
