@@ -732,14 +732,24 @@ test_readers_writers(void)
  * holding it, until both are in: a lock that did not share would leave
  * one of them blocked.  Then writer C (CPU 2) tries; it must not get the
  * lock before both readers release it.
+ *
+ * The readers hold on while C tries.  On the host for 2 ms, which a late
+ * host thread may outlast.  On the simulated machine exactly: a lock that
+ * wrongly let C in would do so within TEST_SIM_LATENCY_NS of C's try,
+ * which came before the readers saw sh_ctrying, so they hold on until
+ * TEST_SIM_LATENCY_NS after that and look; and C must get the lock
+ * within TEST_SIM_LATENCY_NS after the last reader released it.
  */
 struct sh_state {
 	struct tlock sh_lock;
-	uint32_t sh_in;	     /* (a) readers holding */
-	uint32_t sh_both;    /* (a) times a reader saw the other inside */
-	uint32_t sh_ctrying; /* (a) */
-	uint32_t sh_cgot;    /* (a) */
-	uint32_t sh_cearly;  /* (a) C held while a reader did */
+	uint32_t sh_in;	       /* (a) readers holding */
+	uint32_t sh_both;      /* (a) times a reader saw the other inside */
+	uint32_t sh_ctrying;   /* (a) */
+	uint32_t sh_cgot;      /* (a) */
+	uint32_t sh_cearly;    /* (a) C held while a reader did */
+	uint32_t sh_nrel;      /* (a) readers that released */
+	uint64_t sh_rel_at[2]; /* virtual time each reader released */
+	uint64_t sh_cgot_at;   /* virtual time C got the lock */
 };
 
 /* Spins (the holder of an rw read lock may not sleep) until *p >= v. */
@@ -760,19 +770,25 @@ static void
 sh_reader(void *arg)
 {
 	struct sh_state *s = arg;
-	uint64_t t;
+	uint64_t t, hold;
+	uint32_t i;
 
 	tl_slock(&s->sh_lock);
 	atomic_fetchadd_int(&s->sh_in, 1);
 	if (spin_for(&s->sh_in, 2))
 		atomic_fetchadd_int(&s->sh_both, 1);
 	CHECK(spin_for(&s->sh_ctrying, 1));
-	/* C is trying (or about to): give it time to get in wrongly. */
+	/* C is trying: give it time to get in wrongly. */
 	t = md_nanotime();
-	while (md_nanotime() - t < 2 * MS)
+	hold = test_sim() ? TEST_SIM_LATENCY_NS : 2 * MS;
+	while (md_nanotime() - t < hold)
 		md_spin_wait(&s->sh_cgot);
 	if (atomic_load_acq_int(&s->sh_cgot) != 0)
 		atomic_fetchadd_int(&s->sh_cearly, 1);
+	t = md_nanotime();
+	i = atomic_fetchadd_int(&s->sh_nrel, 1);
+	if (i < 2)
+		s->sh_rel_at[i] = t;
 	tl_sunlock(&s->sh_lock);
 }
 
@@ -785,6 +801,8 @@ sh_writer(void *arg)
 	CHECK(spin_for(&s->sh_in, 2));
 	atomic_store_rel_int(&s->sh_ctrying, 1);
 	tl_xlock(&s->sh_lock);
+	s->sh_cgot_at = md_nanotime();
+	/* Release: sh_cgot_at before the flag. */
 	atomic_store_rel_int(&s->sh_cgot, 1);
 	tl_xunlock(&s->sh_lock);
 }
@@ -807,6 +825,7 @@ static void
 test_readers_share(void)
 {
 	struct sh_state s;
+	char what[64];
 	int kind;
 
 	for (kind = 0; kind < LK_NKINDS; kind++) {
@@ -823,6 +842,14 @@ test_readers_share(void)
 		CHECKF(s.sh_cearly == 0 && s.sh_cgot == 1,
 		    "%s: writer got the lock %s", lk_class[kind],
 		    s.sh_cgot == 0 ? "never" : "while readers held it");
+		if (!test_sim() || s.sh_cgot != 1 || s.sh_nrel != 2)
+			continue;
+		snprintf(what, sizeof(what), "%s: the writer got the lock",
+		    lk_class[kind]);
+		CHECK_WITHIN(what, s.sh_cgot_at, "the last reader released it",
+		    s.sh_rel_at[0] > s.sh_rel_at[1] ? s.sh_rel_at[0]
+						    : s.sh_rel_at[1],
+		    TEST_SIM_LATENCY_NS);
 	}
 }
 

@@ -16,6 +16,11 @@
  *  - wakeups racing timeouts never lose a thread;
  *  - wakeup() of a channel whose last sleeper, once woken, at once sleeps
  *    on a lock: the woken thread is not "woken" again off the lock.
+ *
+ * On the simulated machine the timing checks are exact in virtual time
+ * (kern_test.h): a timeout fires at its deadline, not before, and its
+ * thread runs within TEST_SIM_LATENCY_NS of it; "nothing else woke" is
+ * checked at the instant by which a wrong wake-up would have shown.
  */
 #include "harness.h"
 #include "kern/mutex.h"
@@ -364,6 +369,7 @@ fifo_main(void *arg)
 	struct fifo_state *s = arg;
 	struct fifo_arg args[FIFO_N];
 	struct thread *tds[FIFO_N];
+	uint64_t t;
 	uint32_t k;
 	int i;
 
@@ -375,13 +381,22 @@ fifo_main(void *arg)
 	}
 	CHECK(wait_sleepers(&s->fs_chan, FIFO_N));
 	for (k = 0; k < FIFO_N; k++) {
+		t = md_nanotime();
 		wakeup_one(&s->fs_chan);
 		CHECK(wait_for(&s->fs_nrecorded, k + 1));
 		/* Exactly one left the queue, and no one else wakes later. */
 		CHECKF(sleepers(&s->fs_chan) == FIFO_N - k - 1,
 		    "after wakeup_one %u: %u sleepers", k,
 		    sleepers(&s->fs_chan));
-		pause_ns("fifo", 2 * MS);
+		/*
+		 * Simulated machine: a second thread woken by this call would
+		 * run within TEST_SIM_LATENCY_NS of it; look at that instant.
+		 * Host: wait 2 ms, which a late host thread may outlast.
+		 */
+		if (test_sim())
+			(void)test_sleep_until(t + TEST_SIM_LATENCY_NS);
+		else
+			pause_ns("fifo", 2 * MS);
 		CHECKF(atomic_load_acq_int(&s->fs_nwoken) == k + 1,
 		    "wakeup_one %u woke %u threads", k,
 		    atomic_load_acq_int(&s->fs_nwoken) - k);
@@ -409,7 +424,9 @@ test_wakeup_one_fifo(void)
 
 /*
  * Timeouts.  Nobody wakes to_chan: every sleep must time out, no earlier
- * than its timeout, with the interlock held again.
+ * than its timeout, with the interlock held again.  On the simulated
+ * machine also no later than TEST_SIM_LATENCY_NS after it (the sleeper
+ * takes its timeout at its deadline, the interlock after it).
  */
 #define TO_N 16
 
@@ -495,6 +512,14 @@ test_sleep_timeout(void)
 		    "sleeper %d: timeout %llu ns returned after %llu ns", i,
 		    (unsigned long long)s->ts_timo[i],
 		    (unsigned long long)s->ts_elapsed[i]);
+		if (test_sim())
+			CHECKF(s->ts_elapsed[i] <=
+				s->ts_timo[i] + TEST_SIM_LATENCY_NS,
+			    "sleeper %d: timeout %llu ns returned %llu ns "
+			    "late in virtual time",
+			    i, (unsigned long long)s->ts_timo[i],
+			    (unsigned long long)(s->ts_elapsed[i] -
+				s->ts_timo[i]));
 		CHECKF(s->ts_owned[i], "sleeper %d: interlock not held", i);
 	}
 	free(s);
@@ -533,23 +558,36 @@ wt_sleeper(void *arg)
 /*
  * One round: returns the first sleep's result.  With `stale', waits past
  * the first sleep's deadline while the thread sleeps its second sleep.
+ *
+ * On the simulated machine exactly past it: the first sleep armed its
+ * timeout before we saw it asleep, so its deadline is at most `deadline'
+ * below; had the woken sleep left that timeout armed, the sleeper's CPU
+ * would have fired it then and the sleeper would be off ws_chan2 within
+ * TEST_SIM_LATENCY_NS.  We look at deadline + TEST_SIM_LATENCY_NS.  On
+ * the host we wait twice the timeout, which a late host thread may
+ * outlast.
  */
 static int
 wt_round(struct wt_state *s, uint64_t timo, bool stale)
 {
 	struct thread *td;
+	uint64_t deadline;
 
 	s->ws_timo = timo;
 	s->ws_done = 0;
 	CHECK(kthread_create(wt_sleeper, s, -1, KTHR_JOINABLE, &td, "wt") == 0);
 	CHECK(wait_sleepers(&s->ws_chan, 1));
+	deadline = md_nanotime() + timo;
 	mtx_lock(&s->ws_mtx);
 	wakeup(&s->ws_chan);
 	mtx_unlock(&s->ws_mtx);
 	CHECK(wait_sleepers(&s->ws_chan2, 1));
 	if (s->ws_rv1 == 0 && stale) {
 		/* Past the first deadline: the old timeout must not fire. */
-		pause_ns("wtpast", 2 * timo);
+		if (test_sim())
+			(void)test_sleep_until(deadline + TEST_SIM_LATENCY_NS);
+		else
+			pause_ns("wtpast", 2 * timo);
 		CHECKF(sleepers(&s->ws_chan2) == 1,
 		    "a disarmed %llu ns timeout woke a later sleep",
 		    (unsigned long long)timo);
@@ -598,10 +636,18 @@ test_wakeup_before_timeout(void)
 	test_shutdown();
 }
 
-/* Two sleepers on one channel: the short timeout wakes only its own. */
+/*
+ * Two sleepers on one channel: the short timeout wakes only its own.  On
+ * the simulated machine exactly: the short sleep ends at its deadline
+ * (within TEST_SIM_LATENCY_NS), and the long sleeper is still asleep
+ * TEST_SIM_LATENCY_NS after that, when a wake-up by the same timeout
+ * would have shown.
+ */
 struct own_state {
 	int os_chan;
 	int os_rv[2];
+	uint64_t os_end[2]; /* virtual time the sleep ended */
+	uint64_t os_elapsed[2];
 	uint32_t os_done[2]; /* (a) */
 };
 
@@ -615,10 +661,14 @@ static void
 own_sleeper(void *arg)
 {
 	struct own_arg *oa = arg;
+	struct own_state *s = oa->oa_s;
+	uint64_t t0 = md_nanotime();
 
-	oa->oa_s->os_rv[oa->oa_i] =
-	    msleep(&oa->oa_s->os_chan, NULL, 0, "own", oa->oa_timo);
-	atomic_store_rel_int(&oa->oa_s->os_done[oa->oa_i], 1);
+	s->os_rv[oa->oa_i] = msleep(&s->os_chan, NULL, 0, "own", oa->oa_timo);
+	s->os_end[oa->oa_i] = md_nanotime();
+	s->os_elapsed[oa->oa_i] = s->os_end[oa->oa_i] - t0;
+	/* Release: publish the fields above. */
+	atomic_store_rel_int(&s->os_done[oa->oa_i], 1);
 }
 
 static void
@@ -638,6 +688,18 @@ own_main(void *arg)
 	}
 	CHECK(wait_for(&s->os_done[1], 1));
 	CHECK(s->os_rv[1] == EWOULDBLOCK);
+	CHECKF(s->os_elapsed[1] >= args[1].oa_timo,
+	    "a %llu ns timeout ended the sleep after %llu ns",
+	    (unsigned long long)args[1].oa_timo,
+	    (unsigned long long)s->os_elapsed[1]);
+	if (test_sim()) {
+		CHECKF(
+		    s->os_elapsed[1] <= args[1].oa_timo + TEST_SIM_LATENCY_NS,
+		    "a %llu ns timeout ended the sleep %llu ns late",
+		    (unsigned long long)args[1].oa_timo,
+		    (unsigned long long)(s->os_elapsed[1] - args[1].oa_timo));
+		(void)test_sleep_until(s->os_end[1] + TEST_SIM_LATENCY_NS);
+	}
 	CHECKF(sleepers(&s->os_chan) == 1, "a timeout woke %u other sleepers",
 	    1 - sleepers(&s->os_chan));
 	CHECK(atomic_load_acq_int(&s->os_done[0]) == 0);
@@ -658,7 +720,10 @@ test_timeout_wakes_own_thread(void)
 	test_shutdown();
 }
 
-/* pause_ns() sleeps at least its duration, alone or with others. */
+/*
+ * pause_ns() sleeps at least its duration, alone or with others; on the
+ * simulated machine at most TEST_SIM_LATENCY_NS more.
+ */
 #define PAUSE_N 6
 
 static const uint64_t pause_durations[PAUSE_N] = { 0, 1, 10 * US, 100 * US,
@@ -668,6 +733,17 @@ struct pause_arg {
 	uint64_t pa_ns;
 	uint64_t pa_elapsed;
 };
+
+static void
+pause_check(uint64_t ns, uint64_t elapsed)
+{
+	CHECKF(elapsed >= ns, "pause_ns(%llu) returned after %llu ns",
+	    (unsigned long long)ns, (unsigned long long)elapsed);
+	if (test_sim())
+		CHECKF(elapsed <= ns + TEST_SIM_LATENCY_NS,
+		    "pause_ns(%llu) returned after %llu ns of virtual time",
+		    (unsigned long long)ns, (unsigned long long)elapsed);
+}
 
 static void
 pause_thread(void *arg)
@@ -691,10 +767,7 @@ pause_main(void *arg)
 	for (i = 0; i < PAUSE_N; i++) {
 		t0 = md_nanotime();
 		pause_ns("pmain", pause_durations[i]);
-		CHECKF(md_nanotime() - t0 >= pause_durations[i],
-		    "pause_ns(%llu) returned after %llu ns",
-		    (unsigned long long)pause_durations[i],
-		    (unsigned long long)(md_nanotime() - t0));
+		pause_check(pause_durations[i], md_nanotime() - t0);
 	}
 	/* Concurrently, all on one CPU (one timeout list). */
 	for (i = 0; i < PAUSE_N; i++) {
@@ -718,10 +791,7 @@ test_pause(void)
 	test_run(pause_main, pa);
 	test_shutdown();
 	for (i = 0; i < PAUSE_N; i++)
-		CHECKF(pa[i].pa_elapsed >= pa[i].pa_ns,
-		    "pause_ns(%llu) returned after %llu ns",
-		    (unsigned long long)pa[i].pa_ns,
-		    (unsigned long long)pa[i].pa_elapsed);
+		pause_check(pa[i].pa_ns, pa[i].pa_elapsed);
 }
 
 /*
