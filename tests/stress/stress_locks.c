@@ -22,29 +22,17 @@
  */
 #include "harness.h"
 #include "kern/lock.h"
-#include "kern/lockmgr.h"
 #include "kern/mutex.h"
-#include "kern/rwlock.h"
 #include "kern/sleepq.h"
 #include "kern/thread.h"
 #include "kern_test.h"
+#include "lock_kinds.h"
 #include "md/md_atomic.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define LK_MTX 0
-#define LK_SPIN 1
-#define LK_QMTX 2
-#define LK_RW 3
-#define LK_SX 4
-#define LK_LOCKMGR 5
-#define LK_NKINDS 6
-
-static const char *const lk_class[LK_NKINDS] = { "mtx", "spin", "qmtx", "rw",
-	"sx", "lockmgr" };
 
 #define SL_NLOCKS (2 * LK_NKINDS)
 #define SL_MAXTHREADS 256
@@ -55,14 +43,7 @@ static const char *const lk_class[LK_NKINDS] = { "mtx", "spin", "qmtx", "rw",
  * Locking key: (l) the lock, held exclusively; (a) atomic.
  */
 struct slock {
-	int sl_kind;
-	union {
-		struct mtx m;
-		struct qmtx q;
-		struct rwlock rw;
-		struct sx sx;
-		struct lockmgr lk;
-	} sl_u;
+	struct tlock sl_lock;
 	uint64_t sl_counter; /* (l) increments under the lock */
 	uint32_t sl_writers; /* (a) exclusive holders inside */
 	uint32_t sl_readers; /* (a) shared holders inside */
@@ -88,150 +69,13 @@ static struct {
 	struct stress_thread *s_threads;
 } S;
 
-static bool
-lk_has_shared(int kind)
-{
-	return (kind == LK_RW || kind == LK_SX || kind == LK_LOCKMGR);
-}
-
-static bool
-lk_sleepable(int kind)
-{
-	return (kind == LK_QMTX || kind == LK_SX || kind == LK_LOCKMGR);
-}
-
-static struct lock_object *
-sl_obj(struct slock *sl)
-{
-	switch (sl->sl_kind) {
-	case LK_QMTX:
-		return (&sl->sl_u.q.lock_object);
-	case LK_RW:
-		return (&sl->sl_u.rw.lock_object);
-	case LK_SX:
-		return (&sl->sl_u.sx.lock_object);
-	case LK_LOCKMGR:
-		return (&sl->sl_u.lk.lock_object);
-	default:
-		return (&sl->sl_u.m.lock_object);
-	}
-}
-
 static void
 sl_init(struct slock *sl, int kind, int i)
 {
 	memset(sl, 0, sizeof(*sl));
-	sl->sl_kind = kind;
 	snprintf(sl->sl_name, sizeof(sl->sl_name), "stress %s %d",
 	    lk_class[kind], i);
-	switch (kind) {
-	case LK_MTX:
-		mtx_init(&sl->sl_u.m, sl->sl_name, MTX_DEF);
-		break;
-	case LK_SPIN:
-		mtx_init(&sl->sl_u.m, sl->sl_name, MTX_SPIN);
-		break;
-	case LK_QMTX:
-		qmtx_init(&sl->sl_u.q, sl->sl_name);
-		break;
-	case LK_RW:
-		rw_init(&sl->sl_u.rw, sl->sl_name);
-		break;
-	case LK_SX:
-		sx_init(&sl->sl_u.sx, sl->sl_name);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_init(&sl->sl_u.lk, sl->sl_name);
-		break;
-	}
-}
-
-static void
-sl_destroy(struct slock *sl)
-{
-	switch (sl->sl_kind) {
-	case LK_MTX:
-	case LK_SPIN:
-		mtx_destroy(&sl->sl_u.m);
-		break;
-	case LK_QMTX:
-		qmtx_destroy(&sl->sl_u.q);
-		break;
-	case LK_RW:
-		rw_destroy(&sl->sl_u.rw);
-		break;
-	case LK_SX:
-		sx_destroy(&sl->sl_u.sx);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_destroy(&sl->sl_u.lk);
-		break;
-	}
-}
-
-static void
-sl_lock(struct slock *sl, bool shared)
-{
-	switch (sl->sl_kind) {
-	case LK_MTX:
-		mtx_lock(&sl->sl_u.m);
-		break;
-	case LK_SPIN:
-		mtx_lock_spin(&sl->sl_u.m);
-		break;
-	case LK_QMTX:
-		qmtx_lock(&sl->sl_u.q);
-		break;
-	case LK_RW:
-		if (shared)
-			rw_rlock(&sl->sl_u.rw);
-		else
-			rw_wlock(&sl->sl_u.rw);
-		break;
-	case LK_SX:
-		if (shared)
-			sx_slock(&sl->sl_u.sx);
-		else
-			sx_xlock(&sl->sl_u.sx);
-		break;
-	case LK_LOCKMGR:
-		if (shared)
-			lockmgr_slock(&sl->sl_u.lk);
-		else
-			lockmgr_xlock(&sl->sl_u.lk);
-		break;
-	}
-}
-
-static void
-sl_unlock(struct slock *sl, bool shared)
-{
-	switch (sl->sl_kind) {
-	case LK_MTX:
-		mtx_unlock(&sl->sl_u.m);
-		break;
-	case LK_SPIN:
-		mtx_unlock_spin(&sl->sl_u.m);
-		break;
-	case LK_QMTX:
-		qmtx_unlock(&sl->sl_u.q);
-		break;
-	case LK_RW:
-		if (shared)
-			rw_runlock(&sl->sl_u.rw);
-		else
-			rw_wunlock(&sl->sl_u.rw);
-		break;
-	case LK_SX:
-		if (shared)
-			sx_sunlock(&sl->sl_u.sx);
-		else
-			sx_xunlock(&sl->sl_u.sx);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_unlock(&sl->sl_u.lk);
-		break;
-	}
+	tl_init(&sl->sl_lock, kind, sl->sl_name);
 }
 
 static void
@@ -279,11 +123,11 @@ cs_action(struct stress_thread *st, int l, bool shared)
 
 	switch (r % 8) {
 	case 0:
-		if (sl->sl_kind != LK_SPIN)
+		if (!lk_is_spin(sl->sl_lock.tl_kind))
 			kthread_yield();
 		break;
 	case 1:
-		if (lk_sleepable(sl->sl_kind))
+		if (lk_sleepable(sl->sl_lock.tl_kind))
 			pause_ns("stress", 1 + (r >> 8) % (20 * US));
 		break;
 	case 2:
@@ -293,10 +137,10 @@ cs_action(struct stress_thread *st, int l, bool shared)
 		break;
 	case 3:
 		/* The lock is released while we sleep: leave, re-enter. */
-		if (sl->sl_kind == LK_SPIN)
+		if (lk_is_spin(sl->sl_lock.tl_kind))
 			break;
 		cs_leave(sl, shared);
-		rv = msleep(&sl->sl_chan, sl_obj(sl), 0, "stresslp",
+		rv = msleep(&sl->sl_chan, tl_obj(&sl->sl_lock), 0, "stresslp",
 		    1 + (r >> 8) % (50 * US));
 		if (rv != 0 && rv != EWOULDBLOCK)
 			violation(sl, "msleep() failed");
@@ -333,8 +177,9 @@ stress_thread(void *arg)
 		r = test_rand(&st->st_rng);
 		l = (int)(r % SL_NLOCKS);
 		sl = &S.s_locks[l];
-		shared = lk_has_shared(sl->sl_kind) && (r >> 8) % 3 == 0;
-		sl_lock(sl, shared);
+		shared =
+		    lk_has_shared(sl->sl_lock.tl_kind) && (r >> 8) % 3 == 0;
+		tl_lock(&sl->sl_lock, shared);
 		st->st_acqs[l]++;
 		cs_enter(sl, shared);
 		v = sl->sl_counter;
@@ -349,7 +194,7 @@ stress_thread(void *arg)
 			st->st_incs[l]++;
 		}
 		cs_leave(sl, shared);
-		sl_unlock(sl, shared);
+		tl_unlock(&sl->sl_lock, shared);
 		if ((r >> 24) % 16 == 0)
 			maybe_yield();
 	}
@@ -445,8 +290,8 @@ test_stress_locks(void)
 		    "%s: counter %llu, %llu increments", S.s_locks[l].sl_name,
 		    (unsigned long long)S.s_locks[l].sl_counter,
 		    (unsigned long long)incs);
-		prof = prof_acquisitions(
-		    S.s_locks[l].sl_name, lk_class[S.s_locks[l].sl_kind]);
+		prof = prof_acquisitions(S.s_locks[l].sl_name,
+		    lk_class[S.s_locks[l].sl_lock.tl_kind]);
 		CHECKF(prof == (int64_t)acqs,
 		    "%s: profile has %lld acquisitions, we made %llu",
 		    S.s_locks[l].sl_name, (long long)prof,
@@ -454,7 +299,7 @@ test_stress_locks(void)
 		sleepq_lock(&S.s_locks[l].sl_chan);
 		CHECK(sleepq_count(&S.s_locks[l].sl_chan, 0) == 0);
 		sleepq_release(&S.s_locks[l].sl_chan);
-		sl_destroy(&S.s_locks[l]);
+		tl_destroy(&S.s_locks[l].sl_lock);
 	}
 	for (i = 0; i < S.s_nthreads; i++)
 		sleeps += S.s_threads[i].st_sleeps;

@@ -7,6 +7,10 @@
  *    once it leaves; a reader that entered after the call does not hold
  *    it back;
  *  - epoch_wait() returns only after the sections open at the call end;
+ *  - on the simulated machine both are exact in virtual time: nothing
+ *    runs or returns before the reader's epoch_exit(), at the instant a
+ *    wrong grace period would have shown, and the deferred call runs (or
+ *    epoch_wait() returns) within a bound after it;
  *  - deferred calls run (pending count falls back to 0) when nobody reads;
  *  - readers traversing a linked list that writers change, unlinking
  *    nodes and freeing them through epoch_call(), never see a freed node:
@@ -63,7 +67,17 @@ spin_for(const uint32_t *p, uint32_t v)
  * the call must not run while R1 is inside.  R1 leaves; the call runs.
  * Phase 2: the writer defers a call, then reader R2 enters and stays
  * inside: the call must run anyway (R2 cannot have seen the object).
+ *
+ * On the simulated machine, exactly: CPU 0's idle loop polls the
+ * deferred calls as soon as the writer sleeps, so a call let through
+ * with R1 inside would have run TEST_SIM_LATENCY_NS after epoch_call():
+ * the writer looks then (the host sleeps 20 ms and hopes).  Each call
+ * must run at a virtual time after R1 left (dc_exit_at), and within
+ * DC_POLL_NS + TEST_SIM_LATENCY_NS of the moment it could: CPU 0 polls
+ * when the writer's wait_for() sleep of DC_POLL_NS ends.
  */
+#define DC_POLL_NS (100 * US) /* wait_for()'s sleep */
+
 struct dc_state {
 	uint32_t dc_entered;	  /* (a) readers inside */
 	uint32_t dc_release;	  /* (a) readers may leave */
@@ -72,6 +86,9 @@ struct dc_state {
 	uint32_t dc_early;	  /* (a) ran while R1 was inside */
 	uint32_t dc_ran_while_r1; /* dc_ran seen before releasing R1 */
 	uint32_t dc_r2_saw_run;	  /* R2 saw the second call run */
+	uint64_t dc_exit_at;	  /* virtual time R1 began epoch_exit() */
+	uint64_t dc_call2_at;	  /* the second epoch_call() */
+	uint64_t dc_ran_at[2];	  /* each call ran */
 };
 
 static struct dc_state dc;
@@ -79,9 +96,15 @@ static struct dc_state dc;
 static void
 dc_call(void *arg)
 {
+	uint32_t n;
+
 	(void)arg;
 	if (atomic_load_acq_int(&dc.dc_inside) != 0)
 		atomic_fetchadd_int(&dc.dc_early, 1);
+	n = atomic_load_acq_int(&dc.dc_ran);
+	if (n < 2)
+		dc.dc_ran_at[n] = md_nanotime();
+	/* Release: dc_ran_at[n] before the count that publishes it. */
 	atomic_fetchadd_int(&dc.dc_ran, 1);
 }
 
@@ -94,6 +117,7 @@ dc_reader1(void *arg)
 	atomic_fetchadd_int(&dc.dc_entered, 1);
 	CHECK(spin_for(&dc.dc_release, 1));
 	atomic_store_rel_int(&dc.dc_inside, 0);
+	dc.dc_exit_at = md_nanotime();
 	epoch_exit();
 }
 
@@ -113,6 +137,7 @@ static void
 dc_writer(void *arg)
 {
 	struct thread *td;
+	uint64_t t;
 	int i;
 
 	(void)arg;
@@ -120,15 +145,20 @@ dc_writer(void *arg)
 	CHECK(kthread_create(dc_reader1, NULL, 1, KTHR_BOUND | KTHR_JOINABLE,
 		  &td, "dcr1") == 0);
 	CHECK(wait_for(&dc.dc_entered, 1));
+	t = md_nanotime();
 	epoch_call(dc_call, NULL);
 	CHECK(epoch_pending() >= 1);
-	for (i = 0; i < 20; i++)
-		pause_ns("dcwait", 1 * MS);
+	if (test_sim())
+		(void)test_sleep_until(t + TEST_SIM_LATENCY_NS);
+	else
+		for (i = 0; i < 20; i++)
+			pause_ns("dcwait", 1 * MS);
 	dc.dc_ran_while_r1 = atomic_load_acq_int(&dc.dc_ran);
 	atomic_store_rel_int(&dc.dc_release, 1);
 	CHECK(wait_for(&dc.dc_ran, 1));
 	kthread_join(td);
 	/* Phase 2. */
+	dc.dc_call2_at = md_nanotime();
 	epoch_call(dc_call, NULL);
 	CHECK(kthread_create(dc_reader2, NULL, 1, KTHR_BOUND | KTHR_JOINABLE,
 		  &td, "dcr2") == 0);
@@ -158,17 +188,36 @@ test_epoch_call_waits_for_reader(void)
 	CHECK(dc.dc_ran == 2);
 	CHECKF(dc.dc_r2_saw_run == 1,
 	    "a reader that entered after epoch_call() held the call back");
+	if (!test_sim() || dc.dc_ran != 2)
+		return;
+	CHECK_WITHIN("the deferred call ran", dc.dc_ran_at[0], "R1 left",
+	    dc.dc_exit_at, DC_POLL_NS + TEST_SIM_LATENCY_NS);
+	CHECK_WITHIN("with only R2 inside, the second call ran",
+	    dc.dc_ran_at[1], "epoch_call()", dc.dc_call2_at,
+	    DC_POLL_NS + TEST_SIM_LATENCY_NS);
 }
 
 /*
  * epoch_wait(): waits for the sections open when it is called.
+ *
+ * On the simulated machine, exactly: epoch_wait() looks at the readers
+ * at once and then every EW_POLL_NS, so had it not waited for the reader
+ * it would have returned by EW_POLL_NS + TEST_SIM_LATENCY_NS after the
+ * call: the main thread looks then (the host sleeps 20 ms and hopes).
+ * It must return after the reader began epoch_exit(), and within
+ * EW_POLL_NS + TEST_SIM_LATENCY_NS of it.
  */
+#define EW_POLL_NS (10 * US) /* kern_epoch.c: epoch_wait()'s sleep */
+
 struct ew_state {
 	uint32_t ew_entered;  /* (a) */
 	uint32_t ew_release;  /* (a) */
 	uint32_t ew_started;  /* (a) the waiter called epoch_wait() */
 	uint32_t ew_returned; /* (a) */
 	uint32_t ew_returned_early;
+	uint64_t ew_called_at;	 /* virtual time of the epoch_wait() call */
+	uint64_t ew_exit_at;	 /* the reader began epoch_exit() */
+	uint64_t ew_returned_at; /* epoch_wait() returned */
 };
 
 static struct ew_state ew;
@@ -180,6 +229,7 @@ ew_reader(void *arg)
 	epoch_enter();
 	atomic_store_rel_int(&ew.ew_entered, 1);
 	CHECK(spin_for(&ew.ew_release, 1));
+	ew.ew_exit_at = md_nanotime();
 	epoch_exit();
 }
 
@@ -187,8 +237,12 @@ static void
 ew_waiter(void *arg)
 {
 	(void)arg;
+	ew.ew_called_at = md_nanotime();
+	/* Release: ew_called_at before the flag. */
 	atomic_store_rel_int(&ew.ew_started, 1);
 	epoch_wait();
+	ew.ew_returned_at = md_nanotime();
+	/* Release: ew_returned_at before the flag. */
 	atomic_store_rel_int(&ew.ew_returned, 1);
 }
 
@@ -207,8 +261,12 @@ ew_main(void *arg)
 	CHECK(kthread_create(ew_waiter, NULL, 0, KTHR_BOUND | KTHR_JOINABLE, &w,
 		  "eww") == 0);
 	CHECK(wait_for(&ew.ew_started, 1));
-	for (i = 0; i < 20; i++)
-		pause_ns("ewwait", 1 * MS);
+	if (test_sim())
+		(void)test_sleep_until(
+		    ew.ew_called_at + EW_POLL_NS + TEST_SIM_LATENCY_NS);
+	else
+		for (i = 0; i < 20; i++)
+			pause_ns("ewwait", 1 * MS);
 	ew.ew_returned_early = atomic_load_acq_int(&ew.ew_returned);
 	atomic_store_rel_int(&ew.ew_release, 1);
 	kthread_join(w);
@@ -225,6 +283,10 @@ test_epoch_wait(void)
 	test_shutdown();
 	CHECKF(ew.ew_returned_early == 0,
 	    "epoch_wait() returned while a reader was inside");
+	if (!test_sim() || ew.ew_returned != 1)
+		return;
+	CHECK_WITHIN("epoch_wait() returned", ew.ew_returned_at,
+	    "the reader left", ew.ew_exit_at, EW_POLL_NS + TEST_SIM_LATENCY_NS);
 }
 
 /*

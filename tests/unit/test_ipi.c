@@ -7,12 +7,16 @@
  *    returns; one to a subset reaches only the subset; the delivery
  *    count grows by the remote deliveries;
  *  - a non-waiting IPI eventually runs everywhere;
- *  - IPIs reach idle CPUs (the handler runs in the idle thread);
+ *  - IPIs reach idle CPUs (the handler runs in the idle thread; on the
+ *    simulated machine a waiting send returns within TEST_SIM_LATENCY_NS
+ *    of virtual time);
  *  - IPIs reach a CPU busy in a loop that calls maybe_yield() (the
  *    handler runs in that thread);
  *  - a CPU spinning for a spin mutex takes no IPI while it spins with
  *    interrupts disabled, and takes it once it has released the mutex,
- *    whether the sender waits or not;
+ *    whether the sender waits or not (on the simulated machine exactly:
+ *    not by TEST_SIM_LATENCY_NS after the send, and within it after the
+ *    release);
  *  - many IPIs in a row from every CPU at once, waiting and not, to all,
  *    to one and to random subsets: every handler runs exactly as often as
  *    it was sent for, on the right CPU.
@@ -166,6 +170,7 @@ struct idle_state {
 	uint32_t id_ran[MAXCPU];     /* (a) */
 	uint32_t id_in_idle[MAXCPU]; /* (a) ran in the idle thread */
 	uint32_t id_wrong;	     /* (a) ran on another CPU */
+	uint64_t id_slowest;	     /* longest waiting send (virtual ns) */
 };
 
 static void
@@ -206,13 +211,18 @@ static void
 idle_sender(void *arg)
 {
 	struct idle_state *s = arg;
+	uint64_t t;
 	int cpu, r;
 
 	for (r = 0; r < 50; r++) {
 		CHECK(others_idle());
 		for (cpu = 1; cpu < md_ncpus(); cpu++) {
 			s->id_target = cpu;
+			t = md_nanotime();
 			md_ipi_send_one(cpu, idle_handler, s, true);
+			t = md_nanotime() - t;
+			if (t > s->id_slowest)
+				s->id_slowest = t;
 		}
 	}
 }
@@ -245,6 +255,11 @@ test_ipi_idle_cpus(void)
 		    "CPU %d: %u of %u handlers ran outside the idle thread",
 		    cpu, s.id_ran[cpu] - s.id_in_idle[cpu], s.id_ran[cpu]);
 	}
+	/* Simulated machine: wake-up, handler and answer are bounded. */
+	if (test_sim())
+		CHECKF(s.id_slowest <= TEST_SIM_LATENCY_NS,
+		    "a waiting IPI to an idle CPU took %llu ns of virtual time",
+		    (unsigned long long)s.id_slowest);
 }
 
 /*
@@ -330,6 +345,13 @@ test_ipi_busy_maybe_yield(void)
  * A CPU spinning for a spin mutex.  Z (CPU 2) holds the mutex; Y (CPU 1)
  * spins for it; X (CPU 0) sends Y's CPU an IPI.  Y spins with interrupts
  * disabled, so the handler may only run after Y has released the mutex.
+ *
+ * Without waiting for the handler, X looks whether it ran early: on the
+ * host after 1 ms, which a late host thread may outlast; on the simulated
+ * machine exactly TEST_SIM_LATENCY_NS after the send, by when an IPI
+ * delivered in spite of the disabled interrupts would have run.  There
+ * the handler must also run within TEST_SIM_LATENCY_NS after Z releases
+ * the mutex (Y takes it, releases it and takes the interrupt).
  */
 #define SP_INIT 0
 #define SP_SPINNING 1
@@ -347,6 +369,8 @@ struct sp_state {
 	uint32_t sp_phase_seen; /* Y's phase when the handler ran */
 	int sp_cpu_seen;
 	uint32_t sp_ran_early; /* handler ran before Z released */
+	uint64_t sp_ran_at;    /* virtual time the handler ran */
+	uint64_t sp_zrel_at;   /* virtual time Z released the mutex */
 };
 
 static void
@@ -356,6 +380,8 @@ sp_handler(void *arg)
 
 	s->sp_phase_seen = atomic_load_acq_int(&s->sp_yphase);
 	s->sp_cpu_seen = curcpu;
+	s->sp_ran_at = md_nanotime();
+	/* Release: the fields above before the flag. */
 	atomic_store_rel_int(&s->sp_ran, 1);
 }
 
@@ -373,6 +399,7 @@ sp_z(void *arg)
 	while (md_nanotime() - t < 2 * MS)
 		md_spin_wait(&s->sp_release);
 	CHECK(spin_for(&s->sp_release, 1));
+	s->sp_zrel_at = md_nanotime();
 	mtx_unlock_spin(&s->sp_mtx);
 }
 
@@ -395,6 +422,7 @@ static void
 sp_x(void *arg)
 {
 	struct sp_state *s = arg;
+	uint64_t t;
 
 	CHECK(spin_for(&s->sp_yphase, SP_SPINNING));
 	atomic_store_rel_int(&s->sp_sending, 1);
@@ -404,8 +432,12 @@ sp_x(void *arg)
 		md_ipi_send_one(1, sp_handler, s, true);
 		CHECK(atomic_load_acq_int(&s->sp_ran) == 1);
 	} else {
+		t = md_nanotime();
 		md_ipi_send_one(1, sp_handler, s, false);
-		pause_ns("spwait", 1 * MS);
+		if (test_sim())
+			(void)test_sleep_until(t + TEST_SIM_LATENCY_NS);
+		else
+			pause_ns("spwait", 1 * MS);
 		s->sp_ran_early = atomic_load_acq_int(&s->sp_ran);
 		atomic_store_rel_int(&s->sp_release, 1);
 		CHECK(wait_for(&s->sp_ran, 1));
@@ -445,6 +477,11 @@ test_ipi_spin_mutex(void)
 		    "%s IPI handled in phase %u of the spinning CPU",
 		    w ? "waiting" : "non-waiting", s.sp_phase_seen);
 		CHECK(s.sp_ran_early == 0);
+		if (test_sim() && s.sp_ran == 1)
+			CHECK_WITHIN(w ? "the waiting IPI's handler ran"
+				       : "the non-waiting IPI's handler ran",
+			    s.sp_ran_at, "Z released the mutex", s.sp_zrel_at,
+			    TEST_SIM_LATENCY_NS);
 	}
 }
 

@@ -33,6 +33,7 @@
 #include "kern/sleepq.h"
 #include "kern/thread.h"
 #include "kern_test.h"
+#include "lock_kinds.h"
 #include "md/md_atomic.h"
 #include "vm/vm_domain.h"
 #include "vm/vm_object.h"
@@ -51,182 +52,6 @@
 #define WAIT_NS (60ull * 1000000000ull)
 
 /*
- * The lock kinds under test, behind one interface.
- */
-#define LK_MTX 0
-#define LK_SPIN 1
-#define LK_QMTX 2
-#define LK_RW 3
-#define LK_SX 4
-#define LK_LOCKMGR 5
-#define LK_NKINDS 6
-
-/* Class names, as the lock profile reports them. */
-static const char *const lk_class[LK_NKINDS] = { "mtx", "spin", "qmtx", "rw",
-	"sx", "lockmgr" };
-
-struct tlock {
-	int tl_kind;
-	union {
-		struct mtx m;
-		struct qmtx q;
-		struct rwlock rw;
-		struct sx sx;
-		struct lockmgr lk;
-	} tl_u;
-};
-
-static bool
-lk_has_shared(int kind)
-{
-	return (kind == LK_RW || kind == LK_SX || kind == LK_LOCKMGR);
-}
-
-/* May the holder sleep? */
-static bool
-lk_sleepable(int kind)
-{
-	return (kind == LK_QMTX || kind == LK_SX || kind == LK_LOCKMGR);
-}
-
-static void
-tl_init(struct tlock *tl, int kind, const char *name)
-{
-	tl->tl_kind = kind;
-	switch (kind) {
-	case LK_MTX:
-		mtx_init(&tl->tl_u.m, name, MTX_DEF);
-		break;
-	case LK_SPIN:
-		mtx_init(&tl->tl_u.m, name, MTX_SPIN);
-		break;
-	case LK_QMTX:
-		qmtx_init(&tl->tl_u.q, name);
-		break;
-	case LK_RW:
-		rw_init(&tl->tl_u.rw, name);
-		break;
-	case LK_SX:
-		sx_init(&tl->tl_u.sx, name);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_init(&tl->tl_u.lk, name);
-		break;
-	}
-}
-
-static void
-tl_destroy(struct tlock *tl)
-{
-	switch (tl->tl_kind) {
-	case LK_MTX:
-	case LK_SPIN:
-		mtx_destroy(&tl->tl_u.m);
-		break;
-	case LK_QMTX:
-		qmtx_destroy(&tl->tl_u.q);
-		break;
-	case LK_RW:
-		rw_destroy(&tl->tl_u.rw);
-		break;
-	case LK_SX:
-		sx_destroy(&tl->tl_u.sx);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_destroy(&tl->tl_u.lk);
-		break;
-	}
-}
-
-static void
-tl_xlock(struct tlock *tl)
-{
-	switch (tl->tl_kind) {
-	case LK_MTX:
-		mtx_lock(&tl->tl_u.m);
-		break;
-	case LK_SPIN:
-		mtx_lock_spin(&tl->tl_u.m);
-		break;
-	case LK_QMTX:
-		qmtx_lock(&tl->tl_u.q);
-		break;
-	case LK_RW:
-		rw_wlock(&tl->tl_u.rw);
-		break;
-	case LK_SX:
-		sx_xlock(&tl->tl_u.sx);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_xlock(&tl->tl_u.lk);
-		break;
-	}
-}
-
-static void
-tl_xunlock(struct tlock *tl)
-{
-	switch (tl->tl_kind) {
-	case LK_MTX:
-		mtx_unlock(&tl->tl_u.m);
-		break;
-	case LK_SPIN:
-		mtx_unlock_spin(&tl->tl_u.m);
-		break;
-	case LK_QMTX:
-		qmtx_unlock(&tl->tl_u.q);
-		break;
-	case LK_RW:
-		rw_wunlock(&tl->tl_u.rw);
-		break;
-	case LK_SX:
-		sx_xunlock(&tl->tl_u.sx);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_unlock(&tl->tl_u.lk);
-		break;
-	}
-}
-
-/* Shared acquisition: rw, sx and lockmgr only. */
-static void
-tl_slock(struct tlock *tl)
-{
-	switch (tl->tl_kind) {
-	case LK_RW:
-		rw_rlock(&tl->tl_u.rw);
-		break;
-	case LK_SX:
-		sx_slock(&tl->tl_u.sx);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_slock(&tl->tl_u.lk);
-		break;
-	default:
-		test_fail(__FILE__, __LINE__, "tl_slock: kind %d", tl->tl_kind);
-	}
-}
-
-static void
-tl_sunlock(struct tlock *tl)
-{
-	switch (tl->tl_kind) {
-	case LK_RW:
-		rw_runlock(&tl->tl_u.rw);
-		break;
-	case LK_SX:
-		sx_sunlock(&tl->tl_u.sx);
-		break;
-	case LK_LOCKMGR:
-		lockmgr_unlock(&tl->tl_u.lk);
-		break;
-	default:
-		test_fail(
-		    __FILE__, __LINE__, "tl_sunlock: kind %d", tl->tl_kind);
-	}
-}
-
-/*
  * Inside a critical section: sometimes yield (any lock but a spin mutex;
  * waiters then find the owner off-CPU and sleep), sometimes sleep
  * (sleepable locks), otherwise stay a little while.
@@ -237,7 +62,7 @@ cs_dawdle(int kind, uint64_t *rng)
 	uint64_t r = test_rand(rng);
 	int i;
 
-	if (kind != LK_SPIN && r % 16 == 0)
+	if (!lk_is_spin(kind) && r % 16 == 0)
 		kthread_yield();
 	else if (lk_sleepable(kind) && r % 64 == 1)
 		pause_ns("dawdle", 1 + (r >> 8) % (5 * US));
@@ -907,14 +732,24 @@ test_readers_writers(void)
  * holding it, until both are in: a lock that did not share would leave
  * one of them blocked.  Then writer C (CPU 2) tries; it must not get the
  * lock before both readers release it.
+ *
+ * The readers hold on while C tries.  On the host for 2 ms, which a late
+ * host thread may outlast.  On the simulated machine exactly: a lock that
+ * wrongly let C in would do so within TEST_SIM_LATENCY_NS of C's try,
+ * which came before the readers saw sh_ctrying, so they hold on until
+ * TEST_SIM_LATENCY_NS after that and look; and C must get the lock
+ * within TEST_SIM_LATENCY_NS after the last reader released it.
  */
 struct sh_state {
 	struct tlock sh_lock;
-	uint32_t sh_in;	     /* (a) readers holding */
-	uint32_t sh_both;    /* (a) times a reader saw the other inside */
-	uint32_t sh_ctrying; /* (a) */
-	uint32_t sh_cgot;    /* (a) */
-	uint32_t sh_cearly;  /* (a) C held while a reader did */
+	uint32_t sh_in;	       /* (a) readers holding */
+	uint32_t sh_both;      /* (a) times a reader saw the other inside */
+	uint32_t sh_ctrying;   /* (a) */
+	uint32_t sh_cgot;      /* (a) */
+	uint32_t sh_cearly;    /* (a) C held while a reader did */
+	uint32_t sh_nrel;      /* (a) readers that released */
+	uint64_t sh_rel_at[2]; /* virtual time each reader released */
+	uint64_t sh_cgot_at;   /* virtual time C got the lock */
 };
 
 /* Spins (the holder of an rw read lock may not sleep) until *p >= v. */
@@ -935,19 +770,25 @@ static void
 sh_reader(void *arg)
 {
 	struct sh_state *s = arg;
-	uint64_t t;
+	uint64_t t, hold;
+	uint32_t i;
 
 	tl_slock(&s->sh_lock);
 	atomic_fetchadd_int(&s->sh_in, 1);
 	if (spin_for(&s->sh_in, 2))
 		atomic_fetchadd_int(&s->sh_both, 1);
 	CHECK(spin_for(&s->sh_ctrying, 1));
-	/* C is trying (or about to): give it time to get in wrongly. */
+	/* C is trying: give it time to get in wrongly. */
 	t = md_nanotime();
-	while (md_nanotime() - t < 2 * MS)
+	hold = test_sim() ? TEST_SIM_LATENCY_NS : 2 * MS;
+	while (md_nanotime() - t < hold)
 		md_spin_wait(&s->sh_cgot);
 	if (atomic_load_acq_int(&s->sh_cgot) != 0)
 		atomic_fetchadd_int(&s->sh_cearly, 1);
+	t = md_nanotime();
+	i = atomic_fetchadd_int(&s->sh_nrel, 1);
+	if (i < 2)
+		s->sh_rel_at[i] = t;
 	tl_sunlock(&s->sh_lock);
 }
 
@@ -960,6 +801,8 @@ sh_writer(void *arg)
 	CHECK(spin_for(&s->sh_in, 2));
 	atomic_store_rel_int(&s->sh_ctrying, 1);
 	tl_xlock(&s->sh_lock);
+	s->sh_cgot_at = md_nanotime();
+	/* Release: sh_cgot_at before the flag. */
 	atomic_store_rel_int(&s->sh_cgot, 1);
 	tl_xunlock(&s->sh_lock);
 }
@@ -982,6 +825,7 @@ static void
 test_readers_share(void)
 {
 	struct sh_state s;
+	char what[64];
 	int kind;
 
 	for (kind = 0; kind < LK_NKINDS; kind++) {
@@ -998,6 +842,14 @@ test_readers_share(void)
 		CHECKF(s.sh_cearly == 0 && s.sh_cgot == 1,
 		    "%s: writer got the lock %s", lk_class[kind],
 		    s.sh_cgot == 0 ? "never" : "while readers held it");
+		if (!test_sim() || s.sh_cgot != 1 || s.sh_nrel != 2)
+			continue;
+		snprintf(what, sizeof(what), "%s: the writer got the lock",
+		    lk_class[kind]);
+		CHECK_WITHIN(what, s.sh_cgot_at, "the last reader released it",
+		    s.sh_rel_at[0] > s.sh_rel_at[1] ? s.sh_rel_at[0]
+						    : s.sh_rel_at[1],
+		    TEST_SIM_LATENCY_NS);
 	}
 }
 

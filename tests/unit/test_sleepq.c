@@ -16,14 +16,18 @@
  *  - wakeups racing timeouts never lose a thread;
  *  - wakeup() of a channel whose last sleeper, once woken, at once sleeps
  *    on a lock: the woken thread is not "woken" again off the lock.
+ *
+ * On the simulated machine the timing checks are exact in virtual time
+ * (kern_test.h): a timeout fires at its deadline, not before, and its
+ * thread runs within TEST_SIM_LATENCY_NS of it; "nothing else woke" is
+ * checked at the instant by which a wrong wake-up would have shown.
  */
 #include "harness.h"
-#include "kern/lockmgr.h"
 #include "kern/mutex.h"
-#include "kern/rwlock.h"
 #include "kern/sleepq.h"
 #include "kern/thread.h"
 #include "kern_test.h"
+#include "lock_kinds.h"
 #include "md/md_atomic.h"
 
 #include <errno.h>
@@ -77,165 +81,6 @@ wait_sleepers(const void *chan, uint32_t n)
 }
 
 /*
- * Interlocks: one of each lock class, held exclusively.
- */
-#define IL_MTX 0
-#define IL_SPIN 1
-#define IL_SX 2
-#define IL_RW 3
-#define IL_QMTX 4
-#define IL_LOCKMGR 5
-#define IL_NKINDS 6
-
-static const char *const il_names[IL_NKINDS] = { "mtx", "spin", "sx", "rw",
-	"qmtx", "lockmgr" };
-
-struct ilock {
-	int il_kind;
-	union {
-		struct mtx m;
-		struct sx sx;
-		struct rwlock rw;
-		struct qmtx q;
-		struct lockmgr lk;
-	} il_u;
-};
-
-static void
-il_init(struct ilock *il, int kind)
-{
-	il->il_kind = kind;
-	switch (kind) {
-	case IL_MTX:
-		mtx_init(&il->il_u.m, "test ilock", MTX_DEF);
-		break;
-	case IL_SPIN:
-		mtx_init(&il->il_u.m, "test ilock", MTX_SPIN);
-		break;
-	case IL_SX:
-		sx_init(&il->il_u.sx, "test ilock");
-		break;
-	case IL_RW:
-		rw_init(&il->il_u.rw, "test ilock");
-		break;
-	case IL_QMTX:
-		qmtx_init(&il->il_u.q, "test ilock");
-		break;
-	case IL_LOCKMGR:
-		lockmgr_init(&il->il_u.lk, "test ilock");
-		break;
-	}
-}
-
-static void
-il_destroy(struct ilock *il)
-{
-	switch (il->il_kind) {
-	case IL_MTX:
-	case IL_SPIN:
-		mtx_destroy(&il->il_u.m);
-		break;
-	case IL_SX:
-		sx_destroy(&il->il_u.sx);
-		break;
-	case IL_RW:
-		rw_destroy(&il->il_u.rw);
-		break;
-	case IL_QMTX:
-		qmtx_destroy(&il->il_u.q);
-		break;
-	case IL_LOCKMGR:
-		lockmgr_destroy(&il->il_u.lk);
-		break;
-	}
-}
-
-static struct lock_object *
-il_obj(struct ilock *il)
-{
-	switch (il->il_kind) {
-	case IL_SX:
-		return (&il->il_u.sx.lock_object);
-	case IL_RW:
-		return (&il->il_u.rw.lock_object);
-	case IL_QMTX:
-		return (&il->il_u.q.lock_object);
-	case IL_LOCKMGR:
-		return (&il->il_u.lk.lock_object);
-	default:
-		return (&il->il_u.m.lock_object);
-	}
-}
-
-static void
-il_lock(struct ilock *il)
-{
-	switch (il->il_kind) {
-	case IL_MTX:
-		mtx_lock(&il->il_u.m);
-		break;
-	case IL_SPIN:
-		mtx_lock_spin(&il->il_u.m);
-		break;
-	case IL_SX:
-		sx_xlock(&il->il_u.sx);
-		break;
-	case IL_RW:
-		rw_wlock(&il->il_u.rw);
-		break;
-	case IL_QMTX:
-		qmtx_lock(&il->il_u.q);
-		break;
-	case IL_LOCKMGR:
-		lockmgr_xlock(&il->il_u.lk);
-		break;
-	}
-}
-
-static void
-il_unlock(struct ilock *il)
-{
-	switch (il->il_kind) {
-	case IL_MTX:
-		mtx_unlock(&il->il_u.m);
-		break;
-	case IL_SPIN:
-		mtx_unlock_spin(&il->il_u.m);
-		break;
-	case IL_SX:
-		sx_xunlock(&il->il_u.sx);
-		break;
-	case IL_RW:
-		rw_wunlock(&il->il_u.rw);
-		break;
-	case IL_QMTX:
-		qmtx_unlock(&il->il_u.q);
-		break;
-	case IL_LOCKMGR:
-		lockmgr_unlock(&il->il_u.lk);
-		break;
-	}
-}
-
-static bool
-il_owned(struct ilock *il)
-{
-	switch (il->il_kind) {
-	case IL_MTX:
-	case IL_SPIN:
-		return (mtx_owned(&il->il_u.m));
-	case IL_SX:
-		return (sx_xowned(&il->il_u.sx));
-	case IL_RW:
-		return (rw_wowned(&il->il_u.rw));
-	case IL_QMTX:
-		return (qmtx_owned(&il->il_u.q));
-	default:
-		return (lockmgr_xowned(&il->il_u.lk));
-	}
-}
-
-/*
  * Producer/consumer.  Every produced value is consumed exactly once;
  * producers sleep while the ring is full, consumers while it is empty,
  * each signalled with wakeup_one() per item.
@@ -245,7 +90,7 @@ il_owned(struct ilock *il)
 #define PC_CAP 4
 
 struct pc_state {
-	struct ilock pc_lock;
+	struct tlock pc_lock;
 	uint64_t pc_buf[PC_CAP]; /* (l) ring */
 	uint32_t pc_head;	 /* (l) */
 	uint32_t pc_count;	 /* (l) */
@@ -269,7 +114,7 @@ struct pc_arg {
 static void
 pc_maybe_yield(struct pc_arg *pa)
 {
-	if (pa->pa_s->pc_lock.il_kind != IL_SPIN &&
+	if (!lk_is_spin(pa->pa_s->pc_lock.tl_kind) &&
 	    test_rand(&pa->pa_rng) % 8 == 0)
 		kthread_yield();
 }
@@ -277,7 +122,7 @@ pc_maybe_yield(struct pc_arg *pa)
 static void
 pc_sleep(struct pc_state *s, void *chan, const char *wmesg)
 {
-	if (msleep(chan, il_obj(&s->pc_lock), 0, wmesg, 0) != 0)
+	if (msleep(chan, tl_obj(&s->pc_lock), 0, wmesg, 0) != 0)
 		atomic_fetchadd_int(&s->pc_badrv, 1);
 }
 
@@ -289,16 +134,16 @@ pc_producer(void *arg)
 	uint32_t j;
 
 	for (j = 0; j < s->pc_nitems; j++) {
-		il_lock(&s->pc_lock);
+		tl_xlock(&s->pc_lock);
 		while (s->pc_count == PC_CAP)
 			pc_sleep(s, &s->pc_notfull, "pcfull");
-		CHECK(il_owned(&s->pc_lock));
+		CHECK(tl_xowned(&s->pc_lock));
 		s->pc_buf[(s->pc_head + s->pc_count) % PC_CAP] =
 		    (uint64_t)pa->pa_id * s->pc_nitems + j;
 		s->pc_count++;
 		pc_maybe_yield(pa);
 		wakeup_one(&s->pc_notempty);
-		il_unlock(&s->pc_lock);
+		tl_xunlock(&s->pc_lock);
 	}
 }
 
@@ -310,12 +155,12 @@ pc_consumer(void *arg)
 	uint64_t v;
 
 	for (;;) {
-		il_lock(&s->pc_lock);
+		tl_xlock(&s->pc_lock);
 		while (s->pc_count == 0 && s->pc_taken < s->pc_total)
 			pc_sleep(s, &s->pc_notempty, "pcempty");
-		CHECK(il_owned(&s->pc_lock));
+		CHECK(tl_xowned(&s->pc_lock));
 		if (s->pc_taken == s->pc_total) {
-			il_unlock(&s->pc_lock);
+			tl_xunlock(&s->pc_lock);
 			break;
 		}
 		v = s->pc_buf[s->pc_head];
@@ -329,7 +174,7 @@ pc_consumer(void *arg)
 			wakeup(&s->pc_notempty);
 		pc_maybe_yield(pa);
 		wakeup_one(&s->pc_notfull);
-		il_unlock(&s->pc_lock);
+		tl_xunlock(&s->pc_lock);
 	}
 }
 
@@ -364,30 +209,30 @@ test_producer_consumer(void)
 	uint32_t v, bad;
 	int kind;
 
-	for (kind = 0; kind < IL_NKINDS; kind++) {
+	for (kind = 0; kind < LK_NKINDS; kind++) {
 		s = calloc(1, sizeof(*s));
 		s->pc_nitems = test_sanitizer() ? 150 : 1000;
 		s->pc_total = PC_PRODUCERS * s->pc_nitems;
 		s->pc_seen = calloc(s->pc_total, 1);
 		test_boot(2, NULL);
-		il_init(&s->pc_lock, kind);
+		tl_init(&s->pc_lock, kind, "test ilock");
 		test_run(pc_main, s);
-		il_destroy(&s->pc_lock);
+		tl_destroy(&s->pc_lock);
 		test_shutdown();
 		CHECKF(s->pc_taken == s->pc_total, "%s: %u of %u items taken",
-		    il_names[kind], s->pc_taken, s->pc_total);
-		CHECKF(s->pc_count == 0, "%s: %u items left", il_names[kind],
+		    lk_class[kind], s->pc_taken, s->pc_total);
+		CHECKF(s->pc_count == 0, "%s: %u items left", lk_class[kind],
 		    s->pc_count);
 		CHECKF(s->pc_badrv == 0, "%s: %u sleeps returned an error",
-		    il_names[kind], s->pc_badrv);
+		    lk_class[kind], s->pc_badrv);
 		for (v = 0, bad = 0; v < s->pc_total; v++)
 			if (s->pc_seen[v] != 1)
 				bad++;
 		CHECKF(bad == 0, "%s: %u values not consumed exactly once",
-		    il_names[kind], bad);
+		    lk_class[kind], bad);
 		CHECKF(
 		    s->pc_sum == (uint64_t)s->pc_total * (s->pc_total - 1) / 2,
-		    "%s: sum %llu", il_names[kind],
+		    "%s: sum %llu", lk_class[kind],
 		    (unsigned long long)s->pc_sum);
 		free(s->pc_seen);
 		free(s);
@@ -403,7 +248,7 @@ test_producer_consumer(void)
  * own sleep-queue chain), B sets the condition and wakes A.
  */
 struct ci_state {
-	struct ilock ci_lock;
+	struct tlock ci_lock;
 	uint32_t ci_btrying; /* (a) */
 	uint32_t ci_waiters; /* sleepers on the lock A saw */
 	int ci_cond;	     /* (l) */
@@ -418,10 +263,10 @@ ci_b(void *arg)
 	struct ci_state *s = arg;
 
 	atomic_store_rel_int(&s->ci_btrying, 1);
-	il_lock(&s->ci_lock);
+	tl_xlock(&s->ci_lock);
 	s->ci_cond = 1;
 	wakeup(&s->ci_chan);
-	il_unlock(&s->ci_lock);
+	tl_xunlock(&s->ci_lock);
 }
 
 static void
@@ -430,17 +275,17 @@ ci_a(void *arg)
 	struct ci_state *s = arg;
 	struct thread *b;
 
-	il_lock(&s->ci_lock);
+	tl_xlock(&s->ci_lock);
 	CHECK(kthread_create(ci_b, s, curcpu, KTHR_BOUND | KTHR_JOINABLE, &b,
 		  "ci_b") == 0);
 	while (atomic_load_acq_int(&s->ci_btrying) == 0)
 		kthread_yield();
-	s->ci_waiters = lock_sleepers(il_obj(&s->ci_lock));
+	s->ci_waiters = lock_sleepers(tl_obj(&s->ci_lock));
 	s->ci_rv = 0;
 	while (s->ci_cond == 0 && s->ci_rv == 0)
-		s->ci_rv = msleep(&s->ci_chan, il_obj(&s->ci_lock), 0, "ci", 0);
-	s->ci_owned = il_owned(&s->ci_lock);
-	il_unlock(&s->ci_lock);
+		s->ci_rv = msleep(&s->ci_chan, tl_obj(&s->ci_lock), 0, "ci", 0);
+	s->ci_owned = tl_xowned(&s->ci_lock);
+	tl_xunlock(&s->ci_lock);
 	kthread_join(b);
 }
 
@@ -460,21 +305,21 @@ test_sleep_contested_interlock(void)
 	struct ci_state s;
 	int kind;
 
-	for (kind = 0; kind < IL_NKINDS; kind++) {
-		if (kind == IL_SPIN)
+	for (kind = 0; kind < LK_NKINDS; kind++) {
+		if (lk_is_spin(kind))
 			continue; /* a spin mutex holder cannot yield */
 		memset(&s, 0, sizeof(s));
 		test_boot(2, NULL);
-		il_init(&s.ci_lock, kind);
+		tl_init(&s.ci_lock, kind, "test ilock");
 		test_run(ci_main, &s);
-		il_destroy(&s.ci_lock);
+		tl_destroy(&s.ci_lock);
 		test_shutdown();
 		CHECKF(s.ci_waiters == 1, "%s: %u sleepers on the lock",
-		    il_names[kind], s.ci_waiters);
+		    lk_class[kind], s.ci_waiters);
 		CHECKF(s.ci_cond == 1 && s.ci_rv == 0, "%s: cond %d rv %d",
-		    il_names[kind], s.ci_cond, s.ci_rv);
+		    lk_class[kind], s.ci_cond, s.ci_rv);
 		CHECKF(s.ci_owned, "%s: interlock not held after msleep()",
-		    il_names[kind]);
+		    lk_class[kind]);
 	}
 }
 
@@ -524,6 +369,7 @@ fifo_main(void *arg)
 	struct fifo_state *s = arg;
 	struct fifo_arg args[FIFO_N];
 	struct thread *tds[FIFO_N];
+	uint64_t t;
 	uint32_t k;
 	int i;
 
@@ -535,13 +381,22 @@ fifo_main(void *arg)
 	}
 	CHECK(wait_sleepers(&s->fs_chan, FIFO_N));
 	for (k = 0; k < FIFO_N; k++) {
+		t = md_nanotime();
 		wakeup_one(&s->fs_chan);
 		CHECK(wait_for(&s->fs_nrecorded, k + 1));
 		/* Exactly one left the queue, and no one else wakes later. */
 		CHECKF(sleepers(&s->fs_chan) == FIFO_N - k - 1,
 		    "after wakeup_one %u: %u sleepers", k,
 		    sleepers(&s->fs_chan));
-		pause_ns("fifo", 2 * MS);
+		/*
+		 * Simulated machine: a second thread woken by this call would
+		 * run within TEST_SIM_LATENCY_NS of it; look at that instant.
+		 * Host: wait 2 ms, which a late host thread may outlast.
+		 */
+		if (test_sim())
+			(void)test_sleep_until(t + TEST_SIM_LATENCY_NS);
+		else
+			pause_ns("fifo", 2 * MS);
 		CHECKF(atomic_load_acq_int(&s->fs_nwoken) == k + 1,
 		    "wakeup_one %u woke %u threads", k,
 		    atomic_load_acq_int(&s->fs_nwoken) - k);
@@ -569,7 +424,9 @@ test_wakeup_one_fifo(void)
 
 /*
  * Timeouts.  Nobody wakes to_chan: every sleep must time out, no earlier
- * than its timeout, with the interlock held again.
+ * than its timeout, with the interlock held again.  On the simulated
+ * machine also no later than TEST_SIM_LATENCY_NS after it (the sleeper
+ * takes its timeout at its deadline, the interlock after it).
  */
 #define TO_N 16
 
@@ -655,6 +512,14 @@ test_sleep_timeout(void)
 		    "sleeper %d: timeout %llu ns returned after %llu ns", i,
 		    (unsigned long long)s->ts_timo[i],
 		    (unsigned long long)s->ts_elapsed[i]);
+		if (test_sim())
+			CHECKF(s->ts_elapsed[i] <=
+				s->ts_timo[i] + TEST_SIM_LATENCY_NS,
+			    "sleeper %d: timeout %llu ns returned %llu ns "
+			    "late in virtual time",
+			    i, (unsigned long long)s->ts_timo[i],
+			    (unsigned long long)(s->ts_elapsed[i] -
+				s->ts_timo[i]));
 		CHECKF(s->ts_owned[i], "sleeper %d: interlock not held", i);
 	}
 	free(s);
@@ -693,23 +558,36 @@ wt_sleeper(void *arg)
 /*
  * One round: returns the first sleep's result.  With `stale', waits past
  * the first sleep's deadline while the thread sleeps its second sleep.
+ *
+ * On the simulated machine exactly past it: the first sleep armed its
+ * timeout before we saw it asleep, so its deadline is at most `deadline'
+ * below; had the woken sleep left that timeout armed, the sleeper's CPU
+ * would have fired it then and the sleeper would be off ws_chan2 within
+ * TEST_SIM_LATENCY_NS.  We look at deadline + TEST_SIM_LATENCY_NS.  On
+ * the host we wait twice the timeout, which a late host thread may
+ * outlast.
  */
 static int
 wt_round(struct wt_state *s, uint64_t timo, bool stale)
 {
 	struct thread *td;
+	uint64_t deadline;
 
 	s->ws_timo = timo;
 	s->ws_done = 0;
 	CHECK(kthread_create(wt_sleeper, s, -1, KTHR_JOINABLE, &td, "wt") == 0);
 	CHECK(wait_sleepers(&s->ws_chan, 1));
+	deadline = md_nanotime() + timo;
 	mtx_lock(&s->ws_mtx);
 	wakeup(&s->ws_chan);
 	mtx_unlock(&s->ws_mtx);
 	CHECK(wait_sleepers(&s->ws_chan2, 1));
 	if (s->ws_rv1 == 0 && stale) {
 		/* Past the first deadline: the old timeout must not fire. */
-		pause_ns("wtpast", 2 * timo);
+		if (test_sim())
+			(void)test_sleep_until(deadline + TEST_SIM_LATENCY_NS);
+		else
+			pause_ns("wtpast", 2 * timo);
 		CHECKF(sleepers(&s->ws_chan2) == 1,
 		    "a disarmed %llu ns timeout woke a later sleep",
 		    (unsigned long long)timo);
@@ -758,10 +636,18 @@ test_wakeup_before_timeout(void)
 	test_shutdown();
 }
 
-/* Two sleepers on one channel: the short timeout wakes only its own. */
+/*
+ * Two sleepers on one channel: the short timeout wakes only its own.  On
+ * the simulated machine exactly: the short sleep ends at its deadline
+ * (within TEST_SIM_LATENCY_NS), and the long sleeper is still asleep
+ * TEST_SIM_LATENCY_NS after that, when a wake-up by the same timeout
+ * would have shown.
+ */
 struct own_state {
 	int os_chan;
 	int os_rv[2];
+	uint64_t os_end[2]; /* virtual time the sleep ended */
+	uint64_t os_elapsed[2];
 	uint32_t os_done[2]; /* (a) */
 };
 
@@ -775,10 +661,14 @@ static void
 own_sleeper(void *arg)
 {
 	struct own_arg *oa = arg;
+	struct own_state *s = oa->oa_s;
+	uint64_t t0 = md_nanotime();
 
-	oa->oa_s->os_rv[oa->oa_i] =
-	    msleep(&oa->oa_s->os_chan, NULL, 0, "own", oa->oa_timo);
-	atomic_store_rel_int(&oa->oa_s->os_done[oa->oa_i], 1);
+	s->os_rv[oa->oa_i] = msleep(&s->os_chan, NULL, 0, "own", oa->oa_timo);
+	s->os_end[oa->oa_i] = md_nanotime();
+	s->os_elapsed[oa->oa_i] = s->os_end[oa->oa_i] - t0;
+	/* Release: publish the fields above. */
+	atomic_store_rel_int(&s->os_done[oa->oa_i], 1);
 }
 
 static void
@@ -798,6 +688,18 @@ own_main(void *arg)
 	}
 	CHECK(wait_for(&s->os_done[1], 1));
 	CHECK(s->os_rv[1] == EWOULDBLOCK);
+	CHECKF(s->os_elapsed[1] >= args[1].oa_timo,
+	    "a %llu ns timeout ended the sleep after %llu ns",
+	    (unsigned long long)args[1].oa_timo,
+	    (unsigned long long)s->os_elapsed[1]);
+	if (test_sim()) {
+		CHECKF(
+		    s->os_elapsed[1] <= args[1].oa_timo + TEST_SIM_LATENCY_NS,
+		    "a %llu ns timeout ended the sleep %llu ns late",
+		    (unsigned long long)args[1].oa_timo,
+		    (unsigned long long)(s->os_elapsed[1] - args[1].oa_timo));
+		(void)test_sleep_until(s->os_end[1] + TEST_SIM_LATENCY_NS);
+	}
 	CHECKF(sleepers(&s->os_chan) == 1, "a timeout woke %u other sleepers",
 	    1 - sleepers(&s->os_chan));
 	CHECK(atomic_load_acq_int(&s->os_done[0]) == 0);
@@ -818,7 +720,10 @@ test_timeout_wakes_own_thread(void)
 	test_shutdown();
 }
 
-/* pause_ns() sleeps at least its duration, alone or with others. */
+/*
+ * pause_ns() sleeps at least its duration, alone or with others; on the
+ * simulated machine at most TEST_SIM_LATENCY_NS more.
+ */
 #define PAUSE_N 6
 
 static const uint64_t pause_durations[PAUSE_N] = { 0, 1, 10 * US, 100 * US,
@@ -828,6 +733,17 @@ struct pause_arg {
 	uint64_t pa_ns;
 	uint64_t pa_elapsed;
 };
+
+static void
+pause_check(uint64_t ns, uint64_t elapsed)
+{
+	CHECKF(elapsed >= ns, "pause_ns(%llu) returned after %llu ns",
+	    (unsigned long long)ns, (unsigned long long)elapsed);
+	if (test_sim())
+		CHECKF(elapsed <= ns + TEST_SIM_LATENCY_NS,
+		    "pause_ns(%llu) returned after %llu ns of virtual time",
+		    (unsigned long long)ns, (unsigned long long)elapsed);
+}
 
 static void
 pause_thread(void *arg)
@@ -851,10 +767,7 @@ pause_main(void *arg)
 	for (i = 0; i < PAUSE_N; i++) {
 		t0 = md_nanotime();
 		pause_ns("pmain", pause_durations[i]);
-		CHECKF(md_nanotime() - t0 >= pause_durations[i],
-		    "pause_ns(%llu) returned after %llu ns",
-		    (unsigned long long)pause_durations[i],
-		    (unsigned long long)(md_nanotime() - t0));
+		pause_check(pause_durations[i], md_nanotime() - t0);
 	}
 	/* Concurrently, all on one CPU (one timeout list). */
 	for (i = 0; i < PAUSE_N; i++) {
@@ -878,10 +791,7 @@ test_pause(void)
 	test_run(pause_main, pa);
 	test_shutdown();
 	for (i = 0; i < PAUSE_N; i++)
-		CHECKF(pa[i].pa_elapsed >= pa[i].pa_ns,
-		    "pause_ns(%llu) returned after %llu ns",
-		    (unsigned long long)pa[i].pa_ns,
-		    (unsigned long long)pa[i].pa_elapsed);
+		pause_check(pa[i].pa_ns, pa[i].pa_elapsed);
 }
 
 /*

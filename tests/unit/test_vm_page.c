@@ -6,7 +6,9 @@
  *	- the threshold formulas, and each class stopping at its floor;
  *	- vm_wait_severe and a VM_ALLOC_WAITOK allocation block below the
  *	  severe threshold and resume exactly when frees cross severe and
- *	  min;
+ *	  min (on the simulated machine exactly in virtual time: asleep
+ *	  TEST_SIM_LATENCY_NS after the last free below the threshold,
+ *	  running within TEST_SIM_LATENCY_NS after the free that reaches it);
  *	- pages cached on another CPU are drained, not stranded, when an
  *	  allocation runs short;
  *	- the caches switched off and on at run time;
@@ -16,6 +18,7 @@
 #include "kern/sleepq.h"
 #include "kern/sysctl.h"
 #include "kern/thread.h"
+#include "kern_test.h"
 #include "vm/vm_pgcache.h"
 #include "vm_test.h"
 
@@ -182,7 +185,8 @@ test_page_classes(void)
 struct page_waiter {
 	bool pw_alloc; /* VM_ALLOC_WAITOK allocation, else severe */
 	struct vm_page *pw_m;
-	uint32_t pw_woke; /* (a) */
+	uint64_t pw_woke_at; /* virtual time the wait ended */
+	uint32_t pw_woke;    /* (a) */
 	struct thread *pw_td;
 };
 
@@ -195,6 +199,8 @@ page_waiter_fn(void *arg)
 		pw->pw_m = vm_page_alloc_noobj(VM_ALLOC_WAITOK);
 	else
 		vm_wait_severe();
+	pw->pw_woke_at = md_nanotime();
+	/* Release: pw_m and pw_woke_at before the flag. */
 	atomic_store_rel_int(&pw->pw_woke, 1);
 }
 
@@ -233,6 +239,24 @@ page_free_to(struct page_list *pl, uint64_t target)
 	    (unsigned long long)target);
 }
 
+/*
+ * The waiters stay asleep after a free that leaves the count below their
+ * threshold: on the host we look 20 ms later, which a late host thread
+ * may outlast; on the simulated machine exactly TEST_SIM_LATENCY_NS after
+ * the free, by when a waiter it let through would have run.  (Each free
+ * from severe up to min wakes every waiter, see
+ * vm_domain_freecnt_inc_locked(): the allocation waiter checks and sleeps
+ * again, also within TEST_SIM_LATENCY_NS.)
+ */
+static void
+page_settle(void)
+{
+	if (test_sim())
+		(void)test_sleep_until(md_nanotime() + TEST_SIM_LATENCY_NS);
+	else
+		pause_ns("pagewt", 20000000);
+}
+
 static void
 page_vm_wait_fn(void *arg)
 {
@@ -240,6 +264,7 @@ page_vm_wait_fn(void *arg)
 	struct page_waiter sev = { .pw_alloc = false },
 			   al = { .pw_alloc = true };
 	struct page_list pl = { 0 };
+	uint64_t t;
 
 	(void)arg;
 	(void)page_fill(&pl, VM_ALLOC_NORMAL);
@@ -252,16 +277,24 @@ page_vm_wait_fn(void *arg)
 	CHECK(page_wait_for(page_waiter_asleep, &al));
 	/* Just below severe: both still asleep. */
 	page_free_to(&pl, vmd->vmd_free_severe - 1);
-	pause_ns("pagewt", 20000000);
+	page_settle();
 	CHECK(page_waiter_asleep(&sev) && page_waiter_asleep(&al));
 	/* At severe: the severe waiter runs, the allocation waits for min. */
+	t = md_nanotime();
 	page_free_to(&pl, vmd->vmd_free_severe);
 	CHECK(page_wait_for(page_waiter_done, &sev));
+	if (test_sim())
+		CHECK_WITHIN("the severe waiter woke", sev.pw_woke_at,
+		    "the free that reached severe", t, TEST_SIM_LATENCY_NS);
 	page_free_to(&pl, vmd->vmd_free_min - 1);
-	pause_ns("pagewt", 20000000);
+	page_settle();
 	CHECK(page_waiter_asleep(&al));
+	t = md_nanotime();
 	page_free_to(&pl, vmd->vmd_free_min);
 	CHECK(page_wait_for(page_waiter_done, &al));
+	if (test_sim())
+		CHECK_WITHIN("the allocation woke", al.pw_woke_at,
+		    "the free that reached min", t, TEST_SIM_LATENCY_NS);
 	kthread_join(sev.pw_td);
 	kthread_join(al.pw_td);
 	CHECK(al.pw_m != NULL);
