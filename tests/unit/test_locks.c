@@ -129,6 +129,12 @@ spawn_run(int n, void (*fn)(void *), void *args, size_t argsize)
  * has started threads in this process, so that fork() copies a
  * single-threaded process (ThreadSanitizer insists).
  */
+/* The ranks this program registers for its own locks. */
+static const struct lock_rank test_ranks[] = {
+	{ "test outer", 300, 0 },
+	{ "test inner", 310, 0 },
+};
+
 #ifdef VM_INVARIANTS
 struct death {
 	const char *d_name;
@@ -339,12 +345,6 @@ death_fork(const struct death *d, char *out, size_t outlen)
 		test_fail(__FILE__, __LINE__, "waitpid() failed");
 	return (status);
 }
-
-/* The ranks this program registers for its own locks. */
-static const struct lock_rank test_ranks[] = {
-	{ "test outer", 300, 0 },
-	{ "test inner", 310, 0 },
-};
 
 static void
 test_witness(void)
