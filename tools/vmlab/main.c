@@ -11,6 +11,8 @@
  * Any bad word gets a one-line message naming it (at most WORDMAX of its
  * characters) and exit status 2, as does a machine that cannot boot.
  */
+/* isatty() for the progress line. */
+#define _POSIX_C_SOURCE 200809L
 #include "vmlab/vmlab.h"
 #include "vmlab_cli.h"
 
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_TUNABLES 64
 #define MAX_CPULIST 32
@@ -332,6 +335,7 @@ run_thread(void *arg)
 	struct scen_ctx *ctx = arg;
 
 	ctx->sx_scen->sc_run(ctx);
+	scen_progress_end(ctx);
 }
 
 static void
@@ -450,6 +454,7 @@ cmd_run(const struct cli *cli)
 		run_ctx->sx_out = cli->json ? stderr : stdout;
 		run_ctx->sx_ncpus = cli->ncpus > 0 ? cli->cpus[i] : defcpus;
 		run_ctx->sx_seed = cli->seed;
+		run_ctx->sx_progress = isatty(STDERR_FILENO) != 0;
 		parse_scen_opts(cli, sc, run_ctx);
 		boot_or_die(cli, run_ctx->sx_ncpus);
 		fprintf(run_ctx->sx_out,

@@ -1,6 +1,9 @@
 /*
- * report.c: results, the lock-profile table, counters and JSON.
+ * report.c: results, the progress line, the lock-profile table, counters
+ * and JSON.
  */
+/* clock_gettime() for the progress line's pacing. */
+#define _POSIX_C_SOURCE 200809L
 #include "kern/lock.h"
 #include "kern/sysctl.h"
 #include "vmlab/vmlab.h"
@@ -9,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const struct scen_opt *
 scen_find_opt(const struct scen_ctx *ctx, const char *name, int *kp)
@@ -32,6 +36,7 @@ scen_knob_set(struct scen_ctx *ctx, const char *name, int64_t value)
 
 	if (sysctl_set(name, value, err, sizeof(err)) == 0)
 		return (true);
+	scen_progress_end(ctx);
 	fprintf(stderr, "%s: %s\n", ctx->sx_scen->sc_name, err);
 	ctx->sx_failed = 1;
 	return (false);
@@ -75,6 +80,84 @@ report_result(
 	snprintf(r->rr_key, sizeof(r->rr_key), "%s", key);
 	snprintf(r->rr_unit, sizeof(r->rr_unit), "%s", unit);
 	r->rr_value = value;
+}
+
+/*
+ * The progress line.  Paced by the host's clock, not md_nanotime(): on
+ * the simulated machine that is virtual time, which says nothing about
+ * how often a person at the terminal sees the line change.
+ */
+#define PROGRESS_INTERVAL_NS 250000000ull /* at most 4 lines a second */
+
+static uint64_t
+progress_host_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+}
+
+/* `n' with a comma every three digits ("180,000"). */
+static const char *
+progress_count(char *buf, size_t len, uint64_t n)
+{
+	char digits[32];
+	size_t i, j = 0, nd;
+
+	nd = (size_t)snprintf(
+	    digits, sizeof(digits), "%llu", (unsigned long long)n);
+	for (i = 0; i < nd && j + 2 < len; i++) {
+		if (i > 0 && (nd - i) % 3 == 0)
+			buf[j++] = ',';
+		buf[j++] = digits[i];
+	}
+	buf[j] = '\0';
+	return (buf);
+}
+
+void
+scen_progress(struct scen_ctx *ctx, const char *what, uint64_t done,
+    uint64_t total, const char *unit)
+{
+	char line[160], d[32], t[32];
+	uint64_t now;
+	int n;
+
+	if (!ctx->sx_progress)
+		return;
+	now = progress_host_ns();
+	if (ctx->sx_progress_len > 0 &&
+	    now - ctx->sx_progress_ns < PROGRESS_INTERVAL_NS)
+		return;
+	ctx->sx_progress_ns = now;
+	if (done > total)
+		done = total;
+	n = snprintf(line, sizeof(line), "%s: %s, %d%% (%s of %s %s)",
+	    ctx->sx_scen->sc_name, what,
+	    total > 0 ? (int)(done * 100 / total) : 100,
+	    progress_count(d, sizeof(d), done),
+	    progress_count(t, sizeof(t), total), unit);
+	if (n < 0)
+		return;
+	if (n >= (int)sizeof(line))
+		n = (int)sizeof(line) - 1;
+	/* Over the previous line; blanks cover what was longer. */
+	fprintf(stderr, "\r%s%*s", line,
+	    ctx->sx_progress_len > n ? ctx->sx_progress_len - n : 0, "");
+	fflush(stderr);
+	if (n > ctx->sx_progress_len)
+		ctx->sx_progress_len = n;
+}
+
+void
+scen_progress_end(struct scen_ctx *ctx)
+{
+	if (ctx->sx_progress_len == 0)
+		return;
+	fprintf(stderr, "\r%*s\r", ctx->sx_progress_len, "");
+	fflush(stderr);
+	ctx->sx_progress_len = 0;
 }
 
 const struct report_result *

@@ -30,10 +30,21 @@
  * page-ins, daemon passes and pages scanned, laundering MB/s, page-queue
  * operations and queue-lock acquisitions per operation, and the
  * queue-lock wait from the lock profile.
+ *
+ * Progress.  Workers add their touches to pr_progress every
+ * PR_PROGRESS_STEP touches and wake the controlling thread whenever the
+ * sum passes a hundredth of the variant's touches, and the last one to
+ * finish wakes it too; it reports (scen_progress(), shown only on a
+ * terminal) and sleeps again until all have finished, then joins them.
+ * At most 101 wakeups per variant (the joins then do not sleep), the
+ * same whether or not the line is shown; the
+ * controlling thread sleeps without a timeout, so a lost wakeup is still
+ * a stall on the simulated machine.
  */
 /* mkstemp() and ftruncate() for the file-backed objects. */
 #define _POSIX_C_SOURCE 200809L
 #include "kern/lock.h"
+#include "kern/sleepq.h"
 #include "kern/sysctl.h"
 #include "kern/thread.h"
 #include "vm/vm_fault.h"
@@ -54,6 +65,7 @@
 #define PR_MAXTHREADS 256
 #define PR_MAXVARIANTS 4
 #define PR_MAGIC 0x766d6c6162706721ull /* "vmlabpg!" */
+#define PR_PROGRESS_STEP 256
 
 struct pr_obj {
 	struct vm_object *po_obj;
@@ -69,10 +81,14 @@ struct pr_run {
 	uint64_t pr_ops; /* touches per thread */
 	int pr_hot, pr_writes;
 	uint64_t pr_seed;
-	uint64_t pr_bad;     /* (a) integrity failures */
-	uint64_t pr_errors;  /* (a) touches that failed, other than EIO */
-	uint64_t pr_eio;     /* (a) touches whose page-in failed (EIO) */
-	uint64_t pr_touches; /* (a) */
+	uint64_t pr_bad;      /* (a) integrity failures */
+	uint64_t pr_errors;   /* (a) touches that failed, other than EIO */
+	uint64_t pr_eio;      /* (a) touches whose page-in failed (EIO) */
+	uint64_t pr_touches;  /* (a) */
+	uint64_t pr_total;    /* (c) touches of all workers */
+	uint32_t pr_nthreads; /* (c) workers */
+	uint64_t pr_progress; /* (a) touches made so far; a channel */
+	uint32_t pr_finished; /* (a) workers done */
 };
 
 struct pr_worker {
@@ -170,6 +186,49 @@ pr_touch_fn(uint8_t *data, vm_pindex_t pindex, void *arg)
 	}
 }
 
+/*
+ * A worker made `n' more touches: wakes the controlling thread when the
+ * sum passes a hundredth of the total.  The add comes before wakeup(),
+ * which takes the chain lock the controller checks under.
+ */
+static void
+pr_progress_add(struct pr_run *pr, uint64_t n)
+{
+	uint64_t old = atomic_fetchadd_64(&pr->pr_progress, n);
+
+	if (old * 100 / pr->pr_total != (old + n) * 100 / pr->pr_total)
+		wakeup(&pr->pr_progress);
+}
+
+/* A worker is done; the last one wakes the controlling thread. */
+static void
+pr_worker_done(struct pr_run *pr)
+{
+	if (atomic_fetchadd_int(&pr->pr_finished, 1) + 1 == pr->pr_nthreads)
+		wakeup(&pr->pr_progress);
+}
+
+/*
+ * The controlling thread: reports progress until every worker has
+ * finished (step "Progress" above).
+ */
+static void
+pr_progress_wait(struct scen_ctx *ctx, struct pr_run *pr, int batch)
+{
+	char what[32];
+
+	snprintf(what, sizeof(what), "batch %d", batch);
+	sleepq_lock(&pr->pr_progress);
+	while (atomic_load_int(&pr->pr_finished) < pr->pr_nthreads) {
+		sleepq_add(&pr->pr_progress, "prprog", 0, 0);
+		(void)sleepq_wait();
+		scen_progress(ctx, what, atomic_load_64(&pr->pr_progress),
+		    pr->pr_total, "touches");
+		sleepq_lock(&pr->pr_progress);
+	}
+	sleepq_release(&pr->pr_progress);
+}
+
 static void
 pr_worker_main(void *arg)
 {
@@ -178,10 +237,14 @@ pr_worker_main(void *arg)
 	struct pr_touch pt;
 	struct pr_obj *po;
 	vm_pindex_t pindex, hot;
-	uint64_t i, r, bad = 0, errors = 0, eio = 0;
+	uint64_t i, r, bad = 0, errors = 0, eio = 0, reported = 0;
 	int error;
 
 	for (i = 0; i < pr->pr_ops; i++) {
+		if (i - reported == PR_PROGRESS_STEP) {
+			pr_progress_add(pr, PR_PROGRESS_STEP);
+			reported = i;
+		}
 		r = pr_rand(&pw->pw_rs);
 		po = &pr->pr_objs[r % (uint64_t)pr->pr_nobj];
 		hot = po->po_npages / 10 > 0 ? po->po_npages / 10 : 1;
@@ -219,6 +282,8 @@ pr_worker_main(void *arg)
 	atomic_add_64(&pr->pr_errors, errors);
 	atomic_add_64(&pr->pr_eio, eio);
 	atomic_add_64(&pr->pr_touches, pr->pr_ops - errors - eio);
+	pr_progress_add(pr, pr->pr_ops - reported);
+	pr_worker_done(pr);
 }
 
 /* Creates a sparse (all-zero) file of `bytes' for a vnode object. */
@@ -396,7 +461,7 @@ pr_variant(
 	struct thread *td[PR_MAXTHREADS];
 	struct pr_snap a, b;
 	struct pr_run *pr;
-	int nthreads = (int)scen_opt(ctx, "threads", 0), i, error;
+	int nthreads = (int)scen_opt(ctx, "threads", 0), i, j, error;
 
 	if ((pr = malloc(sizeof(*pr))) == NULL)
 		return (ENOMEM);
@@ -411,6 +476,8 @@ pr_variant(
 		return (error);
 	}
 	pr->pr_ops = (uint64_t)scen_opt(ctx, "ops", 0);
+	pr->pr_total = pr->pr_ops * (uint64_t)nthreads;
+	pr->pr_nthreads = (uint32_t)nthreads;
 	pr->pr_hot = (int)scen_opt(ctx, "hot", 0);
 	pr->pr_writes = (int)scen_opt(ctx, "writes", 0);
 	pr_snap(&a);
@@ -420,10 +487,14 @@ pr_variant(
 		if (kthread_create(pr_worker_main, &pw[i], i % md_ncpus(),
 			KTHR_BOUND | KTHR_JOINABLE, &td[i], "pressure%d",
 			i) != 0) {
+			/* Those not started count as finished. */
+			for (j = i; j < nthreads; j++)
+				pr_worker_done(pr);
 			nthreads = i;
 			break;
 		}
 	}
+	pr_progress_wait(ctx, pr, batch);
 	for (i = 0; i < nthreads; i++)
 		kthread_join(td[i]);
 	pr_snap(&b);
@@ -539,6 +610,7 @@ pr_run(struct scen_ctx *ctx)
 	for (i = 0; i < nb && i < PR_MAXVARIANTS; i++) {
 		error = pr_variant(
 		    ctx, (int)scen_opt(ctx, "batch", i), total, &pv[i]);
+		scen_progress_end(ctx);
 		if (error != 0) {
 			fprintf(stderr, "pressure: %s\n", strerror(error));
 			ctx->sx_failed = 1;

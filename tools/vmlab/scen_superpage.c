@@ -299,6 +299,9 @@ sp_variant(struct scen_ctx *ctx, bool reserv, struct sp_tick *ticks)
 		    (uint64_t)scen_opt(ctx, "fill", 0) / 100;
 	}
 	for (t = 0; t < nticks; t++) {
+		scen_progress(ctx,
+		    reserv ? "reservations on" : "reservations off",
+		    (uint64_t)t, (uint64_t)nticks, "ticks");
 		for (w = 0; w < nw; w++)
 			sws[w].sw_tick = t;
 		sp_run_tick(sws, nw);
@@ -382,6 +385,7 @@ sp_run(struct scen_ctx *ctx)
 	    (long long)scen_opt(ctx, "probe", 0));
 	bad = sp_variant(ctx, true, on);
 	bad += sp_variant(ctx, false, off);
+	scen_progress_end(ctx);
 	(void)scen_knob_set(ctx, "vm.reserv.enable", was);
 	sp_report(ctx, on, off, nticks);
 	if (bad != 0) {

@@ -75,6 +75,10 @@ struct scen_ctx {
 	struct report_result sx_results[REPORT_MAXRESULTS];
 	int sx_nresults;
 	int sx_failed; /* the scenario detected an error */
+	/* The progress line (scen_progress(): its callers, one at a time). */
+	bool sx_progress;	 /* stderr is a terminal (constant) */
+	uint64_t sx_progress_ns; /* host time of the last line */
+	int sx_progress_len;	 /* characters on screen, 0: none */
 };
 
 extern const struct scenario scen_micro;
@@ -115,6 +119,22 @@ int64_t scen_knob_get(const char *name);
 /* Value i of option `name' (the default when not given). */
 int64_t scen_opt(const struct scen_ctx *ctx, const char *name, int i);
 int scen_opt_count(const struct scen_ctx *ctx, const char *name);
+
+/*
+ * A long scenario's progress, for a person watching: one line on stderr,
+ * "SCENARIO: WHAT, P% (DONE of TOTAL UNIT)", rewritten in place at most
+ * four times a second (host time), and only when stderr is a terminal
+ * (sx_progress): never in tests, pipes or files, never on stdout.
+ * scen_progress_end() erases it; call it before printing anything else
+ * (rows go to the same terminal).  Calls must not overlap: make them from
+ * the scenario's controlling thread, or under a lock that the callers
+ * hold.  The calls make no sync point, so on the simulated machine a
+ * run's schedule and results are the same on a terminal and off it (on
+ * the host a line shown costs a write to the terminal).
+ */
+void scen_progress(struct scen_ctx *ctx, const char *what, uint64_t done,
+    uint64_t total, const char *unit);
+void scen_progress_end(struct scen_ctx *ctx);
 
 void report_result(
     struct scen_ctx *ctx, const char *key, double value, const char *unit);
