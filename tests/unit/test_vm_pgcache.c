@@ -316,11 +316,11 @@ pgc_contig_fn(void *arg)
 	}
 	vm_domain_free_lock(vmd);
 	for (o = PGC_ORDER; o < VM_NFREEORDER; o++)
-		CHECKF(vm_phys_free_blocks(0, o) == 0, "free blocks of order %d",
-		    o);
+		CHECKF(vm_phys_free_blocks(0, o) == 0,
+		    "free blocks of order %d", o);
 	vm_domain_free_unlock(vmd);
-	CHECKF(vm_domain_free_count(vmd) >=
-		vm_domain_floor(vmd, 0) + PGC_NPAGES,
+	CHECKF(
+	    vm_domain_free_count(vmd) >= vm_domain_floor(vmd, 0) + PGC_NPAGES,
 	    "free %llu", (unsigned long long)vm_domain_free_count(vmd));
 	CHECK(vm_pgcache_block_count(0) == PGC_HIGH);
 	/* Step 4. */
