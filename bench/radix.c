@@ -23,7 +23,11 @@
  * the caches on the page as well as on the leaf's slot.  The table gives
  * each lookup variant as a multiple of `lookup' on the same keys, and the
  * size of each trie; --json writes every row as an array of {case, op,
- * ns_per_op, min, max, clock}.
+ * ns_per_op, min, max, clock}.  The three lookup rows of a key set are
+ * measured interleaved (run i of each, in turn, starting with a different
+ * one each time), so that a burst of load from other jobs on the machine
+ * falls on all three alike and their ratios stay meaningful, and over
+ * RB_RUNS runs rather than BENCH_RUNS, for steadier medians.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime() in bench.h */
 
@@ -38,6 +42,7 @@
 #define RB_NSPARSE 100000ull
 #define RB_SECTION 64
 #define RB_MAXRESULTS 32
+#define RB_RUNS (3 * BENCH_RUNS) /* interleaved runs of the lookup rows */
 
 enum rb_op { RB_LOOKUP, RB_UNLOCKED, RB_UNLOCKED_EP, RB_INSERT, RB_REMOVE };
 
@@ -134,7 +139,7 @@ rb_lookups(struct rb_set *s)
 {
 	const vm_pindex_t *keys = s->rs_keys;
 	struct vm_page *m;
-	uint64_t i, j, n = s->rs_n, sum = 0, misses = 0, t0;
+	uint64_t end, i, j, n = s->rs_n, sum = 0, misses = 0, t0;
 
 	t0 = bench_clock_ns();
 	switch (s->rs_op) {
@@ -147,8 +152,10 @@ rb_lookups(struct rb_set *s)
 		break;
 	case RB_UNLOCKED:
 		for (i = 0; i < n; i += RB_SECTION) {
+			/* One bound per lookup, as in the loop above. */
+			end = n - i > RB_SECTION ? i + RB_SECTION : n;
 			epoch_enter();
-			for (j = i; j < n && j < i + RB_SECTION; j++) {
+			for (j = i; j < end; j++) {
 				m = vm_radix_lookup_unlocked(
 				    &s->rs_rt, keys[j]);
 				sum += (uintptr_t)m;
@@ -230,6 +237,58 @@ rb_measure(struct rb_set *s, enum rb_op op)
 	bench_print_result(stderr, r);
 }
 
+/* One timed run of `rounds' passes with op; ns per lookup. */
+static double
+rb_run_op(struct rb_set *s, enum rb_op op, uint64_t rounds)
+{
+	s->rs_op = op;
+	return ((double)rb_run(s, 1, rounds) / (double)(rounds * s->rs_n));
+}
+
+/*
+ * The lookup rows, interleaved: bench_measure()'s calibration and
+ * warm-up for each, then RB_RUNS runs of each taken in turn.
+ */
+static void
+rb_measure_lookups(struct rb_set *s)
+{
+	enum { NOPS = RB_UNLOCKED_EP - RB_LOOKUP + 1 };
+	double v[NOPS][RB_RUNS];
+	uint64_t rounds[NOPS], ns;
+	struct bench_result *r;
+	int i, k, op;
+
+	for (op = 0; op < NOPS; op++) {
+		s->rs_op = (enum rb_op)(RB_LOOKUP + op);
+		rounds[op] = 1;
+		while ((ns = rb_run(s, 1, rounds[op])) < BENCH_RUN_NS / 4 &&
+		    rounds[op] < (1ull << 40))
+			rounds[op] *= 2;
+		rounds[op] = rounds[op] * BENCH_RUN_NS / (ns > 0 ? ns : 1);
+		if (rounds[op] == 0)
+			rounds[op] = 1;
+		(void)rb_run(s, 1, rounds[op]);
+	}
+	for (i = 0; i < RB_RUNS; i++)
+		for (k = 0; k < NOPS; k++) {
+			op = (i + k) % NOPS;
+			v[op][i] = rb_run_op(
+			    s, (enum rb_op)(RB_LOOKUP + op), rounds[op]);
+		}
+	for (op = 0; op < NOPS; op++) {
+		r = &rb_results[rb_nresults++];
+		snprintf(r->br_impl, sizeof(r->br_impl), "%s", s->rs_name);
+		snprintf(r->br_op, sizeof(r->br_op), "%s",
+		    rb_opnames[RB_LOOKUP + op]);
+		qsort(v[op], RB_RUNS, sizeof(v[op][0]), bench_cmp);
+		r->br_threads = 1;
+		r->br_median = v[op][RB_RUNS / 2];
+		r->br_min = v[op][0];
+		r->br_max = v[op][RB_RUNS - 1];
+		bench_print_result(stderr, r);
+	}
+}
+
 /* Every row of one key set visited in one order. */
 static void
 rb_case(struct rb_set *s)
@@ -238,8 +297,7 @@ rb_case(struct rb_set *s)
 
 	rb_fill(s);
 	s->rs_nodes = vm_radix_nodes_allocated();
-	for (op = RB_LOOKUP; op <= RB_UNLOCKED_EP; op++)
-		rb_measure(s, op);
+	rb_measure_lookups(s);
 	vm_radix_reclaim_allnodes(&s->rs_rt);
 	for (op = RB_INSERT; op <= RB_REMOVE; op++)
 		rb_measure(s, op);

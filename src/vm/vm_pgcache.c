@@ -330,14 +330,11 @@ vm_pgcache_count(int domain)
 	uint64_t n = 0;
 	int cpu, p;
 
-	for (cpu = 0; cpu < md_ncpus(); cpu++) {
+	for (cpu = 0; cpu < md_ncpus(); cpu++)
 		for (p = 0; p < VM_NFREEPOOL; p++)
 			n += pcpu_load_64(
 			    &vm_pgcache_get(cpu, domain, p)->pc_count);
-		n += pcpu_load_64(&vm_pgcache_block_get(cpu, domain)->pc_count)
-		    << VM_PGCACHE_BLOCK_ORDER;
-	}
-	return (n);
+	return (n + (vm_pgcache_block_count(domain) << VM_PGCACHE_BLOCK_ORDER));
 }
 
 uint64_t
@@ -346,6 +343,9 @@ vm_pgcache_block_count(int domain)
 	uint64_t n = 0;
 	int cpu;
 
+	/* A domain without block caches costs no line per CPU. */
+	if (vm_pgcache_dom_bhigh[domain] == 0)
+		return (0);
 	for (cpu = 0; cpu < md_ncpus(); cpu++)
 		n += pcpu_load_64(&vm_pgcache_block_get(cpu, domain)->pc_count);
 	return (n);
