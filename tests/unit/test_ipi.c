@@ -28,6 +28,7 @@
 #include "kern_test.h"
 #include "md/md_atomic.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,23 @@
 #define WAIT_NS (60ull * 1000000000ull)
 
 #define MAXCPU 8
+
+/*
+ * Boots, refusing a machine larger than the arrays below hold (the sim
+ * variants may raise the CPU count with VMLAB_TEST_CPUS).
+ */
+static void
+ipi_boot(int ncpus, const char *const *tunables)
+{
+	test_boot(ncpus, tunables);
+	if (md_ncpus() > MAXCPU) {
+		fprintf(stderr,
+		    "test_ipi: %d CPUs, but its arrays hold %d: lower "
+		    "VMLAB_TEST_CPUS\n",
+		    md_ncpus(), MAXCPU);
+		exit(1);
+	}
+}
 
 /* Waits (sleeping 50 us at a time) until *p >= v; false on deadline. */
 static bool
@@ -124,7 +142,7 @@ test_ipi_all_wait(void)
 
 	for (k = 0; k < 3; k++) {
 		memset(&s, 0, sizeof(s));
-		test_boot(ncpus[k], NULL);
+		ipi_boot(ncpus[k], NULL);
 		test_run(all_main, &s);
 		test_shutdown();
 	}
@@ -155,7 +173,7 @@ test_ipi_nowait(void)
 	struct all_state s;
 
 	memset(&s, 0, sizeof(s));
-	test_boot(4, NULL);
+	ipi_boot(4, NULL);
 	test_run(nowait_main, &s);
 	test_shutdown();
 	CHECK(s.al_bad == 0);
@@ -244,7 +262,7 @@ test_ipi_idle_cpus(void)
 	int cpu;
 
 	memset(&s, 0, sizeof(s));
-	test_boot(4, NULL);
+	ipi_boot(4, NULL);
 	test_run(idle_main, &s);
 	test_shutdown();
 	CHECK(s.id_wrong == 0);
@@ -333,7 +351,7 @@ test_ipi_busy_maybe_yield(void)
 
 	/* No page daemon on CPU 1: its wake-ups would take handlers too. */
 	memset(&s, 0, sizeof(s));
-	test_boot(2, nodaemon);
+	ipi_boot(2, nodaemon);
 	test_run(busy_main, &s);
 	test_shutdown();
 	CHECK(s.bs_ran == 100);
@@ -467,7 +485,7 @@ test_ipi_spin_mutex(void)
 	for (w = 0; w < 2; w++) {
 		memset(&s, 0, sizeof(s));
 		s.sp_wait = w == 1;
-		test_boot(4, NULL);
+		ipi_boot(4, NULL);
 		mtx_init(&s.sp_mtx, "test ipi spin", MTX_SPIN);
 		test_run(sp_main, &s);
 		mtx_destroy(&s.sp_mtx);
@@ -616,7 +634,7 @@ test_ipi_storm(void)
 
 	for (k = 0; k < 3; k++) {
 		s = calloc(1, sizeof(*s));
-		test_boot(ncpus[k], NULL);
+		ipi_boot(ncpus[k], NULL);
 		ipis0 = md_ipi_count();
 		test_run(st_main, s);
 		CHECKF(md_ipi_count() - ipis0 == s->st_remote,
