@@ -127,31 +127,51 @@ vmlab_page_wait(int domain, bool contig)
 	return (0);
 }
 
+/* One attempt of an allocation: a page, a run, or NULL. */
+typedef struct vm_page *vmlab_alloc_fn(int domain, int req, const void *arg);
+
+/*
+ * Attempts until one succeeds, without VMLAB_ALLOC_WAIT once, with it
+ * while vmlab_page_wait() says waiting can help.
+ */
+static int
+vmlab_page_alloc_loop(int domain, int flags, bool contig, vmlab_alloc_fn *fn,
+    const void *arg, struct vmlab_page **pagep)
+{
+	int error, req = vmlab_page_req(flags);
+	struct vm_page *m;
+
+	while ((m = fn(domain, req, arg)) == NULL) {
+		if ((flags & VMLAB_ALLOC_WAIT) == 0)
+			return (ENOMEM);
+		if ((error = vmlab_page_wait(domain, contig)) != 0)
+			return (error);
+	}
+	*pagep = (struct vmlab_page *)(void *)m;
+	return (0);
+}
+
+static struct vm_page *
+vmlab_page_alloc_one(int domain, int req, const void *arg)
+{
+	(void)arg;
+	return (domain == VMLAB_DOMAIN_ANY
+		? vm_page_alloc_noobj(req)
+		: vm_page_alloc_noobj_domain(domain, req));
+}
+
 int
 vmlab_page_alloc(int domain, int flags, struct vmlab_page **pagep)
 {
-	struct vm_page *m;
-	int error, req;
+	int error;
 
 	if ((error = vmlab_page_context()) != 0)
 		return (error);
 	if (pagep == NULL || (flags & ~VMLAB_ALLOC_FLAGS) != 0 ||
 	    !vmlab_page_domain_is_valid(domain))
 		return (EINVAL);
-	req = vmlab_page_req(flags);
-	for (;;) {
-		m = domain == VMLAB_DOMAIN_ANY
-		    ? vm_page_alloc_noobj(req)
-		    : vm_page_alloc_noobj_domain(domain, req);
-		if (m != NULL)
-			break;
-		if ((flags & VMLAB_ALLOC_WAIT) == 0)
-			return (ENOMEM);
-		if ((error = vmlab_page_wait(domain, false)) != 0)
-			return (error);
-	}
-	*pagep = (struct vmlab_page *)(void *)m;
-	return (0);
+	return (vmlab_page_alloc_loop(
+	    domain, flags, false, vmlab_page_alloc_one, NULL, pagep));
 }
 
 int
@@ -212,14 +232,24 @@ vmlab_contig_domain(int domain, int req, const struct vmlab_contig *vc)
 	return (m);
 }
 
+static struct vm_page *
+vmlab_contig_alloc_one(int domain, int req, const void *arg)
+{
+	const struct vmlab_contig *vc = arg;
+
+	return (domain == VMLAB_DOMAIN_ANY
+		? vm_page_alloc_contig(req, vc->vc_npages, vc->vc_low,
+		      vc->vc_high, vc->vc_alignment, vc->vc_boundary)
+		: vmlab_contig_domain(domain, req, vc));
+}
+
 int
 vmlab_page_alloc_contig(int domain, int flags, uint64_t npages, uint64_t low,
     uint64_t high, uint64_t alignment, uint64_t boundary,
     struct vmlab_page **pagep)
 {
 	struct vmlab_contig vc;
-	struct vm_page *m;
-	int error, req;
+	int error;
 
 	if ((error = vmlab_page_context()) != 0)
 		return (error);
@@ -229,21 +259,8 @@ vmlab_page_alloc_contig(int domain, int flags, uint64_t npages, uint64_t low,
 	if ((error = vmlab_contig_args(
 		 npages, low, high, alignment, boundary, &vc)) != 0)
 		return (error);
-	req = vmlab_page_req(flags);
-	for (;;) {
-		m = domain == VMLAB_DOMAIN_ANY
-		    ? vm_page_alloc_contig(req, vc.vc_npages, vc.vc_low,
-			  vc.vc_high, vc.vc_alignment, vc.vc_boundary)
-		    : vmlab_contig_domain(domain, req, &vc);
-		if (m != NULL)
-			break;
-		if ((flags & VMLAB_ALLOC_WAIT) == 0)
-			return (ENOMEM);
-		if ((error = vmlab_page_wait(domain, true)) != 0)
-			return (error);
-	}
-	*pagep = (struct vmlab_page *)(void *)m;
-	return (0);
+	return (vmlab_page_alloc_loop(
+	    domain, flags, true, vmlab_contig_alloc_one, &vc, pagep));
 }
 
 int
