@@ -42,30 +42,6 @@ vm_tunables(void)
 }
 
 /*
- * vm_object.c and vm_pageout.c leave what a failed init made: these
- * undo it, as a boot step must (boot.h).
- */
-static int
-vm_boot_object_init(void)
-{
-	int error = vm_object_init();
-
-	if (error != 0)
-		vm_object_fini();
-	return (error);
-}
-
-static int
-vm_boot_pageout_init(void)
-{
-	int error = vm_pageout_init();
-
-	if (error != 0)
-		vm_pageout_fini();
-	return (error);
-}
-
-/*
  * The VM's boot steps (boot.h), in order.  Page daemons made by
  * vm_pageout_start() before a failure never run; the scheduler frees
  * them when the boot unwinds.
@@ -76,9 +52,9 @@ static const struct boot_step vm_boot_steps[] = {
 	{ "vm_pgcache", vm_pgcache_init, vm_pgcache_fini, NULL },
 	{ "vm_swap", vm_swap_init, vm_swap_fini, NULL },
 	{ "vm_pagequeue", vm_pagequeue_init, vm_pagequeue_fini, NULL },
-	{ "vm_object", vm_boot_object_init, vm_object_fini, NULL },
+	{ "vm_object", vm_object_init, vm_object_fini, NULL },
 	{ "vm_fault", vm_fault_init, vm_fault_fini, NULL },
-	{ "vm_pageout", vm_boot_pageout_init, vm_pageout_fini, NULL },
+	{ "vm_pageout", vm_pageout_init, vm_pageout_fini, NULL },
 	{ "vm_pageout_daemons", vm_pageout_start, NULL, vm_pageout_stop },
 };
 

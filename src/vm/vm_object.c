@@ -617,8 +617,11 @@ vm_object_init(void)
 	LIST_INIT(&vm_object_all);
 	LIST_INIT(&vm_object_free);
 	vm_object_live = 0;
-	return (counter_u64_alloc_table(
-	    vm_object_counters, nitems(vm_object_counters)));
+	/* A failed init undoes itself (a boot step's contract, boot.h). */
+	if ((error = counter_u64_alloc_table(
+		 vm_object_counters, nitems(vm_object_counters))) != 0)
+		vm_object_fini();
+	return (error);
 }
 
 void

@@ -782,8 +782,11 @@ vm_pageout_init(void)
 			vm_page_init_marker(&pd->pd_markers[q], q);
 		vm_page_init_marker(&pd->pd_lmarker, PQ_LAUNDRY);
 	}
-	return (
-	    counter_u64_alloc_table(vm_po_counters, nitems(vm_po_counters)));
+	/* A failed init undoes itself (a boot step's contract, boot.h). */
+	if ((error = counter_u64_alloc_table(
+		 vm_po_counters, nitems(vm_po_counters))) != 0)
+		vm_pageout_fini();
+	return (error);
 }
 
 int

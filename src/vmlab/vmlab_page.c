@@ -151,6 +151,20 @@ vmlab_page_alloc_loop(int domain, int flags, bool contig, vmlab_alloc_fn *fn,
 	return (0);
 }
 
+/* What every allocation checks first: context, handle, flags, domain. */
+static int
+vmlab_page_alloc_check(int domain, int flags, struct vmlab_page **pagep)
+{
+	int error;
+
+	if ((error = vmlab_page_context()) != 0)
+		return (error);
+	if (pagep == NULL || (flags & ~VMLAB_ALLOC_FLAGS) != 0 ||
+	    !vmlab_page_domain_is_valid(domain))
+		return (EINVAL);
+	return (0);
+}
+
 static struct vm_page *
 vmlab_page_alloc_one(int domain, int req, const void *arg)
 {
@@ -165,11 +179,8 @@ vmlab_page_alloc(int domain, int flags, struct vmlab_page **pagep)
 {
 	int error;
 
-	if ((error = vmlab_page_context()) != 0)
+	if ((error = vmlab_page_alloc_check(domain, flags, pagep)) != 0)
 		return (error);
-	if (pagep == NULL || (flags & ~VMLAB_ALLOC_FLAGS) != 0 ||
-	    !vmlab_page_domain_is_valid(domain))
-		return (EINVAL);
 	return (vmlab_page_alloc_loop(
 	    domain, flags, false, vmlab_page_alloc_one, NULL, pagep));
 }
@@ -251,11 +262,8 @@ vmlab_page_alloc_contig(int domain, int flags, uint64_t npages, uint64_t low,
 	struct vmlab_contig vc;
 	int error;
 
-	if ((error = vmlab_page_context()) != 0)
+	if ((error = vmlab_page_alloc_check(domain, flags, pagep)) != 0)
 		return (error);
-	if (pagep == NULL || (flags & ~VMLAB_ALLOC_FLAGS) != 0 ||
-	    !vmlab_page_domain_is_valid(domain))
-		return (EINVAL);
 	if ((error = vmlab_contig_args(
 		 npages, low, high, alignment, boundary, &vc)) != 0)
 		return (error);
