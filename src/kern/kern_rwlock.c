@@ -267,6 +267,115 @@ rw_wunlock(struct rwlock *rw)
 	rwl_wunlock(&rw->lock_object, &rw->rw_lock);
 }
 
+/* Try-operations never wait and need no order check (they cannot deadlock). */
+static bool
+rwl_try_wlock(struct lock_object *lo, uintptr_t *word)
+{
+	if (!atomic_cmpset_acq_ptr(word, RW_UNLOCKED, (uintptr_t)curthread))
+		return (false);
+	lock_prof_acquired(lo);
+	return (true);
+}
+
+static bool
+rwl_try_rlock(struct lock_object *lo, uintptr_t *word)
+{
+	struct thread *td = curthread;
+	uintptr_t v;
+
+	v = atomic_load_ptr(word);
+	while (rwl_can_read(v, td, false)) {
+		if (atomic_fcmpset_acq_ptr(word, &v, v + RW_ONE_READER)) {
+			lock_prof_acquired_shared(lo);
+			td->td_rlocks++;
+			return (true);
+		}
+	}
+	return (false);
+}
+
+/*
+ * Upgrade succeeds only for the sole reader with no waiter bits to carry:
+ * a writer already asleep would otherwise be bypassed while it waits for
+ * the read lock we keep.  Downgrade keeps waiting writers asleep and wakes
+ * the waiting readers, who may now share the lock with us.
+ */
+static bool
+rwl_try_upgrade(struct lock_object *lo, uintptr_t *word)
+{
+	struct thread *td = curthread;
+
+	if (!atomic_cmpset_acq_ptr(
+		word, RW_READ | RW_ONE_READER, (uintptr_t)td))
+		return (false);
+	td->td_rlocks--;
+	lock_prof_acquired(lo);
+	return (true);
+}
+
+static void
+rwl_downgrade(struct lock_object *lo, uintptr_t *word)
+{
+	struct thread *td = curthread;
+	uintptr_t v, new;
+	uint32_t nr;
+
+	lock_prof_release(lo);
+	td->td_rlocks++;
+	if (atomic_cmpset_rel_ptr(word, (uintptr_t)td, RW_READ | RW_ONE_READER))
+		return;
+	/* Waiters set their bits only under the chain lock: now stable. */
+	sleepq_lock(TS_WCHAN(lo));
+	v = atomic_load_ptr(word);
+	nr = sleepq_count(TS_WCHAN(lo), RWQ_READERS);
+	new = (RW_READ | RW_ONE_READER) | (v & RW_WWAIT);
+	atomic_store_rel_ptr(word, new);
+	if (nr > 0)
+		(void)sleepq_broadcast(TS_WCHAN(lo), RWQ_READERS);
+	sleepq_release(TS_WCHAN(lo));
+}
+
+bool
+rw_try_wlock(struct rwlock *rw)
+{
+	if (!rwl_try_wlock(&rw->lock_object, &rw->rw_lock))
+		return (false);
+	TD_NOSLEEP_INC(curthread);
+	witness_lock(&rw->lock_object);
+	return (true);
+}
+
+bool
+rw_try_rlock(struct rwlock *rw)
+{
+	if (!rwl_try_rlock(&rw->lock_object, &rw->rw_lock))
+		return (false);
+	TD_NOSLEEP_INC(curthread);
+	return (true);
+}
+
+bool
+rw_try_upgrade(struct rwlock *rw)
+{
+	if (!rwl_try_upgrade(&rw->lock_object, &rw->rw_lock))
+		return (false);
+	witness_lock(&rw->lock_object);
+	return (true);
+}
+
+void
+rw_downgrade(struct rwlock *rw)
+{
+	witness_unlock(&rw->lock_object);
+	rwl_downgrade(&rw->lock_object, &rw->rw_lock);
+}
+
+bool
+rw_locked(const struct rwlock *rw)
+{
+	return (atomic_load_ptr((uintptr_t *)&rw->rw_lock) != RW_UNLOCKED);
+}
+
 bool
 rw_wowned(const struct rwlock *rw)
 {
@@ -316,6 +425,31 @@ sx_xunlock(struct sx *sx)
 {
 	witness_unlock(&sx->lock_object);
 	rwl_wunlock(&sx->lock_object, &sx->sx_lock);
+}
+
+bool
+sx_try_xlock(struct sx *sx)
+{
+	if (!rwl_try_wlock(&sx->lock_object, &sx->sx_lock))
+		return (false);
+	witness_lock(&sx->lock_object);
+	return (true);
+}
+
+bool
+sx_try_upgrade(struct sx *sx)
+{
+	if (!rwl_try_upgrade(&sx->lock_object, &sx->sx_lock))
+		return (false);
+	witness_lock(&sx->lock_object);
+	return (true);
+}
+
+void
+sx_downgrade(struct sx *sx)
+{
+	witness_unlock(&sx->lock_object);
+	rwl_downgrade(&sx->lock_object, &sx->sx_lock);
 }
 
 bool

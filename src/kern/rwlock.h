@@ -45,6 +45,17 @@ void rw_runlock(struct rwlock *rw);
 void rw_wlock(struct rwlock *rw);
 void rw_wunlock(struct rwlock *rw);
 bool rw_wowned(const struct rwlock *rw);
+/*
+ * Try-operations return whether they took the lock.  rw_try_upgrade():
+ * the caller's read lock becomes a write lock if it is the only reader
+ * and nobody waits; rw_downgrade(): the write lock becomes a read lock.
+ * rw_locked(): held in any mode by anyone (assertions).
+ */
+bool rw_try_wlock(struct rwlock *rw);
+bool rw_try_rlock(struct rwlock *rw);
+bool rw_try_upgrade(struct rwlock *rw);
+void rw_downgrade(struct rwlock *rw);
+bool rw_locked(const struct rwlock *rw);
 
 void sx_init(struct sx *sx, const char *name);
 void sx_destroy(struct sx *sx);
@@ -53,5 +64,8 @@ void sx_sunlock(struct sx *sx);
 void sx_xlock(struct sx *sx);
 void sx_xunlock(struct sx *sx);
 bool sx_xowned(const struct sx *sx);
+bool sx_try_xlock(struct sx *sx);
+bool sx_try_upgrade(struct sx *sx);
+void sx_downgrade(struct sx *sx);
 
 #endif /* !VMLAB_RWLOCK_H */

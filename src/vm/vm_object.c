@@ -189,7 +189,7 @@ vm_object_alloc_struct(void)
 		obj = md_calloc(1, sizeof(*obj));
 		if (obj == NULL)
 			return (NULL);
-		mtx_init(&obj->o_mtx, "vm object", MTX_DEF);
+		rw_init(&obj->o_lock, "vm object");
 	}
 	return (obj);
 }
@@ -635,7 +635,7 @@ vm_object_fini(void)
 		    (unsigned long long)vm_object_live);
 	while ((obj = LIST_FIRST(&vm_object_free)) != NULL) {
 		LIST_REMOVE(obj, object_list);
-		mtx_destroy(&obj->o_mtx);
+		rw_destroy(&obj->o_lock);
 		md_free(obj);
 	}
 	mtx_destroy(&vm_object_list_mtx);

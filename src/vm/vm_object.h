@@ -34,7 +34,7 @@
  *
  * Locking key:
  *	(c) constant after creation
- *	(o) the object lock (o_mtx)
+ *	(o) the object lock (o_lock), written
  *	(a) atomic
  *	(t) the object's list lock (vm_object_list_mtx)
  */
@@ -43,6 +43,7 @@
 
 #include "kern/mutex.h"
 #include "kern/queue.h"
+#include "kern/rwlock.h"
 #include "vm/vm_param.h"
 #include "vm/vm_radix.h"
 #include "vm/vm_swap.h"
@@ -67,7 +68,7 @@ struct md_disk;
 LIST_HEAD(vm_object_list, vm_object);
 
 struct vm_object {
-	struct mtx o_mtx;		   /* (c) the object lock */
+	struct rwlock o_lock;		   /* (c) the object lock */
 	struct vm_radix rtree;		   /* (o,a) resident pages */
 	vm_pindex_t size;		   /* (o) pages */
 	int flags;			   /* (o) OBJ_* */
@@ -87,25 +88,51 @@ struct vm_object {
 	LIST_ENTRY(vm_object) object_list; /* (t) all or free objects */
 };
 
+/*
+ * The object lock is a reader/writer lock named "vm object", as FreeBSD's
+ * since 2013: paths that only look pages up (the fault's walk down a
+ * shadow chain to a resident page) share it; everything that changes the
+ * object or its trie writes it.  vm_object_lock() is the write lock.
+ */
 static inline void
 vm_object_lock(struct vm_object *obj)
 {
-	mtx_lock(&obj->o_mtx);
+	rw_wlock(&obj->o_lock);
 }
 
 static inline bool
 vm_object_trylock(struct vm_object *obj)
 {
-	return (mtx_trylock(&obj->o_mtx));
+	return (rw_try_wlock(&obj->o_lock));
 }
 
 static inline void
 vm_object_unlock(struct vm_object *obj)
 {
-	mtx_unlock(&obj->o_mtx);
+	rw_wunlock(&obj->o_lock);
 }
 
-#define VM_OBJECT_ASSERT_LOCKED(obj) mtx_assert_owned(&(obj)->o_mtx)
+static inline void
+vm_object_rlock(struct vm_object *obj)
+{
+	rw_rlock(&obj->o_lock);
+}
+
+static inline void
+vm_object_runlock(struct vm_object *obj)
+{
+	rw_runlock(&obj->o_lock);
+}
+
+/* A read lock becomes a write lock if no one else holds or waits for it. */
+static inline bool
+vm_object_try_upgrade(struct vm_object *obj)
+{
+	return (rw_try_upgrade(&obj->o_lock));
+}
+
+#define VM_OBJECT_ASSERT_LOCKED(obj)                                           \
+	VM_ASSERT(rw_wowned(&(obj)->o_lock), ("object %p not locked", (obj)))
 
 /*
  * Creation and references.  vm_object_allocate(): an object of `type'

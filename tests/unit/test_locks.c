@@ -268,7 +268,7 @@ death_vm_object_chain(void *arg)
 static const struct death deaths[] = {
 	{ "reversal", death_reversal, "lock order reversal: 'test outer'" },
 	{ "vm object after free", death_vm_object_after_free,
-	    "mtx lock 'vm object' acquired while holding spin lock 'vm domain "
+	    "rw lock 'vm object' acquired while holding spin lock 'vm domain "
 	    "free'" },
 	{ "vm object after pagequeue", death_vm_object_after_pagequeue,
 	    "lock order reversal: 'vm object' (rank 520) acquired while "
