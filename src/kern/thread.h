@@ -51,6 +51,8 @@
 
 struct sleepqueue;
 
+struct vmspace;
+
 struct thread {
 	struct md_ctx td_ctx;		  /* (t) saved context */
 	TAILQ_ENTRY(thread) td_runq;	  /* (r) */
@@ -80,6 +82,12 @@ struct thread {
 	int *td_reapnotify;			 /* (c) set when reaped */
 	uint64_t td_tid;			 /* (c) */
 	char td_name[24];			 /* (c) */
+	/*
+	 * The user address space the thread runs in (vm_map.h's
+	 * vmspace_switch), opaque here; NULL for kernel-only threads.
+	 * Whoever set it clears it before the thread exits.
+	 */
+	struct vmspace *td_vmspace; /* (t) */
 } __aligned(64);
 
 struct pcpu {

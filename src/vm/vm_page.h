@@ -72,6 +72,7 @@
 #include "kern/queue.h"
 #include "md/md.h"
 #include "md/md_atomic.h"
+#include "pmap/pmap.h"
 #include "vm/vm_domain.h"
 #include "vm/vm_param.h"
 #include "vm/vm_pgcache.h"
@@ -169,9 +170,10 @@ struct vm_page {
 	union vm_page_astate a;	    /* (a) queue state */
 	/* Line 1: the page queue linkage, written under the queue lock. */
 	TAILQ_ENTRY(vm_page) plinks; /* (q) page queue */
+	struct md_page md;	     /* (p) the pmap's: pv list (pmap.h) */
 	uint8_t dirty;		     /* (w,b) VM_PAGE_BITS_ALL: modified
 					since last written to its pager */
-	uint8_t pad[MD_CACHE_LINE - 17];
+	uint8_t pad[MD_CACHE_LINE - 17 - sizeof(struct md_page)];
 } __aligned(MD_CACHE_LINE);
 TAILQ_HEAD(pglist, vm_page);
 

@@ -54,6 +54,35 @@ typedef uint64_t vm_pindex_t; /* page index within an object */
 #define VM_ALLOC_WAITOK 0x10 /* sleep in vm_wait until pages are freed */
 #define VM_ALLOC_ZERO 0x20   /* return zero-filled pages */
 
+/*
+ * Virtual addresses and protections.  The software MMU translates 48-bit
+ * x86-64 addresses: user space is [VM_MIN_USER_ADDRESS,
+ * VM_MAX_USER_ADDRESS), the kernel's the top half's canonical range from
+ * VM_MIN_KERNEL_ADDRESS.
+ */
+typedef uint64_t vm_offset_t;
+typedef uint8_t vm_prot_t;
+typedef uint8_t vm_inherit_t;
+
+#define VM_PROT_NONE 0x0
+#define VM_PROT_READ 0x1
+#define VM_PROT_WRITE 0x2
+#define VM_PROT_EXECUTE 0x4
+#define VM_PROT_RW (VM_PROT_READ | VM_PROT_WRITE)
+#define VM_PROT_ALL (VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXECUTE)
+
+#define VM_INHERIT_SHARE 0
+#define VM_INHERIT_COPY 1
+#define VM_INHERIT_NONE 2
+
+#define VM_MIN_USER_ADDRESS ((vm_offset_t)0x1000)
+#define VM_MAX_USER_ADDRESS ((vm_offset_t)0x00007ffffffff000)
+#define VM_MIN_KERNEL_ADDRESS ((vm_offset_t)0xffff800000000000)
+#define VM_MAX_KERNEL_ADDRESS ((vm_offset_t)0xfffffffffffff000)
+
+#define trunc_page(x) ((vm_offset_t)(x) & ~PAGE_MASK)
+#define round_page(x) (((vm_offset_t)(x) + PAGE_MASK) & ~PAGE_MASK)
+
 /* Segments: at most 16 per domain plus the low-memory split. */
 #define VM_PHYSSEG_MAX (16 * 8 + 8)
 
