@@ -21,9 +21,12 @@
  */
 #include "vm/vm_fault.h"
 
+#include "pmap/pmap.h"
+
 #include "kern/counter.h"
 #include "kern/epoch.h"
 #include "kern/thread.h"
+#include "vm/vm_map.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
 #include "vm/vm_pageout.h"
@@ -38,6 +41,10 @@ static counter_u64_t vm_cnt_cow;	   /* pages copied up a shadow chain */
 static counter_u64_t vm_cnt_pagein;	   /* touches that paged in */
 static counter_u64_t vm_cnt_pagein_errors; /* page-ins that failed */
 static counter_u64_t vm_cnt_lockless;	   /* touches served without the lock */
+static counter_u64_t vm_cnt_faults;	   /* vm_fault() calls */
+static counter_u64_t vm_cnt_fault_errors;  /* faults that failed */
+static counter_u64_t vm_cnt_upgrade_fail;  /* backing-object lock upgrades
+					      that failed */
 
 /* The names stay in vm.stats.object: they count what touches did to it. */
 static const struct counter_spec vm_fault_counters[] = {
@@ -51,18 +58,51 @@ static const struct counter_spec vm_fault_counters[] = {
 	    "page-ins that failed (the pager's copy kept, error returned)" },
 	{ &vm_cnt_lockless, "vm.stats.object.lockless",
 	    "touches served by lockless lookup" },
+	{ &vm_cnt_faults, "vm.stats.fault.faults",
+	    "page faults (vm_fault calls)" },
+	{ &vm_cnt_fault_errors, "vm.stats.fault.errors",
+	    "faults that failed (EFAULT, EACCES, EIO, ENOMEM)" },
+	{ &vm_cnt_upgrade_fail, "vm.stats.fault.upgrade_fail",
+	    "read locks of backing objects that could not be upgraded" },
 };
+
+/* vm_fault_page_find(): a read lock could not be upgraded. */
+#define VM_FAULT_RESTART_WLOCK (-1)
+
+/* Drops an object lock held in either mode. */
+static void
+vm_fault_obj_unlock(struct vm_object *obj, bool shared)
+{
+	if (shared)
+		vm_object_runlock(obj);
+	else
+		vm_object_unlock(obj);
+}
+
+static void
+vm_fault_obj_lock(struct vm_object *obj, bool shared)
+{
+	if (shared)
+		vm_object_rlock(obj);
+	else
+		vm_object_lock(obj);
+}
 
 /*
  * Looks up (obj, pindex) in obj alone, paging it in from obj's pager if
- * the pager has it, and busies it (exclusive if `xbusy').  obj locked; may
- * drop and retake the lock (then *mp may be NULL with EAGAIN: the caller
- * starts over).  Returns 0 with *mp NULL when neither obj nor its pager
- * has the page, ENOMEM when no page could be allocated.
+ * the pager has it, and busies it (exclusive if `xbusy').  obj locked,
+ * read-locked if *sharedp: a page-in needs the write lock, so it tries to
+ * upgrade (clearing *sharedp), and failing that returns
+ * VM_FAULT_RESTART_WLOCK with obj's lock dropped (the caller starts over,
+ * write-locking backing objects).  A
+ * busy page is slept on (the lock dropped and retaken in its mode) and
+ * EAGAIN returned with *mp NULL.  Returns 0 with *mp NULL when neither
+ * obj nor its pager has the page, ENOMEM when no page could be
+ * allocated.
  */
 static int
-vm_fault_page_find(
-    struct vm_object *obj, vm_pindex_t pindex, bool xbusy, struct vm_page **mp)
+vm_fault_page_find(struct vm_object *obj, vm_pindex_t pindex, bool xbusy,
+    bool *sharedp, struct vm_page **mp)
 {
 	const struct vm_pagerops *ops;
 	struct vm_page *m;
@@ -72,8 +112,8 @@ vm_fault_page_find(
 	m = vm_page_lookup(obj, pindex);
 	if (m != NULL) {
 		if (!(xbusy ? vm_page_tryxbusy(m) : vm_page_trysbusy(m))) {
-			vm_page_busy_sleep(m, obj);
-			vm_object_lock(obj);
+			vm_page_busy_sleep_mode(m, obj, *sharedp);
+			vm_fault_obj_lock(obj, *sharedp);
 			return (EAGAIN);
 		}
 		*mp = m;
@@ -82,6 +122,15 @@ vm_fault_page_find(
 	ops = vm_pager_ops(obj);
 	if (ops == NULL || !ops->pgo_haspage(obj, pindex))
 		return (0);
+	if (*sharedp) {
+		/* The page-in inserts a page: it needs the write lock. */
+		if (!vm_object_try_upgrade(obj)) {
+			vm_object_runlock(obj);
+			counter_u64_add(vm_cnt_upgrade_fail, 1);
+			return (VM_FAULT_RESTART_WLOCK);
+		}
+		*sharedp = false;
+	}
 	if ((m = vm_page_alloc_obj(obj, pindex, &error)) == NULL)
 		return (error != 0 ? error : ENOMEM);
 	vm_object_pip_add(obj, 1);
@@ -117,12 +166,13 @@ vm_fault_unbusy(struct vm_page *m, bool xbusy)
 
 /*
  * The lockless path: a resident, valid page of obj itself, busied without
- * the object lock.  A write needs the page already dirty (the first
- * write releases the pager's copy under the lock).
+ * the object lock (under the epoch, the trie's lookup is safe and the
+ * busy lock then pins the page's identity, which is checked again).  A
+ * write needs the page already dirty (the first write releases the
+ * pager's copy under the lock).  Returns the busied page or NULL.
  */
-static bool
-vm_fault_lockless(struct vm_object *obj, vm_pindex_t pindex, bool write,
-    vm_touch_fn *fn, void *arg)
+static struct vm_page *
+vm_fault_lockless_page(struct vm_object *obj, vm_pindex_t pindex, bool write)
 {
 	struct vm_page *m;
 	bool busied;
@@ -133,21 +183,17 @@ vm_fault_lockless(struct vm_object *obj, vm_pindex_t pindex, bool write,
 	    m != NULL && (write ? vm_page_tryxbusy(m) : vm_page_trysbusy(m));
 	epoch_exit();
 	if (!busied)
-		return (false);
-	/* Busy held: the identity cannot change under us now. */
+		return (NULL);
 	if (vm_page_object(m) != obj || vm_page_pindex(m) != pindex ||
 	    m->valid == 0 || (write && m->dirty == 0)) {
 		vm_fault_unbusy(m, write);
-		return (false);
+		return (NULL);
 	}
-	vm_page_reference(m);
-	fn(vm_page_dmap(m), pindex, arg);
-	vm_fault_unbusy(m, write);
 	counter_u64_add(vm_cnt_lockless, 1);
-	return (true);
+	return (m);
 }
 
-/* Marks m (exclusive-busied, obj locked) about to be modified. */
+/* Marks m (exclusive-busied, obj write-locked) about to be modified. */
 static void
 vm_fault_dirty(struct vm_object *obj, struct vm_page *m)
 {
@@ -163,7 +209,7 @@ vm_fault_dirty(struct vm_object *obj, struct vm_page *m)
 
 /*
  * A new valid page of obj at pindex: a copy of src (busied in a backing
- * object: copy-on-write), or zeros when src is NULL.  obj locked.
+ * object: copy-on-write), or zeros when src is NULL.  obj write-locked.
  */
 static int
 vm_fault_page_new(struct vm_object *obj, vm_pindex_t pindex,
@@ -189,73 +235,115 @@ vm_fault_page_new(struct vm_object *obj, vm_pindex_t pindex,
 }
 
 /*
- * One attempt of the locked path.  Walks the chain from obj (locked)
- * holding each object's lock until the page is found.  Returns 0 with the
- * page busied in *mp (its object in *mobjp, locked together with obj),
- * EAGAIN to start over, or an error.
+ * Where a chain walk stands: the object `o' it is in (locked, shared if
+ * `shared'; obj itself is always write-locked) and the page index there.
+ * `wlock' asks the walk to write-lock backing objects too (after a failed
+ * upgrade).
+ */
+struct vm_fault_walk {
+	struct vm_object *o;
+	vm_pindex_t idx;
+	bool shared;
+	bool wlock;
+};
+
+/* Steps the walk from w->o to its backing object, hand over hand. */
+static void
+vm_fault_walk_next(struct vm_fault_walk *w, struct vm_object *obj)
+{
+	struct vm_object *next = w->o->backing_object;
+
+	w->idx += w->o->backing_offset;
+	vm_fault_obj_lock(next, !w->wlock);
+	if (w->o != obj)
+		vm_fault_obj_unlock(w->o, w->shared);
+	w->o = next;
+	w->shared = !w->wlock;
+}
+
+/*
+ * One attempt of the locked path.  Walks the chain from obj (write-locked)
+ * read-locking each backing object hand over hand until the page is
+ * found (only a page-in upgrades a backing object's lock).  Returns 0
+ * with the page busied in *mp (its object in *mobjp, locked together with
+ * obj, shared if *msharedp), EAGAIN to start over (obj still locked), or
+ * an error.  A read uses a backing object's page where it is, a write
+ * copies it up into obj; nowhere in the chain: a zero page in obj.
  */
 static int
 vm_fault_find(struct vm_object *obj, vm_pindex_t pindex, bool write,
-    struct vm_page **mp, struct vm_object **mobjp)
+    bool *wlockp, struct vm_page **mp, struct vm_object **mobjp,
+    bool *msharedp)
 {
-	struct vm_object *o = obj, *next;
+	struct vm_fault_walk w = { obj, pindex, false, *wlockp };
 	struct vm_page *m = NULL, *src;
-	vm_pindex_t idx = pindex;
 	int error;
 
 	for (;;) {
-		error = vm_fault_page_find(o, idx, o == obj && write, &m);
-		if (error != 0 || m != NULL || o->backing_object == NULL)
+		error = vm_fault_page_find(
+		    w.o, w.idx, w.o == obj && write, &w.shared, &m);
+		if (error == VM_FAULT_RESTART_WLOCK) {
+			/* w.o (a backing object) is unlocked already. */
+			*wlockp = true;
+			*mp = NULL;
+			return (EAGAIN);
+		}
+		if (error != 0 || m != NULL || w.o->backing_object == NULL)
 			break;
-		if (idx >= o->size && (o->flags & OBJ_ANON) == 0)
+		if (w.idx >= w.o->size && (w.o->flags & OBJ_ANON) == 0)
 			break;
-		next = o->backing_object;
-		idx += o->backing_offset;
-		vm_object_lock(next);
-		if (o != obj)
-			vm_object_unlock(o);
-		o = next;
+		vm_fault_walk_next(&w, obj);
 	}
 	if (error == 0 && m == NULL) {
 		/* Nowhere in the chain: a fresh zero page in front. */
-		if (o != obj)
-			vm_object_unlock(o);
-		o = obj;
+		if (w.o != obj)
+			vm_fault_obj_unlock(w.o, w.shared);
+		w.o = obj;
+		w.shared = false;
 		error = vm_fault_page_new(obj, pindex, NULL, &m);
 		if (error == 0 && !write)
 			vm_page_busy_downgrade(m);
-	} else if (error == 0 && o != obj && write) {
+	} else if (error == 0 && w.o != obj && write) {
 		src = m;
 		error = vm_fault_page_new(obj, pindex, src, &m);
 		vm_page_sunbusy(src);
-		vm_object_unlock(o);
-		o = obj;
+		vm_fault_obj_unlock(w.o, w.shared);
+		w.o = obj;
+		w.shared = false;
 	}
-	if (error != 0 && o != obj)
-		vm_object_unlock(o);
+	if (error != 0 && w.o != obj)
+		vm_fault_obj_unlock(w.o, w.shared);
 	*mp = m;
-	*mobjp = o;
+	*mobjp = w.o;
+	*msharedp = w.shared;
 	return (error);
 }
 
-int
-vm_fault_touch(struct vm_object *obj, vm_pindex_t pindex, int flags,
-    vm_touch_fn *fn, void *arg)
+/*
+ * Finds or makes the page for (obj, pindex), busied (exclusive for a
+ * write, which also makes it obj's own and dirty), waiting for memory
+ * (or failing with ENOMEM once the page daemon declared OOM).  Returns 0
+ * with the page in *mp and whether it is obj's own (*frontp), EFAULT past
+ * the end of a file, or the page-in's error.  Takes and drops the object
+ * locks; the caller holds none.
+ */
+static int
+vm_fault_getpage(struct vm_object *obj, vm_pindex_t pindex, bool write,
+    struct vm_page **mp, bool *frontp)
 {
 	struct vm_object *mobj;
 	struct vm_page *m;
-	bool write = (flags & VM_TOUCH_WRITE) != 0;
+	bool wlock = false, mshared;
 	int error;
 
-	if (vm_fault_lockless(obj, pindex, write, fn, arg))
-		return (0);
 	for (;;) {
 		vm_object_lock(obj);
 		if (pindex >= obj->size && (obj->flags & OBJ_ANON) == 0) {
 			vm_object_unlock(obj);
 			return (EFAULT);
 		}
-		error = vm_fault_find(obj, pindex, write, &m, &mobj);
+		error = vm_fault_find(
+		    obj, pindex, write, &wlock, &m, &mobj, &mshared);
 		if (error == 0)
 			break;
 		vm_object_unlock(obj);
@@ -271,11 +359,91 @@ vm_fault_touch(struct vm_object *obj, vm_pindex_t pindex, int flags,
 	if (write)
 		vm_fault_dirty(obj, m);
 	if (mobj != obj)
-		vm_object_unlock(mobj);
+		vm_fault_obj_unlock(mobj, mshared);
 	vm_object_unlock(obj);
+	*mp = m;
+	*frontp = mobj == obj;
+	return (0);
+}
+
+int
+vm_fault_touch(struct vm_object *obj, vm_pindex_t pindex, int flags,
+    vm_touch_fn *fn, void *arg)
+{
+	struct vm_page *m;
+	bool write = (flags & VM_TOUCH_WRITE) != 0, front;
+	int error;
+
+	if ((m = vm_fault_lockless_page(obj, pindex, write)) == NULL) {
+		error = vm_fault_getpage(obj, pindex, write, &m, &front);
+		if (error != 0)
+			return (error);
+	}
 	vm_page_reference(m);
 	fn(vm_page_dmap(m), pindex, arg);
 	vm_fault_unbusy(m, write);
+	return (0);
+}
+
+/*
+ * The page fault handler (vm_fault.h).  Steps:
+ *	1. look the entry up under the shared map lock (vm_map_lookup gives
+ *	   a copy-on-write entry its shadow before a write, an anonymous
+ *	   one its object);
+ *	2. get the page: lockless from the first object if resident, valid
+ *	   (and dirty for a write); else the locked chain walk;
+ *	3. decide the protection: a page of a backing object is mapped
+ *	   read-only (the first write copies it up), and so is a clean
+ *	   page of the first object on a read fault (the first write then
+ *	   faults, marking it dirty and releasing the pager's copy);
+ *	4. enter the mapping (the pmap promotes a fully populated
+ *	   reservation to a 2 MiB mapping), wire if asked, unbusy.
+ */
+int
+vm_fault(struct vm_map *map, vm_offset_t vaddr, vm_prot_t fault_type,
+    int fault_flags, struct vm_page **m_hold)
+{
+	struct vm_map_entry *entry;
+	struct vm_object *obj;
+	struct vm_page *m;
+	vm_pindex_t pindex;
+	vm_prot_t prot;
+	bool write = (fault_type & VM_PROT_WRITE) != 0, wired, front = true;
+	int error;
+
+	vaddr = trunc_page(vaddr);
+	counter_u64_add(vm_cnt_faults, 1);
+	vm_map_lock_read(map);
+	error = vm_map_lookup(
+	    map, vaddr, fault_type, &entry, &obj, &pindex, &prot, &wired);
+	if (error != 0) {
+		vm_map_unlock_read(map);
+		counter_u64_add(vm_cnt_fault_errors, 1);
+		return (error);
+	}
+	wired = wired || (fault_flags & VM_FAULT_WIRE) != 0;
+	if ((m = vm_fault_lockless_page(obj, pindex, write)) == NULL) {
+		error = vm_fault_getpage(obj, pindex, write, &m, &front);
+		if (error != 0) {
+			vm_map_unlock_read(map);
+			counter_u64_add(vm_cnt_fault_errors, 1);
+			return (error);
+		}
+	}
+	if (!front || (!write && m->dirty == 0))
+		prot &= (vm_prot_t)~VM_PROT_WRITE;
+	/* A wired mapping holds one wiring, the caller's hold another. */
+	if (wired)
+		vm_page_wire(m);
+	if (m_hold != NULL)
+		vm_page_wire(m);
+	(void)pmap_enter(
+	    map->pmap, vaddr, m, prot, wired ? PMAP_ENTER_WIRED : 0, 0);
+	vm_page_reference(m);
+	vm_fault_unbusy(m, write);
+	vm_map_unlock_read(map);
+	if (m_hold != NULL)
+		*m_hold = m;
 	return (0);
 }
 

@@ -5,6 +5,8 @@
  */
 #include "vm/vm_object.h"
 
+#include "pmap/pmap.h"
+
 #include "kern/counter.h"
 #include "kern/sleepq.h"
 #include "kern/thread.h"
@@ -111,6 +113,9 @@ vm_page_free_obj(struct vm_page *m)
 	    ("%s: page %p not exclusive-busied", __func__, (void *)m));
 	VM_ASSERT(
 	    m->wire_count == 0, ("%s: page %p wired", __func__, (void *)m));
+	/* Termination and collapse free pages that may still be mapped. */
+	if (pmap_page_is_mapped(m))
+		pmap_remove_all(m);
 	if ((ops = vm_pager_ops(obj)) != NULL && ops->pgo_freespace != NULL)
 		ops->pgo_freespace(obj, m->pindex);
 	vm_page_remove(m);
@@ -122,6 +127,8 @@ void
 vm_page_reclaim_obj(struct vm_page *m)
 {
 	VM_OBJECT_ASSERT_LOCKED(m->object);
+	VM_ASSERT(!pmap_page_is_mapped(m),
+	    ("%s: page %p still mapped", __func__, (void *)m));
 	vm_page_remove(m);
 	vm_page_free_prep_and_free(m);
 }

@@ -1183,6 +1183,13 @@ vm_page_sunbusy(struct vm_page *m)
 void
 vm_page_busy_sleep(struct vm_page *m, struct vm_object *obj)
 {
+	vm_page_busy_sleep_mode(m, obj, false);
+}
+
+/* The same with obj read-locked (`shared') or write-locked. */
+void
+vm_page_busy_sleep_mode(struct vm_page *m, struct vm_object *obj, bool shared)
+{
 	uint32_t x;
 
 	sleepq_lock(m);
@@ -1190,14 +1197,20 @@ vm_page_busy_sleep(struct vm_page *m, struct vm_object *obj)
 	for (;;) {
 		if (x == VPB_UNBUSIED || x == VPB_FREED) {
 			sleepq_release(m);
-			vm_object_unlock(obj);
+			if (shared)
+				vm_object_runlock(obj);
+			else
+				vm_object_unlock(obj);
 			return;
 		}
 		if ((x & VPB_WAITERS) != 0 ||
 		    atomic_fcmpset_int(&m->busy_lock, &x, x | VPB_WAITERS))
 			break;
 	}
-	vm_object_unlock(obj);
+	if (shared)
+		vm_object_runlock(obj);
+	else
+		vm_object_unlock(obj);
 	sleepq_add(m, "pgbusy", 0, 0);
 	(void)sleepq_wait();
 }

@@ -379,6 +379,8 @@ void vm_page_xunbusy(struct vm_page *m);
 void vm_page_busy_downgrade(struct vm_page *m);
 void vm_page_sunbusy(struct vm_page *m);
 void vm_page_busy_sleep(struct vm_page *m, struct vm_object *obj);
+void vm_page_busy_sleep_mode(
+    struct vm_page *m, struct vm_object *obj, bool shared);
 bool vm_page_xbusied(const struct vm_page *m);
 bool vm_page_busied(const struct vm_page *m);
 

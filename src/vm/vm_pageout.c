@@ -4,6 +4,8 @@
  */
 #include "vm/vm_pageout.h"
 
+#include "pmap/pmap.h"
+
 #include "kern/counter.h"
 #include "kern/sleepq.h"
 #include "kern/sysctl.h"
@@ -51,7 +53,7 @@ static int64_t vm_pageout_cluster = 32;
 static counter_u64_t vm_po_passes, vm_po_scanned, vm_po_freed,
     vm_po_reactivated, vm_po_deactivated, vm_po_to_laundry, vm_po_laundered,
     vm_po_launder_ios, vm_po_launder_ns, vm_po_launder_errors,
-    vm_po_unswappable, vm_po_oom, vm_po_drains;
+    vm_po_unswappable, vm_po_oom, vm_po_drains, vm_po_unmapped;
 
 bool
 vm_pageout_oom_declared(void)
@@ -97,10 +99,20 @@ vm_pageout_inactive_decide(struct vm_object *obj, struct vm_page *m)
 		(void)vm_page_scan_move(m, a, PQ_NONE, 0);
 		return (false);
 	}
-	if ((a.flags & PGA_REFERENCED) != 0) {
+	if ((a.flags & PGA_REFERENCED) != 0 ||
+	    (pmap_page_is_mapped(m) && pmap_ts_referenced(m) > 0)) {
 		if (vm_page_scan_move(m, a, PQ_ACTIVE, PGA_REQUEUE))
 			counter_u64_add(vm_po_reactivated, 1);
 		return (false);
+	}
+	/*
+	 * Unreferenced: take its mappings away (their dirty bits pass to
+	 * the page), so no access can change it behind the decision.
+	 * Faulting it back in needs the busy lock, which we hold.
+	 */
+	if (pmap_page_is_mapped(m)) {
+		pmap_remove_all(m);
+		counter_u64_add(vm_po_unmapped, 1);
 	}
 	if (m->dirty == 0) {
 		/* Clean: its contents are with the pager, or are zeros. */
@@ -258,8 +270,15 @@ static bool
 vm_pageout_active_page(
     struct vm_page *m, bool shortage, uint64_t *deactp, uint64_t *agedp)
 {
-	union vm_page_astate a = vm_page_astate_load(m), new;
+	union vm_page_astate a, new;
+	bool mref;
 
+	/*
+	 * Accesses through mappings count as references too; collected
+	 * (and cleared) once, before the word is read.
+	 */
+	mref = pmap_page_is_mapped(m) && pmap_ts_referenced(m) > 0;
+	a = vm_page_astate_load(m);
 	for (;;) {
 		if (a.queue != PQ_ACTIVE ||
 		    (a.flags & PGA_QUEUE_STATE_MASK) != 0)
@@ -269,7 +288,8 @@ vm_pageout_active_page(
 			return (false);
 		}
 		new = a;
-		if ((a.flags & PGA_REFERENCED) != 0) {
+		if ((a.flags & PGA_REFERENCED) != 0 || mref) {
+			mref = false;
 			new.flags &= ~PGA_REFERENCED;
 			new.act_count =
 			    (uint8_t)(a.act_count + 3 > 64 ? 64
@@ -582,6 +602,12 @@ vm_pageout_launder_page(struct vm_object *obj, struct vm_page *m)
 	    ("%s: object %p type %d has no pager", __func__, (void *)obj,
 		obj->type));
 	n = vm_pageout_cluster_pages(obj, m, cl, (int)vm_pageout_cluster);
+	/*
+	 * No write may land between the copy and the clean mark: remove
+	 * write access (a write faults and waits for the busy lock).
+	 */
+	for (i = 0; i < n; i++)
+		pmap_remove_write(cl[i]);
 	vm_object_pip_add(obj, 1);
 	t0 = md_nanotime();
 	ops->pgo_putpages(obj, cl, n, rtvals);
@@ -736,6 +762,8 @@ static const struct counter_spec vm_po_counters[] = {
 	    "referenced inactive pages reactivated" },
 	{ &vm_po_deactivated, "vm.pageout.deactivated",
 	    "active pages moved to inactive" },
+	{ &vm_po_unmapped, "vm.pageout.unmapped",
+	    "inactive pages whose mappings the scan removed" },
 	{ &vm_po_to_laundry, "vm.pageout.to_laundry",
 	    "dirty pages moved to the laundry" },
 	{ &vm_po_laundered, "vm.pageout.laundered",
