@@ -267,6 +267,8 @@ vm_object_free_pages(struct vm_object *obj)
 		if (m->wire_count != 0)
 			VM_PANIC("%s: object %p page %llu is wired", __func__,
 			    (void *)obj, (unsigned long long)m->pindex);
+		if (pmap_page_is_mapped(m))
+			pmap_remove_all(m);
 		vm_page_remove(m);
 		vm_page_free_prep_and_free(m);
 	}
@@ -388,6 +390,9 @@ vm_object_collapse_page(
 {
 	vm_page_remove(m);
 	if (!keep || vm_page_insert(m, obj, idx) != 0) {
+		/* Shadowed or out of range: no mapping may outlive it. */
+		if (pmap_page_is_mapped(m))
+			pmap_remove_all(m);
 		vm_page_free_prep_and_free(m);
 		return;
 	}
