@@ -52,7 +52,7 @@ explore_one(const struct explore_opts *o, uint64_t seed,
 {
 	struct vmlab_config cfg;
 	char sched[32], jitter[48], depth[48], steps[48], err[256];
-	const char *tun[16];
+	const char *tun[64];
 	uint64_t h, f0 = test_failures();
 	int ntun = 4;
 
@@ -66,11 +66,7 @@ explore_one(const struct explore_opts *o, uint64_t seed,
 	tun[1] = jitter;
 	tun[2] = depth;
 	tun[3] = steps;
-	while (o->eo_tunables != NULL && o->eo_tunables[ntun - 4] != NULL &&
-	    ntun < 16) {
-		tun[ntun] = o->eo_tunables[ntun - 4];
-		ntun++;
-	}
+	ntun += test_tunables(o->eo_tunables, tun + 4, 60);
 	vmlab_config_default(&cfg);
 	cfg.backend = VMLAB_BACKEND_SIM;
 	cfg.ncpus = o->eo_ncpus;
