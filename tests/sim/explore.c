@@ -21,6 +21,10 @@ explore_nseeds(int def)
 
 	if (s != NULL && atoi(s) > 0)
 		return (atoi(s));
+	/* A lighter pass (e.g. under other tunables): a fraction of each. */
+	s = getenv("VMLAB_EXPLORE_DIV");
+	if (s != NULL && atoi(s) > 1)
+		def = def / atoi(s) > 0 ? def / atoi(s) : 1;
 		/* Sanitizers slow every run down 5x (ASan) to 20x (TSan fibers). */
 #ifdef VMLAB_TSAN
 	return (def >= 20 ? def / 20 : 1);
