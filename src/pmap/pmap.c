@@ -860,7 +860,8 @@ pmap_leaf_clear(pt_entry_t *p, pt_entry_t bits, int npages)
 			return (false);
 		/* Seq_cst RMW: against fills setting accessed/dirty. */
 	} while (!atomic_fcmpset_64(p, &old, old & ~bits));
-	if ((bits & PG_M) != 0 && (old & PG_MANAGED) != 0 &&
+	/* Write-protection moves the dirty bit; clear_modify drops it. */
+	if ((bits & PG_RW) != 0 && (old & PG_MANAGED) != 0 &&
 	    (old & (PG_M | PG_RW)) == (PG_M | PG_RW))
 		pmap_transfer_bits(
 		    old & (npages > 1 ? PG_PS_FRAME : PG_FRAME), npages, old & ~PG_A);

@@ -117,8 +117,9 @@ pt_entry_t *pmap_pde(pmap_t pm, vm_offset_t va);
 bool pmap_demote(pmap_t pm, pt_entry_t *pde, vm_offset_t va,
     struct pglist *free);
 /*
- * Clears `bits' of a leaf (of npages pages) with compare-and-swap; a dirty
- * bit cleared goes to the pages.  Returns whether the leaf changed.
+ * Clears `bits' of a leaf (of npages pages) with compare-and-swap; when
+ * PG_RW goes, a dirty bit cleared with it goes to the pages.  Returns
+ * whether the leaf changed.
  */
 bool pmap_leaf_clear(pt_entry_t *p, pt_entry_t bits, int npages);
 
