@@ -115,8 +115,8 @@ md_sync(const void *addr, int kind)
 }
 
 /*
- * md_ipi_check(cpu): md_ipi_poll() for the current CPU `cpu' (md_curcpu(),
- * -1 outside CPUs), inline: when nothing is pending the host pays one
+ * md_ipi_check(cpu): md_ipi_poll() for the current CPU `cpu' (md_curcpu();
+ * CPU context only), inline: when nothing is pending the host pays one
  * load of the CPU's mailbox word (relaxed: a request pushed just after
  * is seen at the next check, as by any poll).  The sim polls every time,
  * which is a sync point.  For hot paths that must poll (the software
@@ -132,11 +132,11 @@ md_ipi_check(int cpu)
 		md_ipi_poll();
 		return;
 	}
-	if (__builtin_expect(cpu >= 0 &&
+	if (__builtin_expect(
 		__atomic_load_n((const uintptr_t *)(md_ipi_mailboxes +
 				    (size_t)cpu * MD_CACHE_LINE),
 		    __ATOMIC_RELAXED) != 0,
-	    0))
+		0))
 		md_ipi_poll();
 }
 

@@ -22,11 +22,10 @@
  * Demotion rebuilds the 512 PTEs from the 2 MiB leaf, so the kept table's
  * old contents never matter.
  */
-#include "pmap/pmap_int.h"
-
 #include "kern/kassert.h"
 #include "kern/sysctl.h"
 #include "kern/thread.h"
+#include "pmap/pmap_int.h"
 #include "vm/vm_object.h"
 #include "vm/vm_pagequeue.h"
 #include "vm/vm_phys.h"
@@ -62,7 +61,7 @@ static int64_t pmap_pv_lock_tun, pmap_pv_lru_tun, pmap_invl_max_tun,
 int pmap_pv_lock_policy;
 int pmap_pv_lru_policy;
 uint64_t pmap_invl_max;
-bool pmap_promote_on;
+uint32_t pmap_promote_on;
 static uint64_t pmap_next_asid; /* (a) */
 
 static const char *const pmap_pv_lock_names[] = { "global", "hashed",
@@ -78,7 +77,7 @@ pmap_promote_set(int64_t value, void *arg)
 {
 	(void)arg;
 	/* Relaxed: a promotion decided on the old value is still correct. */
-	atomic_store_int((uint32_t *)&pmap_promote_on, value != 0);
+	atomic_store_int(&pmap_promote_on, value != 0);
 	return (0);
 }
 
@@ -234,9 +233,9 @@ pmap_unuse(pmap_t pm, vm_offset_t va, int level, bool dec, struct pglist *free)
 	int l;
 
 	l = pmap_walk(pm, va, pg, e);
-	VM_ASSERT(l >= level, ("%s: pmap %p va %#llx: path ends at level %d",
-				  __func__, (void *)pm, (unsigned long long)va,
-				  l));
+	VM_ASSERT(l >= level,
+	    ("%s: pmap %p va %#llx: path ends at level %d", __func__,
+		(void *)pm, (unsigned long long)va, l));
 	for (l = level;; l--) {
 		if (dec)
 			pg[l]->pindex--;
@@ -306,8 +305,8 @@ pmap_transfer_bits(vm_paddr_t pa, int npages, pt_entry_t old)
 }
 
 bool
-pmap_remove_leaf(pmap_t pm, vm_offset_t va, pt_entry_t *pte, bool is_2m,
-    struct pglist *free)
+pmap_remove_leaf(
+    pmap_t pm, vm_offset_t va, pt_entry_t *pte, bool is_2m, struct pglist *free)
 {
 	struct rwlock *lock;
 	struct pv_entry *pv;
@@ -329,10 +328,10 @@ pmap_remove_leaf(pmap_t pm, vm_offset_t va, pt_entry_t *pte, bool is_2m,
 		rw_wlock(lock);
 		m = PHYS_TO_VM_PAGE(pa);
 		pv = pmap_pv_unlink(is_2m ? pmap_pvh(pa) : &m->md, pm, va);
-		VM_ASSERT(pv != NULL, ("%s: no pv for pmap %p va %#llx pa %#llx",
-					  __func__, (void *)pm,
-					  (unsigned long long)va,
-					  (unsigned long long)pa));
+		VM_ASSERT(pv != NULL,
+		    ("%s: no pv for pmap %p va %#llx pa %#llx", __func__,
+			(void *)pm, (unsigned long long)va,
+			(unsigned long long)pa));
 		pmap_transfer_bits(pa, n, old);
 		if (!is_2m && TAILQ_EMPTY(&m->md.pv_list) &&
 		    TAILQ_EMPTY(&pmap_pvh(pa)->pv_list))
@@ -372,8 +371,9 @@ pmap_pv_demote(pmap_t pm, vm_offset_t va, vm_paddr_t pa, pt_entry_t pde,
 	int i;
 
 	pv = pmap_pv_unlink(pmap_pvh(pa), pm, va);
-	VM_ASSERT(pv != NULL, ("%s: no 2 MiB pv for %p %#llx", __func__,
-				  (void *)pm, (unsigned long long)va));
+	VM_ASSERT(pv != NULL,
+	    ("%s: no 2 MiB pv for %p %#llx", __func__, (void *)pm,
+		(unsigned long long)va));
 	for (i = 0; i < NPTEPG; i++) {
 		m = PHYS_TO_VM_PAGE(pa + ptoa(i));
 		if (i > 0)
@@ -451,9 +451,9 @@ pmap_demote(pmap_t pm, pt_entry_t *pde, vm_offset_t va, struct pglist *free)
 	pmap_invalidate(pm, va, va + NBPDR);
 	return (true);
 fail:
-	VM_ASSERT((old & PG_W) == 0, ("%s: cannot demote wired %#llx of %p",
-					 __func__, (unsigned long long)va,
-					 (void *)pm));
+	VM_ASSERT((old & PG_W) == 0,
+	    ("%s: cannot demote wired %#llx of %p", __func__,
+		(unsigned long long)va, (void *)pm));
 	pmap_remove_leaf(pm, va, pde, true, free);
 	pmap_invalidate(pm, va, va + NBPDR);
 	return (false);
@@ -501,8 +501,8 @@ pmap_promote(pmap_t pm, pt_entry_t *pde, vm_offset_t va)
 		lock = pmap_pv_lock(pa);
 		rw_wlock(lock);
 		for (i = NPTEPG - 1; i >= 0; i--) {
-			pv = pmap_pv_unlink(
-			    &PHYS_TO_VM_PAGE(pa + ptoa(i))->md, pm, va + ptoa(i));
+			pv = pmap_pv_unlink(&PHYS_TO_VM_PAGE(pa + ptoa(i))->md,
+			    pm, va + ptoa(i));
 			if (i > 0)
 				pmap_pv_free(pm, pv);
 			else
@@ -545,21 +545,21 @@ pmap_newpte(pmap_t pm, struct vm_page *m, vm_prot_t prot, unsigned flags)
 
 /* Re-enters the page already mapped by *p with new attributes. */
 static void
-pmap_enter_same(pmap_t pm, vm_offset_t va, pt_entry_t *p, pt_entry_t new,
-    int n)
+pmap_enter_same(pmap_t pm, vm_offset_t va, pt_entry_t *p, pt_entry_t new, int n)
 {
 	pt_entry_t old = atomic_load_64(p);
 
 	/* Seq_cst RMW: keeps the accessed and dirty bits fills set. */
 	while (!atomic_fcmpset_64(p, &old, new | (old & (PG_A | PG_M))))
 		;
-	if ((old & PG_W) != (new & PG_W))
-		pm->pm_stats.wired_count += (new & PG_W) != 0 ? (uint64_t)n
-							      : (uint64_t)-n;
-	if ((old & PG_RW) != 0 && (new & PG_RW) == 0) {
+	if ((old & PG_W) != (new &PG_W))
+		pm->pm_stats.wired_count +=
+		    (new &PG_W) != 0 ? (uint64_t)n : (uint64_t)-n;
+	if ((old & PG_RW) != 0 && (new &PG_RW) == 0) {
 		if ((old & PG_MANAGED) != 0)
-			pmap_transfer_bits(old & (n > 1 ? PG_PS_FRAME : PG_FRAME),
-			    n, old & ~PG_A);
+			pmap_transfer_bits(
+			    old & (n > 1 ? PG_PS_FRAME : PG_FRAME), n,
+			    old & ~PG_A);
 		atomic_store_64(p, atomic_load_64(p) & ~PG_M);
 		pmap_invalidate(pm, va, va + ptoa(n));
 	}
@@ -601,7 +601,7 @@ pmap_enter_4k(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 		pmap_enter_same(pm, va, pte, new, 1);
 		return (0);
 	}
-	if ((new & PG_MANAGED) != 0 && (pv = pmap_pv_alloc(pm, true)) == NULL)
+	if ((new &PG_MANAGED) != 0 && (pv = pmap_pv_alloc(pm, true)) == NULL)
 		goto nomem;
 	if ((replaced = (old & PG_V) != 0)) {
 		/* Hold the PT so that removing the old entry keeps it. */
@@ -614,11 +614,11 @@ pmap_enter_4k(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 	if (!replaced)
 		ptm->pindex++;
 	pm->pm_stats.resident_count++;
-	if ((new & PG_W) != 0)
+	if ((new &PG_W) != 0)
 		pm->pm_stats.wired_count++;
 	if (replaced)
 		pmap_invalidate(pm, va, va + PAGE_SIZE);
-	if (ptm->pindex == NPTEPG && atomic_load_int((uint32_t *)&pmap_promote_on))
+	if (ptm->pindex == NPTEPG && atomic_load_int(&pmap_promote_on))
 		pmap_promote(pm, pde, va);
 	return (0);
 nomem:
@@ -644,8 +644,8 @@ pmap_remove_ptes(pmap_t pm, pt_entry_t *pde, vm_offset_t sva, vm_offset_t eva,
 
 	for (va = sva; va < eva; va += PAGE_SIZE)
 		if ((atomic_load_64(&pt[PMAP_IDX(va, PAGE_SHIFT)]) & PG_V) != 0)
-			*any |= pmap_remove_leaf(pm, va,
-			    &pt[PMAP_IDX(va, PAGE_SHIFT)], false, free);
+			*any |= pmap_remove_leaf(
+			    pm, va, &pt[PMAP_IDX(va, PAGE_SHIFT)], false, free);
 }
 
 static int
@@ -668,7 +668,7 @@ pmap_enter_2m(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 		pmap_enter_same(pm, va, pde, new | (old & PG_PROMOTED), NPTEPG);
 		return (0);
 	}
-	if ((new & PG_MANAGED) != 0 && (pv = pmap_pv_alloc(pm, true)) == NULL)
+	if ((new &PG_MANAGED) != 0 && (pv = pmap_pv_alloc(pm, true)) == NULL)
 		return (ENOMEM);
 	/* Hold the PD across the removal of what va's range holds. */
 	pdm = pmap_walk_pd(pm, va);
@@ -681,13 +681,14 @@ pmap_enter_2m(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 		    ("%s: PT of %#llx left", __func__, (unsigned long long)va));
 	}
 	if (pv != NULL)
-		pmap_enter_pv(pmap_pvh(m->phys_addr), m->phys_addr, pv, va, new);
+		pmap_enter_pv(
+		    pmap_pvh(m->phys_addr), m->phys_addr, pv, va, new);
 	atomic_store_64(pde, new);
 	/* The hold became the new entry's count if va had no entry. */
 	if ((old & PG_V) != 0)
 		pdm->pindex--;
 	pm->pm_stats.resident_count += NPTEPG;
-	if ((new & PG_W) != 0)
+	if ((new &PG_W) != 0)
 		pm->pm_stats.wired_count += NPTEPG;
 	if (any)
 		pmap_invalidate(pm, va, va + NBPDR);
@@ -705,8 +706,8 @@ pmap_enter(pmap_t pm, vm_offset_t va, struct vm_page *m, vm_prot_t prot,
 	va = trunc_page(va);
 	VM_ASSERT(pm->pm_kernel ? va >= VM_MIN_KERNEL_ADDRESS
 				: va < VM_MAX_USER_ADDRESS,
-	    ("%s: va %#llx outside pmap %p", __func__,
-		(unsigned long long)va, (void *)pm));
+	    ("%s: va %#llx outside pmap %p", __func__, (unsigned long long)va,
+		(void *)pm));
 	TAILQ_INIT(&free);
 	for (;;) {
 		PMAP_LOCK(pm);
@@ -741,13 +742,13 @@ pmap_object_run_2m(struct vm_object *obj, struct vm_page *m)
 	struct vm_page *p;
 	int i;
 
-	if ((m->phys_addr & PDRMASK) != 0 ||
-	    (m->pindex & (NPTEPG - 1)) != 0 || vm_reserv_level_iffullpop(m) != 0)
+	if ((m->phys_addr & PDRMASK) != 0 || (m->pindex & (NPTEPG - 1)) != 0 ||
+	    vm_reserv_level_iffullpop(m) != 0)
 		return (false);
 	for (i = 0; i < NPTEPG; i++) {
 		p = PHYS_TO_VM_PAGE(m->phys_addr + ptoa(i));
-		if (p == NULL || p->object != obj || p->pindex != m->pindex + i ||
-		    p->valid == 0)
+		if (p == NULL || p->object != obj ||
+		    p->pindex != m->pindex + i || p->valid == 0)
 			return (false);
 	}
 	return (true);
@@ -765,7 +766,7 @@ pmap_enter_object(pmap_t pm, vm_offset_t start, vm_offset_t end,
 	while (m != NULL && m->pindex - pidx < n) {
 		va = start + ptoa(m->pindex - pidx);
 		if (m->valid != 0 && (va & PDRMASK) == 0 && va + NBPDR <= end &&
-		    atomic_load_int((uint32_t *)&pmap_promote_on) &&
+		    atomic_load_int(&pmap_promote_on) &&
 		    pmap_object_run_2m(obj, m) &&
 		    pmap_enter(pm, va, m, prot & ~VM_PROT_WRITE,
 			PMAP_ENTER_NOSLEEP, 1) == 0) {
@@ -782,12 +783,12 @@ pmap_enter_object(pmap_t pm, vm_offset_t start, vm_offset_t end,
  * The walk of a range: calls fn on each PD entry's part of [sva, eva)
  * whose PD entry is valid (pm locked); skips missing tables whole.
  */
-typedef void pmap_range_fn(pmap_t pm, pt_entry_t *pde, vm_offset_t sva,
-    vm_offset_t eva, void *arg);
+typedef void pmap_range_fn(
+    pmap_t pm, pt_entry_t *pde, vm_offset_t sva, vm_offset_t eva, void *arg);
 
 static void
-pmap_range(pmap_t pm, vm_offset_t sva, vm_offset_t eva, pmap_range_fn *fn,
-    void *arg)
+pmap_range(
+    pmap_t pm, vm_offset_t sva, vm_offset_t eva, pmap_range_fn *fn, void *arg)
 {
 	struct vm_page *pg[4];
 	pt_entry_t *e[3];
@@ -799,11 +800,16 @@ pmap_range(pmap_t pm, vm_offset_t sva, vm_offset_t eva, pmap_range_fn *fn,
 		if (l < 0)
 			return;
 		/* The span of the entry the walk stopped at. */
-		next = (va | (((vm_offset_t)1 << (PML4SHIFT - 9 * (l < 2 ? l : 2))) - 1)) + 1;
+		next =
+		    (va |
+			(((vm_offset_t)1 << (PML4SHIFT - 9 * (l < 2 ? l : 2))) -
+			    1)) +
+		    1;
 		if (l < 2)
 			continue;
 		if ((atomic_load_64(e[2]) & PG_V) != 0)
-			fn(pm, e[2], va, next < eva && next > va ? next : eva, arg);
+			fn(pm, e[2], va, next < eva && next > va ? next : eva,
+			    arg);
 	}
 }
 
@@ -820,8 +826,8 @@ pmap_remove_fn(
 
 	if ((atomic_load_64(pde) & PG_PS) != 0) {
 		if ((sva & PDRMASK) == 0 && eva - sva == NBPDR) {
-			ra->ra_any |= pmap_remove_leaf(
-			    pm, sva, pde, true, ra->ra_free);
+			ra->ra_any |=
+			    pmap_remove_leaf(pm, sva, pde, true, ra->ra_free);
 			return;
 		}
 		if (!pmap_demote(pm, pde, sva, ra->ra_free))
@@ -863,8 +869,8 @@ pmap_leaf_clear(pt_entry_t *p, pt_entry_t bits, int npages)
 	/* Write-protection moves the dirty bit; clear_modify drops it. */
 	if ((bits & PG_RW) != 0 && (old & PG_MANAGED) != 0 &&
 	    (old & (PG_M | PG_RW)) == (PG_M | PG_RW))
-		pmap_transfer_bits(
-		    old & (npages > 1 ? PG_PS_FRAME : PG_FRAME), npages, old & ~PG_A);
+		pmap_transfer_bits(old & (npages > 1 ? PG_PS_FRAME : PG_FRAME),
+		    npages, old & ~PG_A);
 	return (true);
 }
 
@@ -878,7 +884,8 @@ pmap_protect_fn(
 
 	if ((atomic_load_64(pde) & PG_PS) != 0) {
 		if ((sva & PDRMASK) == 0 && eva - sva == NBPDR) {
-			ra->ra_any |= pmap_leaf_clear(pde, PG_RW | PG_M, NPTEPG);
+			ra->ra_any |=
+			    pmap_leaf_clear(pde, PG_RW | PG_M, NPTEPG);
 			return;
 		}
 		if (!pmap_demote(pm, pde, sva, ra->ra_free))
@@ -1060,7 +1067,6 @@ pmap_release(pmap_t pm)
 	pm->pm_active = NULL;
 }
 
-
 /*
  * Boot.
  */
@@ -1102,7 +1108,7 @@ pmap_init(void)
 	pmap_pv_lock_policy = (int)pmap_pv_lock_tun;
 	pmap_pv_lru_policy = (int)pmap_pv_lru_tun;
 	pmap_invl_max = (uint64_t)pmap_invl_max_tun;
-	pmap_promote_on = pmap_promote_tun != 0;
+	atomic_store_int(&pmap_promote_on, pmap_promote_tun != 0);
 	atomic_store_64(&pmap_next_asid, 0);
 	active = md_calloc(howmany(md_ncpus(), 64), sizeof(uint64_t));
 	if (active == NULL)

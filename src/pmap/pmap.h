@@ -93,15 +93,15 @@ struct vm_object;
 typedef uint64_t pt_entry_t;
 
 /* Entry bits, in the x86-64 positions. */
-#define PG_V 0x001ULL	    /* valid */
-#define PG_RW 0x002ULL	    /* writable */
-#define PG_U 0x004ULL	    /* user */
-#define PG_A 0x020ULL	    /* accessed */
-#define PG_M 0x040ULL	    /* dirty (modified) */
-#define PG_PS 0x080ULL	    /* 2 MiB leaf (in a PD entry) */
-#define PG_G 0x100ULL	    /* global (kernel) */
-#define PG_W 0x200ULL	    /* wired (software bit) */
-#define PG_MANAGED 0x400ULL /* has a pv entry (software bit) */
+#define PG_V 0x001ULL	     /* valid */
+#define PG_RW 0x002ULL	     /* writable */
+#define PG_U 0x004ULL	     /* user */
+#define PG_A 0x020ULL	     /* accessed */
+#define PG_M 0x040ULL	     /* dirty (modified) */
+#define PG_PS 0x080ULL	     /* 2 MiB leaf (in a PD entry) */
+#define PG_G 0x100ULL	     /* global (kernel) */
+#define PG_W 0x200ULL	     /* wired (software bit) */
+#define PG_MANAGED 0x400ULL  /* has a pv entry (software bit) */
 #define PG_PROMOTED 0x800ULL /* PD: made by promotion (software bit) */
 #define PG_NX (1ULL << 63)
 #define PG_FRAME 0x000ffffffffff000ULL
@@ -130,7 +130,7 @@ struct md_page {
  * owner of the pv chunk (page) the entry lives in.
  */
 struct pv_entry {
-	vm_offset_t pv_va;		 /* (p) */
+	vm_offset_t pv_va;	       /* (p) */
 	TAILQ_ENTRY(pv_entry) pv_next; /* (v) the page's pv list */
 };
 
@@ -229,8 +229,7 @@ void pmap_enter_object(pmap_t pm, vm_offset_t start, vm_offset_t end,
 void pmap_remove(pmap_t pm, vm_offset_t sva, vm_offset_t eva);
 void pmap_remove_all(struct vm_page *m);
 void pmap_remove_pages(pmap_t pm);
-void pmap_protect(
-    pmap_t pm, vm_offset_t sva, vm_offset_t eva, vm_prot_t prot);
+void pmap_protect(pmap_t pm, vm_offset_t sva, vm_offset_t eva, vm_prot_t prot);
 void pmap_unwire(pmap_t pm, vm_offset_t sva, vm_offset_t eva);
 /* Write-protects every mapping of m (before a page is laundered). */
 void pmap_remove_write(struct vm_page *m);
@@ -294,7 +293,7 @@ void *pmap_tlb_fill(pmap_t pm, vm_offset_t va, vm_prot_t access);
 #define PMAP_TLB_KSLOT 0
 
 struct pmap_tlb_entry {
-	uint64_t te_key;  /* (x) page number << SLOTBITS | slot; 0: empty */
+	uint64_t te_key;   /* (x) page number << SLOTBITS | slot; 0: empty */
 	uintptr_t te_host; /* (x) host address | allowed VM_PROT_* */
 };
 
@@ -306,13 +305,28 @@ struct pmap_tlb_slot {
 struct pmap_tlb {
 	struct pmap_tlb_entry tlb_4k[PMAP_TLB_N4K];
 	struct pmap_tlb_entry tlb_2m[PMAP_TLB_N2M];
-	uint64_t tlb_cur;      /* (x) slot of the loaded user pmap, or 0 */
-	pmap_t tlb_curpm;      /* (x) the loaded user pmap, or NULL */
-	uint32_t tlb_victim;   /* (x) round-robin slot eviction */
+	uint64_t tlb_cur;    /* (x) slot of the loaded user pmap, or 0 */
+	pmap_t tlb_curpm;    /* (x) the loaded user pmap, or NULL */
+	uint32_t tlb_victim; /* (x) round-robin slot eviction */
 	struct pmap_tlb_slot tlb_slot[PMAP_TLB_NSLOT + 1];
 } __attribute__((aligned(MD_CACHE_LINE)));
 
-extern struct pmap_tlb *pmap_tlbs; /* (c) one per CPU */
+/*
+ * The TLBs of all CPUs, PMAP_TLB_STRIDE bytes apart (a power of two, so
+ * that finding the current CPU's is a shift, not a multiplication).
+ */
+#define PMAP_TLB_STRIDE_SHIFT 13
+#define PMAP_TLB_STRIDE ((size_t)1 << PMAP_TLB_STRIDE_SHIFT)
+_Static_assert(
+    sizeof(struct pmap_tlb) <= PMAP_TLB_STRIDE, "a TLB fits its stride");
+extern char *pmap_tlbs; /* (c) md_ncpus() TLBs */
+
+static inline struct pmap_tlb *
+pmap_tlb_of(int cpu)
+{
+	return ((struct pmap_tlb *)(pmap_tlbs +
+	    ((size_t)cpu << PMAP_TLB_STRIDE_SHIFT)));
+}
 
 static inline void *
 pmap_tlb_lookup(vm_offset_t va, vm_prot_t access)
@@ -324,12 +338,12 @@ pmap_tlb_lookup(vm_offset_t va, vm_prot_t access)
 
 	/* Run pending shootdowns before using any entry. */
 	md_ipi_check(cpu);
-	t = &pmap_tlbs[cpu];
+	t = pmap_tlb_of(cpu);
 	slot = va >= VM_MIN_KERNEL_ADDRESS ? PMAP_TLB_KSLOT : t->tlb_cur;
 	key = (va >> PAGE_SHIFT) << PMAP_TLB_SLOTBITS | slot;
 	e = &t->tlb_4k[(va >> PAGE_SHIFT) & (PMAP_TLB_N4K - 1)];
-	if (__builtin_expect(e->te_key == key &&
-		(e->te_host & access) == access, 1))
+	if (__builtin_expect(
+		e->te_key == key && (e->te_host & access) == access, 1))
 		return ((char *)(e->te_host & ~(uintptr_t)PAGE_MASK) +
 		    (va & PAGE_MASK));
 	key = (va >> 21) << PMAP_TLB_SLOTBITS | slot;

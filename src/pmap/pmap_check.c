@@ -28,15 +28,15 @@ pmap_check_count_pv(struct md_page *md, pmap_t pm, vm_offset_t va)
 	struct pv_entry *pv;
 	int n = 0;
 
-	TAILQ_FOREACH(pv, &md->pv_list, pv_next)
-	if (pv->pv_va == va && pmap_pv_pmap(pv) == pm)
-		n++;
+	TAILQ_FOREACH (pv, &md->pv_list, pv_next)
+		if (pv->pv_va == va && pmap_pv_pmap(pv) == pm)
+			n++;
 	return (n);
 }
 
 static void
-pmap_check_leaf(struct pmap_check_state *cs, vm_offset_t va, pt_entry_t e,
-    bool is_2m)
+pmap_check_leaf(
+    struct pmap_check_state *cs, vm_offset_t va, pt_entry_t e, bool is_2m)
 {
 	pmap_t pm = cs->cs_pm;
 	vm_paddr_t pa = e & (is_2m ? PG_PS_FRAME : PG_FRAME);
@@ -49,12 +49,14 @@ pmap_check_leaf(struct pmap_check_state *cs, vm_offset_t va, pt_entry_t e,
 	if ((e & PG_W) != 0)
 		cs->cs_wired += n;
 	if (pm->pm_kernel ? (e & PG_G) == 0 : (e & (PG_U | PG_G)) != PG_U)
-		vm_check_fail(&cs->cs_nerr, "pmap %p va %#llx: leaf %#llx has "
-					    "the wrong user/global bits",
+		vm_check_fail(&cs->cs_nerr,
+		    "pmap %p va %#llx: leaf %#llx has "
+		    "the wrong user/global bits",
 		    (void *)pm, (unsigned long long)va, (unsigned long long)e);
 	if (m == NULL) {
-		vm_check_fail(&cs->cs_nerr, "pmap %p va %#llx: no page at %#llx",
-		    (void *)pm, (unsigned long long)va, (unsigned long long)pa);
+		vm_check_fail(&cs->cs_nerr,
+		    "pmap %p va %#llx: no page at %#llx", (void *)pm,
+		    (unsigned long long)va, (unsigned long long)pa);
 		return;
 	}
 	rw_rlock(lock);
@@ -72,8 +74,8 @@ pmap_check_leaf(struct pmap_check_state *cs, vm_offset_t va, pt_entry_t e,
 
 /* Steps 1-3 over the table `pt' at level `l' (0: PML4) mapping from va. */
 static void
-pmap_check_table(struct pmap_check_state *cs, struct vm_page *ptm, int l,
-    vm_offset_t base)
+pmap_check_table(
+    struct pmap_check_state *cs, struct vm_page *ptm, int l, vm_offset_t base)
 {
 	pt_entry_t *pt = (pt_entry_t *)vm_page_dmap(ptm), e;
 	uint64_t valid = 0;
@@ -129,7 +131,8 @@ pmap_check_chunk(struct pmap_check_state *cs, struct pv_chunk *pc)
 			    "pmap %p: pv %p for va %#llx, which has no managed "
 			    "mapping (%#llx)",
 			    (void *)pm, (void *)pv,
-			    (unsigned long long)pv->pv_va, (unsigned long long)e);
+			    (unsigned long long)pv->pv_va,
+			    (unsigned long long)e);
 			continue;
 		}
 		lock = pmap_pv_lock(e & PG_FRAME);
@@ -137,8 +140,8 @@ pmap_check_chunk(struct pmap_check_state *cs, struct pv_chunk *pc)
 				      : &PHYS_TO_VM_PAGE(e & PG_FRAME)->md;
 		found = false;
 		rw_rlock(lock);
-		TAILQ_FOREACH(q, &md->pv_list, pv_next)
-		found |= q == pv;
+		TAILQ_FOREACH (q, &md->pv_list, pv_next)
+			found |= q == pv;
 		rw_runlock(lock);
 		if (!found)
 			vm_check_fail(&cs->cs_nerr,
@@ -161,8 +164,9 @@ pmap_check(pmap_t pm)
 		pmap_check_table(&cs, pm->pm_pml4pg, 0, 0);
 	cs.cs_ptpages += vm_radix_count(&pm->pm_root);
 	if (cs.cs_ptpages != pm->pm_ptpages)
-		vm_check_fail(&cs.cs_nerr, "pmap %p: %llu table pages, %llu "
-					   "accounted",
+		vm_check_fail(&cs.cs_nerr,
+		    "pmap %p: %llu table pages, %llu "
+		    "accounted",
 		    (void *)pm, (unsigned long long)cs.cs_ptpages,
 		    (unsigned long long)pm->pm_ptpages);
 	if (cs.cs_resident != pm->pm_stats.resident_count ||
@@ -173,8 +177,8 @@ pmap_check(pmap_t pm)
 		    (unsigned long long)cs.cs_wired,
 		    (unsigned long long)pm->pm_stats.resident_count,
 		    (unsigned long long)pm->pm_stats.wired_count);
-	TAILQ_FOREACH(pc, &pm->pm_pvchunk, pc_list)
-	used += pmap_check_chunk(&cs, pc);
+	TAILQ_FOREACH (pc, &pm->pm_pvchunk, pc_list)
+		used += pmap_check_chunk(&cs, pc);
 	if (used != cs.cs_managed)
 		vm_check_fail(&cs.cs_nerr,
 		    "pmap %p: %llu pv entries for %llu managed mappings",
@@ -192,8 +196,7 @@ pmap_check_list(struct md_page *md, vm_paddr_t pa, bool is_2m, int *nerrp)
 	pt_entry_t *p, e;
 	pmap_t pm;
 
-	TAILQ_FOREACH(pv, &md->pv_list, pv_next)
-	{
+	TAILQ_FOREACH (pv, &md->pv_list, pv_next) {
 		pm = pmap_pv_pmap(pv);
 		/* Quiesced: the pv entry keeps the tables on its path. */
 		p = pmap_leaf(pm, pv->pv_va);
@@ -218,8 +221,8 @@ pmap_check_page(struct vm_page *m)
 	rw_rlock(lock);
 	pmap_check_list(&m->md, m->phys_addr, false, &nerr);
 	if ((m->phys_addr & PDRMASK) == 0)
-		pmap_check_list(pmap_pvh(m->phys_addr), m->phys_addr, true,
-		    &nerr);
+		pmap_check_list(
+		    pmap_pvh(m->phys_addr), m->phys_addr, true, &nerr);
 	if (!pmap_page_managed(m) && !TAILQ_EMPTY(&m->md.pv_list))
 		vm_check_fail(&nerr, "page %#llx: unmanaged, with pv entries",
 		    (unsigned long long)m->phys_addr);

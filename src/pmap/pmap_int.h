@@ -106,24 +106,22 @@ void pmap_free_pages(struct pglist *free);
  * the PT page's count (freeing tables into `free').  Returns whether the
  * entry was valid.  Used by the reclaim of pv chunks too.
  */
-bool pmap_remove_leaf(pmap_t pm, vm_offset_t va, pt_entry_t *pte,
-    bool is_2m, struct pglist *free);
+bool pmap_remove_leaf(pmap_t pm, vm_offset_t va, pt_entry_t *pte, bool is_2m,
+    struct pglist *free);
 /* The PD entry (pm locked) of va, or NULL. */
 pt_entry_t *pmap_pde(pmap_t pm, vm_offset_t va);
 /*
  * Breaks the 2 MiB leaf *pde of va into 512 PTEs (pm locked, no pv lock
  * held); false if it could not, having removed the mapping instead.
  */
-bool pmap_demote(pmap_t pm, pt_entry_t *pde, vm_offset_t va,
-    struct pglist *free);
+bool pmap_demote(
+    pmap_t pm, pt_entry_t *pde, vm_offset_t va, struct pglist *free);
 /*
  * Clears `bits' of a leaf (of npages pages) with compare-and-swap; when
  * PG_RW goes, a dirty bit cleared with it goes to the pages.  Returns
  * whether the leaf changed.
  */
 bool pmap_leaf_clear(pt_entry_t *p, pt_entry_t bits, int npages);
-
-
 
 /* TLB and shootdowns (pmap_tlb.c). */
 #define PMAP_INVL_ALL ((vm_offset_t)0)
@@ -146,7 +144,7 @@ extern uint64_t pmap_pv_chunks;	 /* (a) chunks allocated */
 extern int pmap_pv_lock_policy;	 /* (c) PMAP_PVL_* */
 extern int pmap_pv_lru_policy;	 /* (c) PMAP_LRU_* */
 extern uint64_t pmap_invl_max;	 /* (c) vm.pmap.invl_max_pages */
-extern bool pmap_promote_on;	 /* (a) vm.pmap.promote */
+extern uint32_t pmap_promote_on; /* (a) vm.pmap.promote */
 #define PMAP_PVL_GLOBAL 0
 #define PMAP_PVL_HASHED 1
 #define PMAP_PVL_SUPERPAGE 2

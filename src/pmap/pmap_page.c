@@ -65,8 +65,7 @@ pmap_pvh_demote_all(struct vm_page *m, struct rwlock *lock, pt_entry_t mask,
 	pmap_t pm;
 
 restart:
-	TAILQ_FOREACH(pv, &pvh->pv_list, pv_next)
-	{
+	TAILQ_FOREACH (pv, &pvh->pv_list, pv_next) {
 		pm = pmap_pv_pmap(pv);
 		if (!pmap_pv_lock_pmap(pm, lock, &m->md, pvh))
 			goto restart;
@@ -150,8 +149,7 @@ pmap_page_clear(struct vm_page *m, pt_entry_t mask, pt_entry_t bits,
 		pmap_pvh_demote_all(m, lock, mask, &free);
 restart:
 	n = 0;
-	TAILQ_FOREACH(pv, &m->md.pv_list, pv_next)
-	{
+	TAILQ_FOREACH (pv, &m->md.pv_list, pv_next) {
 		pm = pmap_pv_pmap(pv);
 		if (!pmap_pv_lock_pmap(pm, lock, &m->md, pvh))
 			goto restart;
@@ -203,8 +201,7 @@ pmap_ts_referenced_2m(struct vm_page *m, struct rwlock *lock)
 
 restart:
 	n = 0;
-	TAILQ_FOREACH(pv, &pvh->pv_list, pv_next)
-	{
+	TAILQ_FOREACH (pv, &pvh->pv_list, pv_next) {
 		pm = pmap_pv_pmap(pv);
 		if (!pmap_pv_lock_pmap(pm, lock, &m->md, pvh))
 			goto restart;
@@ -261,9 +258,8 @@ pmap_is_modified(struct vm_page *m)
 	rw_wlock(lock);
 restart:
 	for (pass = 0; pass < 2 && !dirty; pass++) {
-		TAILQ_FOREACH(pv, pass == 0 ? &pvh->pv_list : &m->md.pv_list,
-		    pv_next)
-		{
+		TAILQ_FOREACH (
+		    pv, pass == 0 ? &pvh->pv_list : &m->md.pv_list, pv_next) {
 			pm = pmap_pv_pmap(pv);
 			if (!pmap_pv_lock_pmap(pm, lock, &m->md, pvh))
 				goto restart;
@@ -314,8 +310,9 @@ pmap_remove_chunk(pmap_t pm, struct pv_chunk *pc, struct pglist *free)
 		left--;
 		va = pc->pc_pventry[i].pv_va;
 		p = pmap_leaf(pm, va);
-		VM_ASSERT(p != NULL, ("%s: pv of %#llx maps nothing", __func__,
-					 (unsigned long long)va));
+		VM_ASSERT(p != NULL,
+		    ("%s: pv of %#llx maps nothing", __func__,
+			(unsigned long long)va));
 		if ((atomic_load_64(p) & PG_W) != 0)
 			continue;
 		/* The last entry removed may free the chunk (left is 0). */

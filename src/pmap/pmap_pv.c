@@ -39,13 +39,13 @@ struct pmap_pvc_lru {
 	struct pv_chunk_list lru_chunks; /* (l) least recently used first */
 } __attribute__((aligned(MD_CACHE_LINE)));
 
-static struct rwlock pv_global_lock;		/* global policy */
-static struct rwlock *pv_hash_locks;		/* (c) hashed policy */
-static struct pmap_large_md_page *pv_large;	/* (c) superpage policy */
-static struct md_page *pv_table;		/* (c) other policies */
-static uint64_t pv_nframes;			/* (c) 2 MiB frames */
-static struct pmap_pvc_lru *pv_lru;		/* (c) */
-static int pv_nlru;				/* (c) */
+static struct rwlock pv_global_lock;	    /* global policy */
+static struct rwlock *pv_hash_locks;	    /* (c) hashed policy */
+static struct pmap_large_md_page *pv_large; /* (c) superpage policy */
+static struct md_page *pv_table;	    /* (c) other policies */
+static uint64_t pv_nframes;		    /* (c) 2 MiB frames */
+static struct pmap_pvc_lru *pv_lru;	    /* (c) */
+static int pv_nlru;			    /* (c) */
 
 uint64_t pmap_pv_entries;
 uint64_t pmap_pv_chunks;
@@ -105,8 +105,7 @@ pmap_pv_unlink(struct md_page *md, pmap_t pm, vm_offset_t va)
 {
 	struct pv_entry *pv;
 
-	TAILQ_FOREACH(pv, &md->pv_list, pv_next)
-	{
+	TAILQ_FOREACH (pv, &md->pv_list, pv_next) {
 		if (pv->pv_va == va && pmap_pv_pmap(pv) == pm) {
 			TAILQ_REMOVE(&md->pv_list, pv, pv_next);
 			md->pv_gen++;
@@ -316,7 +315,8 @@ pmap_pv_reclaim(pmap_t locked)
 
 	first = pv_nlru == 1 || cpu < 0 ? 0 : md_cpu_domain(cpu) % pv_nlru;
 	for (i = 0; i < pv_nlru; i++) {
-		m = pmap_pv_reclaim_list(&pv_lru[(first + i) % pv_nlru], locked);
+		m = pmap_pv_reclaim_list(
+		    &pv_lru[(first + i) % pv_nlru], locked);
 		if (m != NULL)
 			return (m);
 	}
@@ -346,7 +346,8 @@ pmap_pv_locks_init(void)
 		rw_init(&pv_global_lock, "pmap pv list");
 		break;
 	case PMAP_PVL_HASHED:
-		pv_hash_locks = md_calloc(PV_HASH_LOCKS, sizeof(*pv_hash_locks));
+		pv_hash_locks =
+		    md_calloc(PV_HASH_LOCKS, sizeof(*pv_hash_locks));
 		if (pv_hash_locks == NULL)
 			return (ENOMEM);
 		for (i = 0; i < PV_HASH_LOCKS; i++)
@@ -385,7 +386,8 @@ pmap_pv_init(void)
 			pmap_md_init(&pv_table[i]);
 	}
 	pv_nlru = pmap_pv_lru_policy == PMAP_LRU_GLOBAL ? 1 : md_ndomains();
-	pv_lru = md_aligned_alloc(MD_CACHE_LINE, (size_t)pv_nlru * sizeof(*pv_lru));
+	pv_lru =
+	    md_aligned_alloc(MD_CACHE_LINE, (size_t)pv_nlru * sizeof(*pv_lru));
 	if (pv_lru != NULL)
 		memset(pv_lru, 0, (size_t)pv_nlru * sizeof(*pv_lru));
 	if (pv_lru == NULL || (error = pmap_pv_locks_init()) != 0) {

@@ -32,7 +32,7 @@
 #include <errno.h>
 #include <string.h>
 
-struct pmap_tlb *pmap_tlbs;
+char *pmap_tlbs;
 
 #ifdef VM_INVARIANTS
 int pmap_debug_plant;
@@ -45,8 +45,8 @@ static struct mtx pmap_invl_leak_mtx;
 #endif
 
 struct pmap_invl_arg {
-	uint64_t ia_asid; /* pm_asid, or 0 for the kernel pmap */
-	uint64_t ia_gen;  /* the generation this invalidation made */
+	uint64_t ia_asid;	    /* pm_asid, or 0 for the kernel pmap */
+	uint64_t ia_gen;	    /* the generation this invalidation made */
 	vm_offset_t ia_sva, ia_eva; /* equal: everything */
 #ifdef VM_INVARIANTS
 	struct pmap_invl_leak ia_leak;
@@ -79,7 +79,8 @@ pmap_tlb_flush_range(
 
 	for (va = sva; va < eva && va >= sva; va += PAGE_SIZE) {
 		e = &t->tlb_4k[(va >> PAGE_SHIFT) & (PMAP_TLB_N4K - 1)];
-		if (e->te_key == ((va >> PAGE_SHIFT) << PMAP_TLB_SLOTBITS | slot))
+		if (e->te_key ==
+		    ((va >> PAGE_SHIFT) << PMAP_TLB_SLOTBITS | slot))
 			e->te_key = 0;
 	}
 	for (va = sva & ~PDRMASK; va < eva && va >= (sva & ~PDRMASK);
@@ -109,7 +110,7 @@ static void
 pmap_invl_handler(void *arg)
 {
 	struct pmap_invl_arg *ia = arg;
-	struct pmap_tlb *t = &pmap_tlbs[md_curcpu()];
+	struct pmap_tlb *t = pmap_tlb_of(md_curcpu());
 	struct pmap_tlb_slot *ts;
 	int s;
 
@@ -139,7 +140,8 @@ pmap_invl_targets(pmap_t pm, int self, bool *set)
 	int cpu, n = 0, ncpu = md_ncpus();
 
 	for (cpu = 0; cpu < ncpu; cpu++) {
-		set[cpu] = cpu != self && (pm->pm_kernel || pmap_active_on(pm, cpu));
+		set[cpu] =
+		    cpu != self && (pm->pm_kernel || pmap_active_on(pm, cpu));
 		n += set[cpu];
 	}
 	return (n);
@@ -199,7 +201,7 @@ pmap_invalidate(pmap_t pm, vm_offset_t sva, vm_offset_t eva)
 		pmap_invl_send(set, &ia);
 	}
 	/* I4. */
-	if (self >= 0 && (pm->pm_kernel || pmap_tlbs[self].tlb_curpm == pm))
+	if (self >= 0 && (pm->pm_kernel || pmap_tlb_of(self)->tlb_curpm == pm))
 		pmap_invl_handler(&ia);
 }
 
@@ -236,7 +238,7 @@ void
 pmap_activate(pmap_t pm)
 {
 	int cpu = md_curcpu();
-	struct pmap_tlb *t = &pmap_tlbs[cpu];
+	struct pmap_tlb *t = pmap_tlb_of(cpu);
 	pmap_t old = t->tlb_curpm;
 	uint64_t gen;
 	int s;
@@ -264,7 +266,7 @@ pmap_curpmap(void)
 {
 	int cpu = md_curcpu();
 
-	return (cpu < 0 ? NULL : pmap_tlbs[cpu].tlb_curpm);
+	return (cpu < 0 ? NULL : pmap_tlb_of(cpu)->tlb_curpm);
 }
 
 /* IPI: unload pm if it is loaded here. */
@@ -273,7 +275,7 @@ pmap_tlb_unload(void *arg)
 {
 	pmap_t pm = arg;
 	int cpu = md_curcpu();
-	struct pmap_tlb *t = &pmap_tlbs[cpu];
+	struct pmap_tlb *t = pmap_tlb_of(cpu);
 	int s;
 
 	if (t->tlb_curpm == pm) {
@@ -357,7 +359,7 @@ pmap_tlb_fill(pmap_t pm, vm_offset_t va, vm_prot_t access)
 		pm = kernel_pmap;
 	else if (pmap_curpmap() != pm)
 		pmap_activate(pm);
-	t = &pmap_tlbs[md_curcpu()];
+	t = pmap_tlb_of(md_curcpu());
 	slot = user ? t->tlb_cur : PMAP_TLB_KSLOT;
 	counter_u64_add(pmap_cnt_tlb_fills, 1);
 	if ((p = pmap_tlb_walk(pm, va, user, &is2m)) == NULL ||
@@ -371,7 +373,8 @@ pmap_tlb_fill(pmap_t pm, vm_offset_t va, vm_prot_t access)
 		e = &t->tlb_2m[(va >> PDRSHIFT) & (PMAP_TLB_N2M - 1)];
 		e->te_key = (va >> PDRSHIFT) << PMAP_TLB_SLOTBITS | slot;
 		e->te_host = host;
-		return ((char *)(host & ~(uintptr_t)PAGE_MASK) + (va & PDRMASK));
+		return (
+		    (char *)(host & ~(uintptr_t)PAGE_MASK) + (va & PDRMASK));
 	}
 	e = &t->tlb_4k[(va >> PAGE_SHIFT) & (PMAP_TLB_N4K - 1)];
 	e->te_key = (va >> PAGE_SHIFT) << PMAP_TLB_SLOTBITS | slot;
@@ -382,9 +385,9 @@ pmap_tlb_fill(pmap_t pm, vm_offset_t va, vm_prot_t access)
 int
 pmap_tlb_init(void)
 {
-	size_t sz = (size_t)md_ncpus() * sizeof(*pmap_tlbs);
+	size_t sz = (size_t)md_ncpus() * PMAP_TLB_STRIDE;
 
-	pmap_tlbs = md_aligned_alloc(MD_CACHE_LINE, sz);
+	pmap_tlbs = md_aligned_alloc(PAGE_SIZE, sz);
 	if (pmap_tlbs == NULL)
 		return (ENOMEM);
 	memset(pmap_tlbs, 0, sz);
@@ -404,7 +407,8 @@ pmap_tlb_fini(void)
 	if (pmap_tlbs != NULL) {
 		while ((l = pmap_invl_leaks) != NULL) {
 			pmap_invl_leaks = l->il_next;
-			md_free((char *)l - offsetof(struct pmap_invl_arg, ia_leak));
+			md_free((char *)l -
+			    offsetof(struct pmap_invl_arg, ia_leak));
 		}
 		mtx_destroy(&pmap_invl_leak_mtx);
 	}

@@ -55,9 +55,10 @@ pt_each(void (*fn)(void *), int ncpus, uint64_t mem)
 
 	for (i = 0; i < 3; i++) {
 		for (j = 0; j < 2; j++) {
-			snprintf(lk, sizeof(lk), "vm.pmap.pv_lock=%s", locks[i]);
-			snprintf(lr, sizeof(lr), "vm.pmap.pv_chunk_lru=%s",
-			    lrus[j]);
+			snprintf(
+			    lk, sizeof(lk), "vm.pmap.pv_lock=%s", locks[i]);
+			snprintf(
+			    lr, sizeof(lr), "vm.pmap.pv_chunk_lru=%s", lrus[j]);
 			snprintf(cfg, sizeof(cfg), "pv_lock=%s lru=%s",
 			    locks[i], lrus[j]);
 			pt_cfg = cfg;
@@ -126,9 +127,9 @@ pt_leaf(pmap_t pm, vm_offset_t va)
 static bool
 pt_tlb_holds(vm_offset_t va)
 {
-	struct pmap_tlb *t = &pmap_tlbs[md_curcpu()];
-	uint64_t slot = va >= VM_MIN_KERNEL_ADDRESS ? PMAP_TLB_KSLOT
-						    : t->tlb_cur;
+	struct pmap_tlb *t = pmap_tlb_of(md_curcpu());
+	uint64_t slot =
+	    va >= VM_MIN_KERNEL_ADDRESS ? PMAP_TLB_KSLOT : t->tlb_cur;
 
 	return (t->tlb_4k[(va >> PAGE_SHIFT) & (PMAP_TLB_N4K - 1)].te_key ==
 	    ((va >> PAGE_SHIFT) << PMAP_TLB_SLOTBITS | slot));
@@ -189,8 +190,8 @@ pt_basic_fn(void *arg)
 	    PG_G);
 	CHECK(pmap_kextract_dmap(PT_KVA + 9) == vm_page_dmap(km) + 9);
 	CHECK(pmap_tlb_fill(NULL, PT_KVA, VM_PROT_READ) == vm_page_dmap(km));
-	CHECK(pmap_tlb_lookup(PT_KVA + 1, VM_PROT_READ) ==
-	    vm_page_dmap(km) + 1);
+	CHECK(
+	    pmap_tlb_lookup(PT_KVA + 1, VM_PROT_READ) == vm_page_dmap(km) + 1);
 	pmap_remove(kernel_pmap, PT_KVA, PT_KVA + PAGE_SIZE);
 	CHECK(pmap_tlb_lookup(PT_KVA, VM_PROT_READ) == NULL);
 	CHECK(pmap_kextract_dmap(PT_KVA) == NULL);
@@ -395,7 +396,8 @@ pt_remove_pages_fn(void *arg)
 	CHECK(vm_test_stat("vm.pmap.pv_chunks") == howmany(1000, PV_NPCPV));
 	pmap_remove_pages(pm);
 	PT_CHECK(pm);
-	CHECK(pm->pm_stats.resident_count == 1 && pm->pm_stats.wired_count == 1);
+	CHECK(
+	    pm->pm_stats.resident_count == 1 && pm->pm_stats.wired_count == 1);
 	CHECK(vm_test_stat("vm.pmap.full_flushes") == ff + 1);
 	CHECK(vm_test_stat("vm.pmap.pv_chunks") == 1);
 	pmap_unwire(pm, PT_UVA, PT_UVA + ptoa(3000));
@@ -417,8 +419,8 @@ pt_hoard(struct vm_page **hoard, int max)
 {
 	int n = 0;
 
-	while (n < max && (hoard[n] = vm_page_alloc_noobj(VM_ALLOC_NORMAL)) !=
-		NULL)
+	while (n < max &&
+	    (hoard[n] = vm_page_alloc_noobj(VM_ALLOC_NORMAL)) != NULL)
 		n++;
 	return (n);
 }
@@ -452,8 +454,8 @@ pt_reclaim_fn(void *arg)
 			  PMAP_ENTER_NOSLEEP, 0) == 0);
 	CHECK(pmap_enter(b, PT_UVA + ptoa(PV_NPCPV), pages[PV_NPCPV],
 		  VM_PROT_READ, PMAP_ENTER_NOSLEEP, 0) == 0);
-	CHECKF(a->pm_stats.resident_count == PV_NPCPV,
-	    "A keeps %llu mappings", (unsigned long long)a->pm_stats.resident_count);
+	CHECKF(a->pm_stats.resident_count == PV_NPCPV, "A keeps %llu mappings",
+	    (unsigned long long)a->pm_stats.resident_count);
 	CHECK(vm_test_stat("vm.pmap.pv_chunks") == chunks);
 	PT_CHECK(a);
 	PT_CHECK(b);
@@ -475,9 +477,9 @@ test_pmap_reclaim(void)
 struct pt_sd {
 	pmap_t sd_pm;
 	uint32_t sd_ready, sd_removed, sd_done;
-	bool sd_polling;  /* the watcher polls while it waits */
-	bool sd_held;	  /* the watcher's TLB held va after the remove */
-	bool sd_miss;	  /* and its lookup missed after polling */
+	bool sd_polling; /* the watcher polls while it waits */
+	bool sd_held;	 /* the watcher's TLB held va after the remove */
+	bool sd_miss;	 /* and its lookup missed after polling */
 };
 
 static void
