@@ -560,7 +560,7 @@ pmap_enter_same(pmap_t pm, vm_offset_t va, pt_entry_t *p, pt_entry_t new, int n)
 			pmap_transfer_bits(
 			    old & (n > 1 ? PG_PS_FRAME : PG_FRAME), n,
 			    old & ~PG_A);
-		atomic_store_64(p, atomic_load_64(p) & ~PG_M);
+		(void)pmap_leaf_clear(p, PG_M, n);
 		pmap_invalidate(pm, va, va + ptoa(n));
 	}
 }
@@ -591,8 +591,11 @@ pmap_enter_4k(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 
 	if ((pde = pmap_walk_alloc(pm, va, PDRSHIFT)) == NULL)
 		goto nomem;
-	if ((atomic_load_64(pde) & PG_PS) != 0)
-		(void)pmap_demote(pm, pde, va, free);
+	/* A failed demotion may free the PD: walk again after it. */
+	if ((atomic_load_64(pde) & PG_PS) != 0 &&
+	    (!pmap_demote(pm, pde, va, free) &&
+		(pde = pmap_walk_alloc(pm, va, PDRSHIFT)) == NULL))
+		goto nomem;
 	if ((pte = pmap_walk_alloc(pm, va, PAGE_SHIFT)) == NULL)
 		goto nomem;
 	ptm = pmap_pte_page(atomic_load_64(pde));
@@ -684,9 +687,7 @@ pmap_enter_2m(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 		pmap_enter_pv(
 		    pmap_pvh(m->phys_addr), m->phys_addr, pv, va, new);
 	atomic_store_64(pde, new);
-	/* The hold became the new entry's count if va had no entry. */
-	if ((old & PG_V) != 0)
-		pdm->pindex--;
+	/* The hold is the new entry's count (the old one's was dropped). */
 	pm->pm_stats.resident_count += NPTEPG;
 	if ((new &PG_W) != 0)
 		pm->pm_stats.wired_count += NPTEPG;
@@ -754,6 +755,20 @@ pmap_object_run_2m(struct vm_object *obj, struct vm_page *m)
 	return (true);
 }
 
+/* Whether va's 2 MiB range maps nothing (prefault never replaces). */
+static bool
+pmap_range_unmapped(pmap_t pm, vm_offset_t va)
+{
+	pt_entry_t *pde;
+	bool r;
+
+	PMAP_LOCK(pm);
+	pde = pmap_pde(pm, va);
+	r = pde == NULL || (atomic_load_64(pde) & PG_V) == 0;
+	PMAP_UNLOCK(pm);
+	return (r);
+}
+
 void
 pmap_enter_object(pmap_t pm, vm_offset_t start, vm_offset_t end,
     struct vm_object *obj, vm_pindex_t pidx, vm_prot_t prot)
@@ -767,7 +782,7 @@ pmap_enter_object(pmap_t pm, vm_offset_t start, vm_offset_t end,
 		va = start + ptoa(m->pindex - pidx);
 		if (m->valid != 0 && (va & PDRMASK) == 0 && va + NBPDR <= end &&
 		    atomic_load_int(&pmap_promote_on) &&
-		    pmap_object_run_2m(obj, m) &&
+		    pmap_range_unmapped(pm, va) && pmap_object_run_2m(obj, m) &&
 		    pmap_enter(pm, va, m, prot & ~VM_PROT_WRITE,
 			PMAP_ENTER_NOSLEEP, 1) == 0) {
 			m = vm_radix_lookup_ge(&obj->rtree, m->pindex + NPTEPG);

@@ -368,6 +368,26 @@ pt_promote_fn(void *arg)
 	CHECK(pmap_extract(pm2, PT_UVA + ptoa(78)) == 0 &&
 	    pmap_extract(pm2, PT_UVA + ptoa(79)) == pages[79]->phys_addr);
 	pt_pmap_free(pm2);
+	/* psind 1 directly, over a PT and over another 2 MiB mapping. */
+	pm2 = pt_pmap();
+	CHECK(pmap_enter(pm2, PT_UVA, pages[0], VM_PROT_RW, 0, 1) == 0);
+	PT_CHECK(pm2);
+	CHECK(pmap_enter(pm2, PT_UVA + ptoa(1), pages[9], VM_PROT_READ, 0, 0) ==
+	    0);
+	CHECK(vm_test_stat("vm.pmap.demotions") == dem + 4);
+	PT_CHECK(pm2);
+	CHECK(pmap_extract(pm2, PT_UVA + ptoa(1)) == pages[9]->phys_addr);
+	CHECK(pmap_enter(pm2, PT_UVA, pages[0], VM_PROT_READ, 0, 1) == 0);
+	PT_CHECK(pm2);
+	CHECK(pmap_extract(pm2, PT_UVA + ptoa(1)) == pages[1]->phys_addr);
+	CHECK(
+	    pmap_enter(pm2, PT_UVA + NBPDR, pages[0], VM_PROT_READ, 0, 1) == 0);
+	CHECK(pmap_enter(
+		  pm2, PT_UVA, pages[0], VM_PROT_RW, PMAP_ENTER_WIRED, 1) == 0);
+	CHECK(pm2->pm_stats.wired_count == NPTEPG);
+	PT_CHECK(pm2);
+	pmap_unwire(pm2, PT_UVA, PT_UVA + NBPDR);
+	pt_pmap_free(pm2);
 	pt_pmap_free(pm);
 	vm_object_deallocate(obj);
 	free(pages);
