@@ -18,10 +18,12 @@
  * page's pv list, so the page daemon can find and remove every mapping of
  * a page (pmap_remove_all) and collect reference and modify bits.  Pv
  * entries live in per-pmap chunks: one page holding a header, a free
- * bitmap and as many entries as fit; chunks with free entries are on the
- * pmap's list, and every chunk is on an LRU list (vm.pmap.pv_chunk_lru:
- * one global list, or one per domain) from which a pmap short of pages
- * reclaims the least recently used chunk of another pmap.
+ * bitmap and as many entries as fit (168); every chunk is on the pmap's
+ * list (those with free entries first) and on an LRU list
+ * (vm.pmap.pv_chunk_lru: one global list, or one per domain of the
+ * chunk's page) from which a pmap short of pages reclaims the least
+ * recently used chunk of another pmap (its unwired 4 KiB mappings go).
+ * Statistics vm.pmap.pv_entries and vm.pmap.pv_chunks count them.
  *
  * Locks (FreeBSD's names; ranks in docs/LOCKING.md):
  *	"pmap"			a mutex per pmap: its tables, pv chunks,
@@ -61,19 +63,28 @@
  * CPU directly, the other CPUs where the pmap is active by IPI, waited
  * for; CPUs where it is not active are told through the pmap's
  * generation, which they compare on their next pmap_activate().  One
- * ranged invalidation per call; above vm.pmap.invl_max_pages pages it
- * becomes a full flush of that address space.
+ * ranged invalidation per call; above vm.pmap.invl_max_pages pages
+ * (default 4095: FreeBSD amd64 flushes whole from 4096 pages) it becomes
+ * a full flush of that address space.  Counters: vm.pmap.shootdowns,
+ * ipis, invalidated_pages, full_flushes, promotions, demotions,
+ * tlb_fills.
  *
  * Superpages.  When pmap_enter() fills the last of the 512 PTEs of a page
  * table whose pages are physically contiguous, 2 MiB-aligned, with equal
- * attributes and a fully populated reservation (vm_reserv_level_iffullpop),
- * the 512 PTEs become one 2 MiB entry (promotion; the table page is kept
- * for demotion).  A remove or protect of part of a 2 MiB mapping first
- * demotes it to 512 PTEs.  A managed 2 MiB mapping has one pv entry on
- * the 2 MiB pv list of its first page's frame.
+ * attributes (accessed and dirty included) and a fully populated
+ * reservation (vm_reserv_level_iffullpop), the 512 PTEs become one 2 MiB
+ * entry (promotion, if vm.pmap.promote, which may change at run time; the
+ * table page is kept for demotion).  A remove, protect or unwire of part
+ * of a 2 MiB mapping first demotes it to 512 PTEs, as do remove_all,
+ * remove_write and clear_modify of a page inside it.  A managed 2 MiB
+ * mapping has one pv entry on the 2 MiB pv list of its first page's
+ * frame.
  *
  * Context of every function: a kernel thread; "may sleep" ones with no
- * lock held except where noted, the others with any sleep mutex.
+ * lock held except where noted, the others with any sleep mutex (ranked
+ * below "pmap", such as the object lock).  Only pmap_enter() without
+ * PMAP_ENTER_NOSLEEP sleeps (vm_wait).  Shootdowns wait for IPIs, so no
+ * function may be called with a spin lock held.
  */
 #ifndef VMLAB_PMAP_H
 #define VMLAB_PMAP_H
@@ -174,9 +185,12 @@ extern struct pmap kernel_pmap_store;
  * Address spaces.  pmap_pinit(): a new empty user pmap (its PML4 page
  * from vm_phys); 0 or ENOMEM.  pmap_release(): frees it; every mapping
  * must be gone (pmap_remove_pages or pmap_remove) and no CPU may be
- * running in it.  pmap_activate(): makes pm the current CPU's user
- * address space (the uaccess path calls it when the running thread's
- * pmap differs from the one loaded).
+ * running in it.  CPUs that keep it loaded lazily are made to drop it
+ * (an IPI to every CPU), and it waits for page-centric paths that were
+ * about to lock it (pm_pvwait): after it returns the struct may be freed.
+ * pmap_activate(): makes pm the current CPU's user address space (the
+ * uaccess path calls it when the running thread's pmap differs from the
+ * one loaded); it never sleeps.
  */
 int pmap_pinit(pmap_t pm);
 void pmap_release(pmap_t pm);
@@ -199,7 +213,8 @@ pmap_t pmap_curpmap(void);
  * the dirty bit.  The page is exclusive- or shared-busied by the caller, or
  * wired; a writable mapping of a page marks it PV_WRITEABLE.
  *
- * pmap_enter_quick(): a read-only (or `prot') mapping of m if va has
+ * pmap_enter_quick(): a mapping of m with `prot' less write access (a
+ * first write faults and sets the dirty bit, as FreeBSD's) if va has
  * none, never sleeping, never replacing; for prefaulting.
  * pmap_enter_object(): prefaults the resident valid pages of obj (read-
  * locked by the caller) from pindex `pidx' over [start, end), using 2 MiB
@@ -219,9 +234,14 @@ void pmap_enter_object(pmap_t pm, vm_offset_t start, vm_offset_t end,
  * one invalidation (ranged, or a full flush above the threshold).
  * pmap_remove_all(): removes every mapping of m from every pmap (the page
  * daemon before freeing or laundering a mapped page), transferring the
- * dirty bits to the page (m->dirty).  pmap_remove_pages(): removes every
- * user mapping of pm, walking its pv chunks a chunk at a time (exit);
- * one full flush.
+ * dirty bits to the page (m->dirty).  The pmap never calls a pager: it
+ * only sets m->dirty, and the VM, which asks pmap_is_modified() or
+ * removes the mappings before deciding a page's fate, releases the
+ * pager's copy of a page it finds dirty.  pmap_remove_pages(): removes
+ * the managed unwired mappings of pm, walking its pv chunks a chunk at a
+ * time (exit), with one full flush; wired and unmanaged mappings stay
+ * for the map's removal (pmap_remove), which unwires through them, as in
+ * FreeBSD.
  * pmap_protect(): lowers the protection of [sva, eva) to `prot' (no
  * read: remove; no write: write-protect, transferring dirty bits).
  * pmap_unwire(): clears the wired bit over [sva, eva).
