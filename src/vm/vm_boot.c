@@ -2,7 +2,8 @@
  * vm_boot.c: boot and shutdown of the VM layer, in module order.
  *
  * vm_init(): the domains and the physical allocator with its page array
- * (vm_page_startup), superpage reservations, the per-CPU page caches, the
+ * (vm_page_startup), superpage reservations, the MMU (pmap), the per-CPU
+ * page caches, the
  * swap device, the page queues, objects, the touch path's counters
  * (vm_fault), and last the page daemons (they
  * start running when the CPUs do).  vm_stop() stops the daemons from a
@@ -16,6 +17,7 @@
 
 #include "kern/boot.h"
 #include "kern/kassert.h"
+#include "pmap/pmap.h"
 #include "vm/vm_fault.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
@@ -36,7 +38,8 @@ vm_tunables(void)
 	    (error = vm_reserv_tunables()) != 0 ||
 	    (error = vm_swap_tunables()) != 0 ||
 	    (error = vm_pagequeue_tunables()) != 0 ||
-	    (error = vm_pageout_tunables()) != 0)
+	    (error = vm_pageout_tunables()) != 0 ||
+	    (error = pmap_tunables()) != 0)
 		return (error);
 	return (0);
 }
@@ -49,6 +52,7 @@ vm_tunables(void)
 static const struct boot_step vm_boot_steps[] = {
 	{ "vm_page", vm_page_startup, vm_page_shutdown, NULL },
 	{ "vm_reserv", vm_reserv_init, vm_reserv_fini, NULL },
+	{ "pmap", pmap_init, pmap_fini, NULL },
 	{ "vm_pgcache", vm_pgcache_init, vm_pgcache_fini, NULL },
 	{ "vm_swap", vm_swap_init, vm_swap_fini, NULL },
 	{ "vm_pagequeue", vm_pagequeue_init, vm_pagequeue_fini, NULL },
