@@ -46,6 +46,12 @@ struct vm_object;
 #define MAP_ENTRY_NOFAULT 0x0004    /* no object, faults fail (guard) */
 #define MAP_ENTRY_KERNEL 0x0008	    /* kmem: wired, entered at once */
 #define MAP_ENTRY_STACK 0x0010	    /* a stack (exec) */
+/*
+ * An option of vm_map_insert()/vm_map_find()'s `cow', never stored in
+ * eflags: the entry's inheritance is VM_INHERIT_SHARE (shared mappings)
+ * instead of VM_INHERIT_COPY.
+ */
+#define MAP_INHERIT_SHARE 0x0100
 
 struct vm_map_entry {
 	struct vm_map_entry *left, *right, *parent; /* (m) tree */
@@ -58,7 +64,7 @@ struct vm_map_entry {
 	vm_prot_t protection;	    /* (m) current */
 	vm_prot_t max_protection;   /* (m) */
 	vm_inherit_t inheritance;   /* (m) VM_INHERIT_* */
-	int8_t balance;		    /* (m) tree balance (implementation's) */
+	int8_t balance;		    /* (m) AVL: height of the subtree */
 	uint32_t eflags;	    /* (m) MAP_ENTRY_* */
 	uint32_t wired_count;	    /* (m) */
 };
@@ -88,6 +94,11 @@ void vm_map_init(struct vm_map *map, pmap_t pmap, vm_offset_t min,
 void vm_map_destroy(struct vm_map *map);
 
 void vm_map_lock(struct vm_map *map);
+/*
+ * Never waits, so never checked for lock order: fork holds the parent's
+ * map while it locks the child's, both named "vm map (user)".
+ */
+bool vm_map_trylock(struct vm_map *map);
 void vm_map_unlock(struct vm_map *map);
 void vm_map_lock_read(struct vm_map *map);
 void vm_map_unlock_read(struct vm_map *map);
@@ -102,9 +113,11 @@ void vm_map_lock_downgrade(struct vm_map *map);
  * fit, aligned to `align' (a power of two >= PAGE_SIZE), below the map's
  * maximum; returns 0 and *addr, or ENOMEM.
  * vm_map_insert(): a new entry [start, end) for obj at pindex (obj's
- * reference passes to the map; NULL: anonymous memory created on first
- * fault); 0, EINVAL (range outside the map or unaligned), ENOMEM (range
- * not free, or no memory for the entry).  `cow' is MAP_ENTRY_COW etc.
+ * reference passes to the map on success and stays the caller's on
+ * error; NULL: anonymous memory created on first fault); 0, EINVAL
+ * (range outside the map or unaligned), ENOMEM (range not free, or no
+ * memory for the entry).  `cow' is MAP_ENTRY_COW etc. and
+ * MAP_INHERIT_SHARE; prot must lie within max.
  * vm_map_find(): locks the map, finds space per `find_space' (VMFS_*)
  * starting at *addr and inserts; *addr gets the address.
  */
@@ -122,13 +135,18 @@ int vm_map_find(struct vm_map *map, struct vm_object *obj, vm_pindex_t pindex,
     vm_prot_t max, uint32_t cow);
 
 /*
- * Changes (lock the map themselves).  vm_map_remove(): unmaps [start,
- * end) (clipping entries at the ends; one pmap_remove for the range),
- * releasing the entries' object references; 0 or EINVAL.
+ * Changes (lock the map themselves).  Each either completes or changes
+ * nothing: the entries that clipping needs are allocated first, so an
+ * allocation failure is ENOMEM with the map as it was.
+ * vm_map_remove(): unmaps [start, end) (clipping entries at the ends; one
+ * pmap_remove for the range), releasing the entries' object references;
+ * 0, EINVAL (unaligned or outside the map) or ENOMEM (no memory to clip).
  * vm_map_protect(): sets the current protection (or, with set_max, the
  * maximum, lowering the current to it) over [start, end); EACCES when
  * `prot' exceeds an entry's maximum, ENOMEM if part of the range is not
- * mapped (nothing changed then).  vm_map_inherit(): sets inheritance.
+ * mapped (nothing changed then), EINVAL (unaligned).  vm_map_inherit():
+ * sets the inheritance of the mapped parts of [start, end); 0, EINVAL
+ * (unaligned, outside the map, bad `inh') or ENOMEM.
  */
 int vm_map_remove(struct vm_map *map, vm_offset_t start, vm_offset_t end);
 int vm_map_protect(struct vm_map *map, vm_offset_t start, vm_offset_t end,
