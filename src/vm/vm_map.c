@@ -430,7 +430,7 @@ vm_map_destroy(struct vm_map *map)
 
 	vm_map_lock(map);
 	/* The whole map: no entry needs clipping, so no spare either. */
-	vm_map_delete(map, map->min_offset, map->max_offset, &sp, false);
+	vm_map_delete(map, map->min_offset, map->max_offset, &sp);
 	vm_map_unlock(map);
 	sx_destroy(&map->lock);
 }
@@ -728,14 +728,14 @@ vm_map_clip_range(struct vm_map *map, vm_offset_t start, vm_offset_t end,
 /*
  * Removing.  vm_map_delete(): (1) clips at start and end with the spares
  * reserved by the caller; (2) removes the range's translations with one
- * pmap_remove over the mapped span (unless the caller did: exit), before
+ * pmap_remove over the mapped span (its walk skips empty tables), before
  * any object is released, so no CPU can reach a page freed in (3); (3)
  * unlinks the entries, dropping their object references.  Map locked
  * exclusive.
  */
 void
 vm_map_delete(struct vm_map *map, vm_offset_t start, vm_offset_t end,
-    struct vm_map_spare *sp, bool pmap_done)
+    struct vm_map_spare *sp)
 {
 	struct vm_map_entry *e, *last, *next;
 
@@ -743,7 +743,7 @@ vm_map_delete(struct vm_map *map, vm_offset_t start, vm_offset_t end,
 	e = vm_map_clip_range(map, start, end, sp);
 	if (e == &map->header || e->start >= end)
 		return;
-	if (map->pmap != NULL && !pmap_done) {
+	if (map->pmap != NULL) {
 		(void)vm_map_lookup_entry_int(map, end - 1, &last);
 		pmap_remove(map->pmap, e->start, last->end);
 	}
@@ -777,7 +777,7 @@ vm_map_remove(struct vm_map *map, vm_offset_t start, vm_offset_t end)
 		return (error);
 	vm_map_lock(map);
 	if ((error = vm_map_clip_reserve(map, start, end, &sp)) == 0)
-		vm_map_delete(map, start, end, &sp, false);
+		vm_map_delete(map, start, end, &sp);
 	vm_map_unlock(map);
 	vm_map_spare_free(&sp);
 	return (error);

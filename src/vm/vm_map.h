@@ -58,31 +58,31 @@ struct vm_map_entry {
 	struct vm_map_entry *prev, *next;	    /* (m) sorted list */
 	vm_offset_t start;			    /* (m) */
 	vm_offset_t end;			    /* (m) */
-	vm_offset_t max_free;	    /* (m) largest gap in the subtree */
-	struct vm_object *object;   /* (m) or NULL: anonymous, unfaulted */
-	vm_pindex_t pindex;	    /* (m) object page of `start' */
-	vm_prot_t protection;	    /* (m) current */
-	vm_prot_t max_protection;   /* (m) */
-	vm_inherit_t inheritance;   /* (m) VM_INHERIT_* */
-	int8_t balance;		    /* (m) AVL: height of the subtree */
-	uint32_t eflags;	    /* (m) MAP_ENTRY_* */
-	uint32_t wired_count;	    /* (m) */
+	vm_offset_t max_free;	  /* (m) largest gap in the subtree */
+	struct vm_object *object; /* (m) or NULL: anonymous, unfaulted */
+	vm_pindex_t pindex;	  /* (m) object page of `start' */
+	vm_prot_t protection;	  /* (m) current */
+	vm_prot_t max_protection; /* (m) */
+	vm_inherit_t inheritance; /* (m) VM_INHERIT_* */
+	int8_t balance;		  /* (m) AVL: height of the subtree */
+	uint32_t eflags;	  /* (m) MAP_ENTRY_* */
+	uint32_t wired_count;	  /* (m) */
 };
 
 struct vm_map {
-	struct sx lock;			/* "vm map (user|kernel)" */
-	struct vm_map_entry *root;	/* (m) tree */
-	struct vm_map_entry header;	/* (m) list head: prev last, next
+	struct sx lock;		    /* "vm map (user|kernel)" */
+	struct vm_map_entry *root;  /* (m) tree */
+	struct vm_map_entry header; /* (m) list head: prev last, next
 					   first; header.start = max,
 					   header.end = min */
-	vm_offset_t min_offset;		/* (c) */
-	vm_offset_t max_offset;		/* (c) */
-	uint32_t nentries;		/* (m) */
-	uint32_t timestamp;		/* (m) bumped on exclusive unlock */
-	uint64_t size;			/* (m) bytes mapped */
-	pmap_t pmap;			/* (c) NULL: a map without an MMU
+	vm_offset_t min_offset;	    /* (c) */
+	vm_offset_t max_offset;	    /* (c) */
+	uint32_t nentries;	    /* (m) */
+	uint32_t timestamp;	    /* (m) bumped on exclusive unlock */
+	uint64_t size;		    /* (m) bytes mapped */
+	pmap_t pmap;		    /* (c) NULL: a map without an MMU
 					   (tests of the entry tree) */
-	bool system_map;		/* (c) the kernel map */
+	bool system_map;	    /* (c) the kernel map */
 };
 
 #define vm_map_min(map) ((map)->min_offset)
@@ -121,15 +121,15 @@ void vm_map_lock_downgrade(struct vm_map *map);
  * vm_map_find(): locks the map, finds space per `find_space' (VMFS_*)
  * starting at *addr and inserts; *addr gets the address.
  */
-#define VMFS_NO_SPACE 0	    /* exactly at *addr */
-#define VMFS_ANY_SPACE 1    /* anywhere from *addr up */
-#define VMFS_SUPER_SPACE 2  /* 2 MiB aligned if length >= 2 MiB */
+#define VMFS_NO_SPACE 0	   /* exactly at *addr */
+#define VMFS_ANY_SPACE 1   /* anywhere from *addr up */
+#define VMFS_SUPER_SPACE 2 /* 2 MiB aligned if length >= 2 MiB */
 #define VMFS_ALIGNED_SPACE(n) (0x10 | ((n) << 8)) /* 2^n aligned */
-int vm_map_findspace(struct vm_map *map, vm_offset_t start,
-    vm_offset_t length, vm_offset_t align, vm_offset_t *addr);
-int vm_map_insert(struct vm_map *map, struct vm_object *obj,
-    vm_pindex_t pindex, vm_offset_t start, vm_offset_t end, vm_prot_t prot,
-    vm_prot_t max, uint32_t cow);
+int vm_map_findspace(struct vm_map *map, vm_offset_t start, vm_offset_t length,
+    vm_offset_t align, vm_offset_t *addr);
+int vm_map_insert(struct vm_map *map, struct vm_object *obj, vm_pindex_t pindex,
+    vm_offset_t start, vm_offset_t end, vm_prot_t prot, vm_prot_t max,
+    uint32_t cow);
 int vm_map_find(struct vm_map *map, struct vm_object *obj, vm_pindex_t pindex,
     vm_offset_t *addr, vm_offset_t length, int find_space, vm_prot_t prot,
     vm_prot_t max, uint32_t cow);
@@ -151,8 +151,8 @@ int vm_map_find(struct vm_map *map, struct vm_object *obj, vm_pindex_t pindex,
 int vm_map_remove(struct vm_map *map, vm_offset_t start, vm_offset_t end);
 int vm_map_protect(struct vm_map *map, vm_offset_t start, vm_offset_t end,
     vm_prot_t prot, bool set_max);
-int vm_map_inherit(struct vm_map *map, vm_offset_t start, vm_offset_t end,
-    vm_inherit_t inh);
+int vm_map_inherit(
+    struct vm_map *map, vm_offset_t start, vm_offset_t end, vm_inherit_t inh);
 /* The entry containing addr, or NULL (map locked either way). */
 struct vm_map_entry *vm_map_lookup_entry(struct vm_map *map, vm_offset_t addr);
 
@@ -167,8 +167,8 @@ struct vm_map_entry *vm_map_lookup_entry(struct vm_map *map, vm_offset_t addr);
  * Returns 0, EFAULT (no entry), EACCES (protection), ENOMEM.
  */
 int vm_map_lookup(struct vm_map *map, vm_offset_t vaddr, vm_prot_t fault_type,
-    struct vm_map_entry **entryp, struct vm_object **objp,
-    vm_pindex_t *pindexp, vm_prot_t *protp, bool *wiredp);
+    struct vm_map_entry **entryp, struct vm_object **objp, vm_pindex_t *pindexp,
+    vm_prot_t *protp, bool *wiredp);
 
 /*
  * Consistency (map locked or quiescent): entries ordered, disjoint, inside

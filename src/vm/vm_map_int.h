@@ -37,13 +37,13 @@ void vm_map_spare_free(struct vm_map_spare *sp);
 /*
  * Exclusive-locked bodies of the public calls.  vm_map_delete(): removes
  * [start, end) (page-aligned, inside the map) with entries reserved for
- * its clips in `sp' (vm_map_clip_reserve); one pmap_remove for the range
- * unless `pmap_done' (exit: pmap_remove_pages already ran).
+ * its clips in `sp' (vm_map_clip_reserve) and one pmap_remove for the
+ * mapped span.
  * vm_map_insert_spare(): vm_map_insert() with the entry taken from `sp';
  * EINVAL or ENOMEM (range not free), `sp' untouched then.
  */
 void vm_map_delete(struct vm_map *map, vm_offset_t start, vm_offset_t end,
-    struct vm_map_spare *sp, bool pmap_done);
+    struct vm_map_spare *sp);
 int vm_map_insert_spare(struct vm_map *map, struct vm_map_spare *sp,
     struct vm_object *obj, vm_pindex_t pindex, vm_offset_t start,
     vm_offset_t end, vm_prot_t prot, vm_prot_t max, uint32_t cow);

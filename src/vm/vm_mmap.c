@@ -116,7 +116,7 @@ vm_mmap_place(struct vm_map *map, vm_offset_t *addr, vm_offset_t size,
 		if ((error = vm_map_clip_reserve(
 			 map, *addr, *addr + size, sp)) != 0)
 			return (error);
-		vm_map_delete(map, *addr, *addr + size, sp, false);
+		vm_map_delete(map, *addr, *addr + size, sp);
 		return (0);
 	}
 	if (hint < map->min_offset || hint >= map->max_offset)

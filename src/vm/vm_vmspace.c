@@ -5,10 +5,13 @@
  *
  * Lifetime.  vm_refcnt counts the process and every thread that borrows
  * the space (vmspace_switch); the last vmspace_free() tears it down in
- * the order exit wants: (1) pmap_remove_pages drops every translation in
- * one pass over the pv chunks with one flush, (2) the entries go with
- * their object references (no per-range pmap_remove left to do), (3) the
- * pmap's tables are released.
+ * the order exit wants: (1) pmap_remove_pages drops the managed unwired
+ * translations in one pass over the pv chunks with one flush, (2) the
+ * entries go with their object references, after one pmap_remove over
+ * the mapped span for what (1) keeps (wired and unmanaged mappings;
+ * cheap otherwise: the walk skips empty tables), (3) the pmap's tables
+ * are released (pmap_release also makes CPUs that still hold the pmap
+ * loaded, lazily, drop it).
  */
 #include "vm/vm_map.h"
 
@@ -69,7 +72,7 @@ vmspace_free(struct vmspace *vm)
 	pmap_remove_pages(vmspace_pmap(vm));
 	vm_map_lock(map);
 	/* The whole map: nothing to clip, so no spare entries. */
-	vm_map_delete(map, map->min_offset, map->max_offset, &sp, true);
+	vm_map_delete(map, map->min_offset, map->max_offset, &sp);
 	vm_map_unlock(map);
 	sx_destroy(&map->lock);
 	pmap_release(vmspace_pmap(vm));

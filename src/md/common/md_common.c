@@ -39,6 +39,10 @@ struct md_cpu {
 	int mc_intr_nest;      /* (x) md_intr_disable() depth */
 	uint64_t mc_ipis;      /* (x) IPIs handled */
 } __attribute__((aligned(MD_CACHE_LINE)));
+/* md_ipi_check() reads mc_ipi_head at cpu * MD_CACHE_LINE. */
+_Static_assert(sizeof(struct md_cpu) == MD_CACHE_LINE &&
+	offsetof(struct md_cpu, mc_ipi_head) == 0,
+    "struct md_cpu is one line opening with its mailbox");
 
 struct md_config md_cfg;				/* (c) */
 const struct md_backend *md_backend = &md_host_backend; /* (c) */
@@ -46,6 +50,7 @@ bool md_sim_enabled;					/* (c) */
 uint64_t md_fence_word; /* (a) fences of TSan builds */
 int md_sim_curcpu = -1;
 static struct md_cpu *md_cpus; /* (c) */
+char *md_ipi_mailboxes;	       /* (c) md_cpus, for md_ipi_check() */
 static uint32_t md_halt_flag;  /* (a) */
 
 const struct md_stall_hooks *md_stall_hooks; /* (c) md_stall_hooks_set() */
@@ -59,6 +64,7 @@ md_common_init(int ncpus)
 	if (md_cpus == NULL)
 		return (ENOMEM);
 	memset(md_cpus, 0, (size_t)ncpus * sizeof(*md_cpus));
+	md_ipi_mailboxes = (char *)md_cpus;
 	atomic_store_int(&md_halt_flag, 0);
 	return (0);
 }
@@ -68,6 +74,7 @@ md_common_fini(void)
 {
 	free(md_cpus);
 	md_cpus = NULL;
+	md_ipi_mailboxes = NULL;
 }
 
 int
