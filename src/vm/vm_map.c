@@ -39,9 +39,9 @@
 #include <errno.h>
 #include <string.h>
 
-static counter_u64_t vm_map_cnt_entries; /* live entries, all maps */
-static counter_u64_t vm_map_cnt_upgrades;  /* lookups that upgraded */
-static counter_u64_t vm_map_cnt_relocks;   /* ... after dropping */
+static counter_u64_t vm_map_cnt_entries;  /* live entries, all maps */
+static counter_u64_t vm_map_cnt_upgrades; /* lookups that upgraded */
+static counter_u64_t vm_map_cnt_relocks;  /* ... after dropping */
 counter_u64_t vm_map_cnt_forks;
 counter_u64_t vm_map_cnt_execs;
 
@@ -302,8 +302,8 @@ vm_map_entry_unlink(struct vm_map *map, struct vm_map_entry *e)
 		vm_map_tree_replace(map, e->parent, e, s);
 	} else {
 		from = e->parent;
-		vm_map_tree_replace(map, from, e,
-		    e->left != NULL ? e->left : e->right);
+		vm_map_tree_replace(
+		    map, from, e, e->left != NULL ? e->left : e->right);
 	}
 	vm_map_fixup(map, from);
 	if (next != &map->header)
@@ -546,8 +546,8 @@ vm_map_insert_entry(struct vm_map *map, struct vm_map_entry *prev,
 	e->pindex = pindex;
 	e->protection = prot;
 	e->max_protection = max;
-	e->inheritance = (cow & MAP_INHERIT_SHARE) != 0 ? VM_INHERIT_SHARE
-							: VM_INHERIT_COPY;
+	e->inheritance =
+	    (cow & MAP_INHERIT_SHARE) != 0 ? VM_INHERIT_SHARE : VM_INHERIT_COPY;
 	e->eflags = cow & VM_MAP_ENTRY_EFLAGS;
 	e->wired_count = (cow & MAP_ENTRY_KERNEL) != 0 ? 1 : 0;
 	vm_map_entry_link(map, prev, e);
@@ -652,8 +652,8 @@ out:
  * shares e's object (a new reference).  Map locked exclusive.
  */
 static void
-vm_map_clip_start(struct vm_map *map, struct vm_map_entry *e,
-    vm_offset_t addr, struct vm_map_spare *sp)
+vm_map_clip_start(struct vm_map *map, struct vm_map_entry *e, vm_offset_t addr,
+    struct vm_map_spare *sp)
 {
 	struct vm_map_entry *n;
 
@@ -793,11 +793,12 @@ vm_map_protect_check(
     struct vm_map *map, vm_offset_t start, vm_offset_t end, vm_prot_t prot)
 {
 	struct vm_map_entry *e;
-	vm_offset_t covered = start;
+	vm_offset_t covered;
 
 	if (!vm_map_lookup_entry_int(map, start, &e))
 		return (ENOMEM);
-	for (; e != &map->header && e->start < end; e = e->next) {
+	for (covered = e->start; e != &map->header && e->start < end;
+	     e = e->next) {
 		if (e->start != covered)
 			return (ENOMEM);
 		if ((prot & ~e->max_protection) != 0)
@@ -827,7 +828,8 @@ vm_map_protect_apply(struct vm_map *map, struct vm_map_entry *first,
 		} else
 			e->protection = prot;
 		if (map->pmap != NULL && (old & ~e->protection) != 0)
-			pmap_protect(map->pmap, e->start, e->end, e->protection);
+			pmap_protect(
+			    map->pmap, e->start, e->end, e->protection);
 	}
 }
 
@@ -860,8 +862,8 @@ vm_map_protect(struct vm_map *map, vm_offset_t start, vm_offset_t end,
 
 /* See vm_map.h.  Map unlocked. */
 int
-vm_map_inherit(struct vm_map *map, vm_offset_t start, vm_offset_t end,
-    vm_inherit_t inh)
+vm_map_inherit(
+    struct vm_map *map, vm_offset_t start, vm_offset_t end, vm_inherit_t inh)
 {
 	struct vm_map_spare sp = VM_MAP_SPARE_INITIALIZER;
 	struct vm_map_entry *e;
@@ -959,8 +961,8 @@ vm_map_lookup_needs_fix(const struct vm_map_entry *e, vm_prot_t fault_type)
  */
 int
 vm_map_lookup(struct vm_map *map, vm_offset_t vaddr, vm_prot_t fault_type,
-    struct vm_map_entry **entryp, struct vm_object **objp,
-    vm_pindex_t *pindexp, vm_prot_t *protp, bool *wiredp)
+    struct vm_map_entry **entryp, struct vm_object **objp, vm_pindex_t *pindexp,
+    vm_prot_t *protp, bool *wiredp)
 {
 	struct vm_map_entry *e;
 	bool exclusive = false;
@@ -1022,7 +1024,8 @@ vm_map_check_list(struct vm_map *map)
 	} while (0)
 	for (e = map->header.next; e != &map->header && n <= map->nentries;
 	     e = e->next, n++) {
-		if (e->start >= e->end || ((e->start | e->end) & PAGE_MASK) != 0)
+		if (e->start >= e->end ||
+		    ((e->start | e->end) & PAGE_MASK) != 0)
 			VM_MAP_BAD("entry %p: bad range [%#llx, %#llx)",
 			    (void *)e, (unsigned long long)e->start,
 			    (unsigned long long)e->end);
@@ -1064,18 +1067,18 @@ vm_map_check_node(struct vm_map *map, struct vm_map_entry *e)
 
 	if ((e->left != NULL && e->left->parent != e) ||
 	    (e->right != NULL && e->right->parent != e))
-		VM_MAP_BAD("entry %p: a child's parent link is wrong",
-		    (void *)e);
+		VM_MAP_BAD(
+		    "entry %p: a child's parent link is wrong", (void *)e);
 	if ((e->left != NULL && e->left->start >= e->start) ||
 	    (e->right != NULL && e->right->start <= e->start))
 		VM_MAP_BAD("entry %p at %#llx: children out of order",
 		    (void *)e, (unsigned long long)e->start);
 	if (e->balance != 1 + (hl > hr ? hl : hr))
-		VM_MAP_BAD("entry %p: height %d, children %d and %d",
-		    (void *)e, e->balance, hl, hr);
+		VM_MAP_BAD("entry %p: height %d, children %d and %d", (void *)e,
+		    e->balance, hl, hr);
 	if (hl - hr > 1 || hr - hl > 1)
-		VM_MAP_BAD("entry %p: unbalanced, heights %d and %d",
-		    (void *)e, hl, hr);
+		VM_MAP_BAD("entry %p: unbalanced, heights %d and %d", (void *)e,
+		    hl, hr);
 	mf = vm_map_umax(vm_map_entry_gap(e),
 	    vm_map_umax(vm_map_max_free(e->left), vm_map_max_free(e->right)));
 	if (e->max_free != mf)
@@ -1157,7 +1160,8 @@ vm_map_init_boot(void)
 
 	if ((error = witness_register(ranks, nitems(ranks))) != 0)
 		return (error);
-	return (counter_u64_alloc_table(vm_map_counters, nitems(vm_map_counters)));
+	return (
+	    counter_u64_alloc_table(vm_map_counters, nitems(vm_map_counters)));
 }
 
 void

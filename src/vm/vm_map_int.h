@@ -30,8 +30,8 @@ struct vm_map_spare {
 	}
 
 int vm_map_spare_add(struct vm_map_spare *sp, int n);
-int vm_map_clip_reserve(struct vm_map *map, vm_offset_t start,
-    vm_offset_t end, struct vm_map_spare *sp);
+int vm_map_clip_reserve(struct vm_map *map, vm_offset_t start, vm_offset_t end,
+    struct vm_map_spare *sp);
 void vm_map_spare_free(struct vm_map_spare *sp);
 
 /*

@@ -18,9 +18,8 @@
  * or above an entry's maximum (EACCES), no memory (ENOMEM).  A failed
  * call leaves the map unchanged.
  */
-#include "vm/vm_map.h"
-
 #include "kern/kassert.h"
+#include "vm/vm_map.h"
 #include "vm/vm_map_int.h"
 #include "vm/vm_object.h"
 
@@ -77,9 +76,8 @@ vm_mmap_check_range(vm_offset_t addr, vm_offset_t len, vm_offset_t *sizep)
  * clipped entry and the sharers after fork see one object).  0 or ENOMEM.
  */
 static int
-vm_mmap_object(vm_offset_t size, int flags, struct vm_object *obj,
-    uint64_t off, struct vm_object **objp, vm_pindex_t *pindexp,
-    uint32_t *cowp)
+vm_mmap_object(vm_offset_t size, int flags, struct vm_object *obj, uint64_t off,
+    struct vm_object **objp, vm_pindex_t *pindexp, uint32_t *cowp)
 {
 	*pindexp = atop(off);
 	*cowp = (flags & MAP_STACK) != 0 ? MAP_ENTRY_STACK : 0;
@@ -131,9 +129,8 @@ vm_mmap_place(struct vm_map *map, vm_offset_t *addr, vm_offset_t size,
 
 /* See vm_map.h and the table above.  Map unlocked. */
 int
-vm_mmap(struct vm_map *map, vm_offset_t *addr, vm_offset_t len,
-    vm_prot_t prot, vm_prot_t maxprot, int flags, struct vm_object *obj,
-    uint64_t off)
+vm_mmap(struct vm_map *map, vm_offset_t *addr, vm_offset_t len, vm_prot_t prot,
+    vm_prot_t maxprot, int flags, struct vm_object *obj, uint64_t off)
 {
 	struct vm_map_spare sp = VM_MAP_SPARE_INITIALIZER;
 	struct vm_object *mobj;

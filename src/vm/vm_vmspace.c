@@ -13,11 +13,10 @@
  * are released (pmap_release also makes CPUs that still hold the pmap
  * loaded, lazily, drop it).
  */
-#include "vm/vm_map.h"
-
 #include "kern/kassert.h"
 #include "kern/thread.h"
 #include "md/md_atomic.h"
+#include "vm/vm_map.h"
 #include "vm/vm_map_int.h"
 #include "vm/vm_object.h"
 
@@ -215,7 +214,8 @@ vmspace_exec_map(
 	a = bss;
 	if (img->vi_bss_pages != 0 &&
 	    (error = vm_mmap(map, &a, ptoa(img->vi_bss_pages), VM_PROT_RW,
-		 VM_PROT_ALL, MAP_PRIVATE | MAP_FIXED | MAP_ANON, NULL, 0)) != 0)
+		 VM_PROT_ALL, MAP_PRIVATE | MAP_FIXED | MAP_ANON, NULL, 0)) !=
+		0)
 		return (error);
 	a = stack;
 	if ((error = vm_mmap(map, &a, ptoa(img->vi_stack_pages), VM_PROT_RW,
@@ -238,8 +238,8 @@ vmspace_exec(const struct vm_image *img, struct vmspace **vmp,
     vm_offset_t *entryp, vm_offset_t *stackp)
 {
 	const vm_pindex_t limit = atop(VM_MAX_USER_ADDRESS);
-	vm_offset_t text = img->vi_text_addr != 0 ? img->vi_text_addr
-						  : VMSPACE_TEXT_DEFAULT;
+	vm_offset_t text =
+	    img->vi_text_addr != 0 ? img->vi_text_addr : VMSPACE_TEXT_DEFAULT;
 	struct vmspace *vm;
 	int error;
 
