@@ -18,9 +18,11 @@
  *	- vmspaces with the real pmap: alloc, fork per inheritance, exec of
  *	  an image, switch, free.
  */
+#include "kern/sleepq.h"
 #include "kern/thread.h"
 #include "vm/vm_map.h"
 #include "vm/vm_object.h"
+#include "vm/vm_pagequeue.h"
 #include "vm_test.h"
 
 #include <errno.h>
@@ -785,6 +787,72 @@ test_lookup(void)
 	test_shutdown();
 }
 
+/*
+ * The upgrade that fails: a second reader holds the map, so the lookup
+ * drops its read lock, waits for the exclusive one and looks up again.
+ * Locking key: (a) atomic; (c) constant.
+ */
+struct mt_relock {
+	struct vm_map *rl_map; /* (c) */
+	struct vm_object *rl_obj;
+	vm_prot_t rl_prot;
+	int rl_error;
+};
+
+static void
+mt_relock_thread(void *arg)
+{
+	struct mt_relock *rl = arg;
+
+	rl->rl_error = mt_lookup(
+	    rl->rl_map, MT_MIN, VM_PROT_WRITE, &rl->rl_obj, &rl->rl_prot);
+}
+
+static void
+mt_relock_fn(void *arg)
+{
+	uint64_t relocks = vm_test_stat("vm.stats.map.lookups_relocked");
+	struct mt_relock rl = { 0 };
+	struct vm_map map;
+	struct thread *td;
+	vm_offset_t addr = MT_MIN;
+	uint32_t ts;
+	int i;
+
+	(void)arg;
+	vm_map_init(&map, NULL, MT_MIN, MT_MAX, false);
+	CHECK(vm_mmap(&map, &addr, ptoa(4), VM_PROT_RW, VM_PROT_ALL, MT_FA,
+		  NULL, 0) == 0);
+	rl.rl_map = &map;
+	vm_map_lock_read(&map);
+	ts = map.timestamp;
+	CHECK(kthread_create(mt_relock_thread, &rl, -1, KTHR_JOINABLE, &td,
+		  "relock") == 0);
+	/* The lookup gives up its read lock and waits for ours to go. */
+	for (i = 0; i < 1000 &&
+	     vm_test_stat("vm.stats.map.lookups_relocked") == relocks;
+	     i++)
+		pause_ns("mtrelock", 1000000);
+	CHECK(vm_test_stat("vm.stats.map.lookups_relocked") == relocks + 1);
+	CHECK(map.header.next->object == NULL);
+	vm_map_unlock_read(&map);
+	kthread_join(td);
+	CHECK(rl.rl_error == 0 && rl.rl_obj != NULL &&
+	    rl.rl_obj == map.header.next->object && rl.rl_prot == VM_PROT_RW);
+	/* The exclusive hold ended in a downgrade: the timestamp moved. */
+	CHECK(map.timestamp != ts);
+	CHECK(vm_map_check(&map) == 0);
+	vm_map_destroy(&map);
+}
+
+static void
+test_lookup_relock(void)
+{
+	test_boot(2, NULL);
+	test_run(mt_relock_fn, NULL);
+	test_shutdown();
+}
+
 /* Fork: per inheritance, and the copy-on-write marks on both sides. */
 static void
 mt_fork_check(struct vmspace *vm1, struct vmspace *vm2, vm_offset_t base)
@@ -809,6 +877,45 @@ mt_fork_check(struct vmspace *vm1, struct vmspace *vm2, vm_offset_t base)
 	    vm_map_check(&vm2->vm_map) == 0 && vm_map_check(&vm1->vm_map) == 0);
 }
 
+/* Maps a new zero page of obj (page 0) at va, writable, as a fault would. */
+static void
+mt_enter(pmap_t pm, vm_offset_t va, struct vm_object *obj)
+{
+	struct vm_page *m;
+	int error;
+
+	vm_object_lock(obj);
+	m = vm_page_alloc_obj(obj, 0, &error);
+	CHECKF(m != NULL, "page: error %d", error);
+	if (m != NULL) {
+		md_page_zero(vm_page_dmap(m), PAGE_SIZE);
+		m->valid = VM_PAGE_BITS_ALL;
+		vm_page_activate(m);
+	}
+	vm_object_unlock(obj);
+	if (m == NULL)
+		return;
+	CHECK(pmap_enter(pm, va, m, VM_PROT_RW, 0, 0) == 0);
+	vm_page_xunbusy(m);
+}
+
+/* 1 if va is mapped writable, 0 if read-only, -1 if not mapped. */
+static int
+mt_writable(pmap_t pm, vm_offset_t va)
+{
+	struct vm_page *m;
+
+	if ((m = pmap_extract_and_hold(pm, va, VM_PROT_WRITE)) != NULL) {
+		vm_page_unwire(m);
+		return (1);
+	}
+	if ((m = pmap_extract_and_hold(pm, va, VM_PROT_READ)) != NULL) {
+		vm_page_unwire(m);
+		return (0);
+	}
+	return (-1);
+}
+
 static void
 mt_vmspace_fn(void *arg)
 {
@@ -830,14 +937,21 @@ mt_vmspace_fn(void *arg)
 	CHECK(vm_map_inherit(&vm1->vm_map, base + ptoa(8), base + ptoa(12),
 		  VM_INHERIT_NONE) == 0);
 	CHECK(mt_lookup(&vm1->vm_map, base, VM_PROT_WRITE, &o, &prot) == 0);
+	mt_enter(vmspace_pmap(vm1), base, o);
+	CHECK(mt_writable(vmspace_pmap(vm1), base) == 1);
 	CHECK((vm2 = vmspace_fork(vm1)) != NULL);
 	mt_fork_check(vm1, vm2, base);
+	/* Fork write-protected the parent's translation of a COPY entry. */
+	CHECK(mt_writable(vmspace_pmap(vm1), base) == 0);
 	CHECK(vm_test_stat("vm.stats.map.forks") - forks == 1);
 	/* The child's write gets its own object in front of the shared. */
 	CHECK(mt_lookup(&vm2->vm_map, base, VM_PROT_WRITE, &o, &prot) == 0 &&
 	    o->backing_object ==
 		vm_map_lookup_entry(&vm1->vm_map, base)->object);
 	vmspace_free(vm2);
+	/* Unmapping removes the translation before the page goes. */
+	CHECK(vm_munmap(&vm1->vm_map, base, ptoa(4)) == 0);
+	CHECK(pmap_extract(vmspace_pmap(vm1), base) == 0);
 
 	/* Exec: text, data, bss, guard, stack. */
 	CHECK(vmspace_exec(&vi, &vm3, &entry, &stack) == 0);
@@ -892,6 +1006,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_mmap_bad_input),
 	TEST_CASE(test_alloc_failure),
 	TEST_CASE(test_lookup),
+	TEST_CASE(test_lookup_relock),
 	TEST_CASE(test_vmspace),
 };
 
