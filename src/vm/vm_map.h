@@ -21,7 +21,8 @@
  *
  * Locking: the map lock is an sx named "vm map (user)" or "vm map
  * (kernel)"; faults hold it shared, changes exclusive.  The timestamp is
- * bumped on every exclusive unlock, so a fault that dropped the lock to
+ * bumped whenever an exclusive hold ends (unlock or downgrade), so a
+ * fault that dropped the lock to
  * sleep can tell whether its lookup is still good.  Lock order: map, then
  * objects, then pmap.
  *
@@ -78,7 +79,7 @@ struct vm_map {
 	vm_offset_t min_offset;	    /* (c) */
 	vm_offset_t max_offset;	    /* (c) */
 	uint32_t nentries;	    /* (m) */
-	uint32_t timestamp;	    /* (m) bumped on exclusive unlock */
+	uint32_t timestamp;	    /* (m) bumped when an exclusive hold ends */
 	uint64_t size;		    /* (m) bytes mapped */
 	pmap_t pmap;		    /* (c) NULL: a map without an MMU
 					   (tests of the entry tree) */
@@ -164,7 +165,13 @@ struct vm_map_entry *vm_map_lookup_entry(struct vm_map *map, vm_offset_t addr);
  * first object (*objp, not referenced: valid while the map lock is held),
  * its page index (*pindexp), the protection to map with (*protp: write
  * removed while the entry still needs a copy) and whether it is wired.
- * Returns 0, EFAULT (no entry), EACCES (protection), ENOMEM.
+ * Returns 0, EFAULT (no entry, or a MAP_ENTRY_NOFAULT guard), EACCES
+ * (protection), ENOMEM; the map is read-locked on return in every case.
+ * The upgrade: vm_map_trylock_upgrade() if the caller is the only
+ * reader, else the read lock is dropped, the exclusive lock taken and the
+ * lookup redone from the start (the map may have changed meanwhile); the
+ * lock is then downgraded.  So the caller must not rely on anything it
+ * found in the map before the call.
  */
 int vm_map_lookup(struct vm_map *map, vm_offset_t vaddr, vm_prot_t fault_type,
     struct vm_map_entry **entryp, struct vm_object **objp, vm_pindex_t *pindexp,

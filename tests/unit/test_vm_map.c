@@ -999,6 +999,57 @@ test_vmspace(void)
 	test_shutdown();
 }
 
+/*
+ * Scale: n one-page entries with one-page gaps, except a three-page gap
+ * in the middle (entry k left out).  Every two-page find-space from below
+ * it must return it: the tree search descends through max_free past all
+ * the one-page gaps.  The times are printed for information.
+ */
+static void
+mt_scale_fn(void *arg)
+{
+	const uint64_t n = vm_test_size(20000, 4000), nfind = 20000;
+	const uint64_t k = n / 2;
+	struct vm_map map;
+	vm_offset_t addr, base = 0x10000000;
+	uint64_t i, t0, t1, t2;
+	int error = 0;
+
+	(void)arg;
+	vm_map_init(&map, NULL, base, base + ptoa(4 * n), false);
+	t0 = md_nanotime();
+	vm_map_lock(&map);
+	for (i = 0; i < n && error == 0; i++)
+		if (i != k)
+			error = vm_map_insert(&map, NULL, 0,
+			    base + ptoa(2 * i + 1), base + ptoa(2 * i + 2),
+			    VM_PROT_RW, VM_PROT_ALL, 0);
+	t1 = md_nanotime();
+	for (i = 0; i < nfind && error == 0; i++) {
+		error = vm_map_findspace(
+		    &map, base + ptoa(i % (2 * k)), ptoa(2), PAGE_SIZE, &addr);
+		if (error == 0 && addr != base + ptoa(2 * k))
+			error = EDOM;
+	}
+	t2 = md_nanotime();
+	CHECKF(error == 0, "scale: error %d at %llu", error,
+	    (unsigned long long)i);
+	CHECK(vm_map_check(&map) == 0 && map.nentries == n - 1);
+	vm_map_unlock(&map);
+	printf("scale: %llu entries, insert %.0f ns, findspace %.0f ns each\n",
+	    (unsigned long long)n, (double)(t1 - t0) / (double)n,
+	    (double)(t2 - t1) / (double)nfind);
+	vm_map_destroy(&map);
+}
+
+static void
+test_scale(void)
+{
+	test_boot(2, NULL);
+	test_run(mt_scale_fn, NULL);
+	test_shutdown();
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_random_ops),
 	TEST_CASE(test_findspace_align),
@@ -1008,6 +1059,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_lookup),
 	TEST_CASE(test_lookup_relock),
 	TEST_CASE(test_vmspace),
+	TEST_CASE(test_scale),
 };
 
 int
