@@ -3,8 +3,8 @@
  *
  * vm_init(): the domains and the physical allocator with its page array
  * (vm_page_startup), superpage reservations, the MMU (pmap), the per-CPU
- * page caches, the
- * swap device, the page queues, objects, the touch path's counters
+ * page caches, the swap device, the page queues, objects, maps (lock
+ * ranks and counters), the touch path's counters
  * (vm_fault), and last the page daemons (they
  * start running when the CPUs do).  vm_stop() stops the daemons from a
  * kernel thread before the CPUs halt; vm_fini() undoes the rest in
@@ -19,6 +19,7 @@
 #include "kern/kassert.h"
 #include "pmap/pmap.h"
 #include "vm/vm_fault.h"
+#include "vm/vm_map.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
 #include "vm/vm_pageout.h"
@@ -57,6 +58,7 @@ static const struct boot_step vm_boot_steps[] = {
 	{ "vm_swap", vm_swap_init, vm_swap_fini, NULL },
 	{ "vm_pagequeue", vm_pagequeue_init, vm_pagequeue_fini, NULL },
 	{ "vm_object", vm_object_init, vm_object_fini, NULL },
+	{ "vm_map", vm_map_init_boot, vm_map_fini_boot, NULL },
 	{ "vm_fault", vm_fault_init, vm_fault_fini, NULL },
 	{ "vm_pageout", vm_pageout_init, vm_pageout_fini, NULL },
 	{ "vm_pageout_daemons", vm_pageout_start, NULL, vm_pageout_stop },
