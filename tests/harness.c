@@ -80,7 +80,7 @@ test_sim(void)
  * repeated name.  Returns the count; out[] points into a static copy.
  */
 int
-test_tunables(const char *const *own, const char **out, int max)
+test_env_tunables(const char *const *own, const char **out, int max)
 {
 	static char env[1024];
 	const char *s = getenv("VMLAB_TEST_TUNABLES");
@@ -127,7 +127,7 @@ test_boot_mem(
 			cfg.ncpus = atoi(s);
 	}
 	cfg.seed = harness_seed;
-	n = test_tunables(tunables, tun, 64);
+	n = test_env_tunables(tunables, tun, 64);
 	cfg.tunables = tun;
 	cfg.ntunables = n;
 	if (vmlab_boot(&cfg, err, sizeof(err)) != 0) {

@@ -52,7 +52,7 @@ const char *test_progname(void);
 uint64_t test_failures(void);
 void test_boot(int ncpus, const char *const *tunables);
 /* VMLAB_TEST_TUNABLES's words, then `own' (harness.c). */
-int test_tunables(const char *const *own, const char **out, int max);
+int test_env_tunables(const char *const *own, const char **out, int max);
 void test_shutdown(void);
 /* Runs fn(arg) in a kernel thread of the booted machine. */
 void test_run(void (*fn)(void *), void *arg);

@@ -19,6 +19,7 @@
 #include "kern/kassert.h"
 #include "pmap/pmap.h"
 #include "vm/vm_fault.h"
+#include "vm/vm_kern.h"
 #include "vm/vm_map.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
@@ -40,7 +41,7 @@ vm_tunables(void)
 	    (error = vm_swap_tunables()) != 0 ||
 	    (error = vm_pagequeue_tunables()) != 0 ||
 	    (error = vm_pageout_tunables()) != 0 ||
-	    (error = pmap_tunables()) != 0)
+	    (error = pmap_tunables()) != 0 || (error = vm_kern_tunables()) != 0)
 		return (error);
 	return (0);
 }
@@ -59,6 +60,7 @@ static const struct boot_step vm_boot_steps[] = {
 	{ "vm_pagequeue", vm_pagequeue_init, vm_pagequeue_fini, NULL },
 	{ "vm_object", vm_object_init, vm_object_fini, NULL },
 	{ "vm_map", vm_map_init_boot, vm_map_fini_boot, NULL },
+	{ "vm_kern", vm_kern_init, vm_kern_fini, vm_kern_stop },
 	{ "vm_fault", vm_fault_init, vm_fault_fini, NULL },
 	{ "vm_pageout", vm_pageout_init, vm_pageout_fini, NULL },
 	{ "vm_pageout_daemons", vm_pageout_start, NULL, vm_pageout_stop },

@@ -70,7 +70,7 @@ explore_one(const struct explore_opts *o, uint64_t seed,
 	tun[1] = jitter;
 	tun[2] = depth;
 	tun[3] = steps;
-	ntun += test_tunables(o->eo_tunables, tun + 4, 60);
+	ntun += test_env_tunables(o->eo_tunables, tun + 4, 60);
 	vmlab_config_default(&cfg);
 	cfg.backend = VMLAB_BACKEND_SIM;
 	cfg.ncpus = o->eo_ncpus;

@@ -41,14 +41,14 @@
 struct st {
 	struct vmspace *vm;
 	vm_offset_t va;
-	struct vm_object *obj;	       /* keeps the frames allocated */
-	struct vm_page *m[ST_PAGES];   /* the frames */
-	uint64_t snap[ST_PAGES];       /* after mprotect returned */
-	uint64_t started;	       /* (a) threads that accessed once */
-	uint64_t done;		       /* (a) the change has returned */
-	uint64_t stale;		       /* (a) stale accesses seen */
-	bool writers;		       /* stale_mprotect */
-	bool planted;		       /* PMAP_PLANT_NOWAIT */
+	struct vm_object *obj;	     /* keeps the frames allocated */
+	struct vm_page *m[ST_PAGES]; /* the frames */
+	uint64_t snap[ST_PAGES];     /* after mprotect returned */
+	uint64_t started;	     /* (a) threads that accessed once */
+	uint64_t done;		     /* (a) the change has returned */
+	uint64_t stale;		     /* (a) stale accesses seen */
+	bool writers;		     /* stale_mprotect */
+	bool planted;		     /* PMAP_PLANT_NOWAIT */
 };
 
 struct st_thread {
@@ -151,7 +151,8 @@ st_body(void *arg)
 		CHECK(vm_mprotect(&s->vm->vm_map, s->va, ptoa(ST_PAGES),
 			  VM_PROT_READ) == 0);
 		for (p = 0; p < ST_PAGES; p++)
-			s->snap[p] = *(volatile uint64_t *)vm_page_dmap(s->m[p]);
+			s->snap[p] =
+			    *(volatile uint64_t *)vm_page_dmap(s->m[p]);
 	} else {
 		CHECK(vm_munmap(&s->vm->vm_map, s->va, ptoa(ST_PAGES)) == 0);
 		for (p = 0; p < ST_PAGES; p++) {
@@ -192,8 +193,8 @@ st_explore(const char *name, struct st *s, int seeds, bool expect_fail)
 
 	explore(&o, st_body, NULL, s, &r);
 	if (expect_fail)
-		CHECKF(r.er_failed > 0,
-		    "%s: the planted bug escaped %d seeds", name, r.er_runs);
+		CHECKF(r.er_failed > 0, "%s: the planted bug escaped %d seeds",
+		    name, r.er_runs);
 	else
 		CHECKF(r.er_failed == 0, "%s: %d of %d seeds failed", name,
 		    r.er_failed, r.er_runs);
@@ -311,12 +312,11 @@ sf_body(void *arg)
 		return;
 	vmspace_switch(f->parent);
 	f->shared = f->priv = 0;
-	CHECK(vm_mmap(&f->parent->vm_map, &f->shared, ptoa(SF_PAGES),
-		  VM_PROT_RW, VM_PROT_ALL, MAP_ANON | MAP_SHARED, NULL,
-		  0) == 0);
-	CHECK(vm_mmap(&f->parent->vm_map, &f->priv, ptoa(SF_PAGES),
-		  VM_PROT_RW, VM_PROT_ALL, MAP_ANON | MAP_PRIVATE, NULL,
-		  0) == 0);
+	CHECK(
+	    vm_mmap(&f->parent->vm_map, &f->shared, ptoa(SF_PAGES), VM_PROT_RW,
+		VM_PROT_ALL, MAP_ANON | MAP_SHARED, NULL, 0) == 0);
+	CHECK(vm_mmap(&f->parent->vm_map, &f->priv, ptoa(SF_PAGES), VM_PROT_RW,
+		  VM_PROT_ALL, MAP_ANON | MAP_PRIVATE, NULL, 0) == 0);
 	for (i = 0; i < SF_PAGES; i++)
 		CHECK(ustore(f->priv + ptoa(i), 8, sf_tag(0, i)) == 0);
 	for (k = 0; k < n; k++) {
@@ -368,8 +368,8 @@ test_forks(void)
 	o.eo_seeds = 6;
 	o.eo_physmem = 32 << 20;
 	explore(&o, sf_body, NULL, &f, &r);
-	CHECKF(r.er_failed == 0, "64 CPUs: %d of %d seeds failed",
-	    r.er_failed, r.er_runs);
+	CHECKF(r.er_failed == 0, "64 CPUs: %d of %d seeds failed", r.er_failed,
+	    r.er_runs);
 }
 
 static const struct test_case cases[] = {

@@ -68,10 +68,10 @@ vf_mmap_anon(struct vmspace *vm, vm_offset_t npages)
 	vm_offset_t va = 0;
 	int error;
 
-	error = vm_mmap(&vm->vm_map, &va, ptoa(npages), VM_PROT_RW,
-	    VM_PROT_ALL, MAP_ANON | MAP_PRIVATE, NULL, 0);
-	CHECKF(error == 0, "mmap of %llu pages: %d",
-	    (unsigned long long)npages, error);
+	error = vm_mmap(&vm->vm_map, &va, ptoa(npages), VM_PROT_RW, VM_PROT_ALL,
+	    MAP_ANON | MAP_PRIVATE, NULL, 0);
+	CHECKF(error == 0, "mmap of %llu pages: %d", (unsigned long long)npages,
+	    error);
 	return (error == 0 ? va : 0);
 }
 
@@ -280,8 +280,8 @@ vf_chain_fn(void *arg)
 	if (v[VF_DEPTH] == NULL)
 		goto out;
 	len = vf_chain_length(v[VF_DEPTH], va);
-	CHECKF(len >= VF_DEPTH, "chain of %d objects at depth %d", len,
-	    VF_DEPTH);
+	CHECKF(
+	    len >= VF_DEPTH, "chain of %d objects at depth %d", len, VF_DEPTH);
 	/* The ancestors exit; the descendant's chain folds up. */
 	vmspace_switch(v[VF_DEPTH]);
 	for (d = 0; d < VF_DEPTH; d++) {
@@ -289,11 +289,10 @@ vf_chain_fn(void *arg)
 		v[d] = NULL;
 	}
 	len = vf_chain_length(v[VF_DEPTH], va);
-	CHECKF(len <= 2, "chain of %d objects after the ancestors exited",
-	    len);
+	CHECKF(len <= 2, "chain of %d objects after the ancestors exited", len);
 	for (i = 0; i < VF_CHAIN_PAGES; i++)
-		bad += vf_load(va + ptoa(i), &error) !=
-		    vf_chain_want(VF_DEPTH, i);
+		bad +=
+		    vf_load(va + ptoa(i), &error) != vf_chain_want(VF_DEPTH, i);
 	CHECKF(bad == 0, "%d reads wrong after the collapse", bad);
 	vf_check(v[VF_DEPTH]);
 out:
@@ -364,15 +363,20 @@ vf_iso_op(struct vf_iso *fi, int k, uint64_t r, uint64_t op)
 		fi->want[k][i] = vf_tag((uint64_t)(fi->id * 64 + k), i, op);
 		CHECK(ustore(fi->va + ptoa(i), 8, fi->want[k][i]) == 0);
 		break;
-	case 8: case 9: case 10: case 11: case 12:
+	case 8:
+	case 9:
+	case 10:
+	case 11:
+	case 12:
 		vf_iso_read(fi, k, i);
 		break;
 	case 13: /* a fresh mapping over a range: zeros */
 		n = 1 + (r >> 20) % 8;
 		if (i + n > VF_ISO_PAGES)
 			n = VF_ISO_PAGES - i;
-		CHECK(vm_mmap(&fi->vm[k]->vm_map, &(vm_offset_t) { fi->va +
-			  ptoa(i) }, ptoa(n), VM_PROT_RW, VM_PROT_ALL,
+		CHECK(vm_mmap(&fi->vm[k]->vm_map,
+			  &(vm_offset_t) { fi->va + ptoa(i) }, ptoa(n),
+			  VM_PROT_RW, VM_PROT_ALL,
 			  MAP_ANON | MAP_PRIVATE | MAP_FIXED, NULL, 0) == 0);
 		for (j = i; j < i + n; j++)
 			fi->want[k][j] = 0;
@@ -412,8 +416,8 @@ vf_iso_thread(void *arg)
 			return;
 		va = 0;
 		CHECK(vm_mmap(&fi->vm[k]->vm_map, &va, ptoa(VF_ISO_PAGES),
-			  VM_PROT_RW, VM_PROT_ALL, MAP_ANON | MAP_PRIVATE,
-			  NULL, 0) == 0);
+			  VM_PROT_RW, VM_PROT_ALL, MAP_ANON | MAP_PRIVATE, NULL,
+			  0) == 0);
 		/* Every vmspace maps its region at the same address. */
 		CHECK(k == 0 || va == fi->va);
 		fi->va = va;
@@ -545,8 +549,8 @@ vf_exec_fn(void *arg)
 	char err[256];
 	int error;
 
-	error = vm_object_vnode_open(fe->path, VF_TEXT + VF_DATA,
-	    &img.vi_object, err, sizeof(err));
+	error = vm_object_vnode_open(
+	    fe->path, VF_TEXT + VF_DATA, &img.vi_object, err, sizeof(err));
 	CHECKF(error == 0, "open: %s", err);
 	if (error != 0)
 		return;
@@ -645,8 +649,8 @@ vf_kmem_fn(void *arg)
 	CHECKF(bulk ? sd == 1 : sd == VF_KMEM_PAGES,
 	    "bulk_remove=%d: %llu shootdowns for %d pages", bulk,
 	    (unsigned long long)sd, VF_KMEM_PAGES);
-	CHECK(vm_test_stat("vm.pmap.invalidated_pages") - inv0 >=
-	    VF_KMEM_PAGES);
+	CHECK(
+	    vm_test_stat("vm.pmap.invalidated_pages") - inv0 >= VF_KMEM_PAGES);
 	CHECK(uload(va, 8, &v) == EFAULT);
 	CHECK(pmap_check(kernel_pmap) == 0);
 }

@@ -32,6 +32,7 @@ struct md_ipi_req {
 	void (*ir_fn)(void *);
 	void *ir_arg;
 	uint32_t *ir_remaining; /* sender's count, or NULL: free this */
+	uint64_t ir_due;	/* sim: taken from this virtual time on */
 };
 
 struct md_cpu {
@@ -328,6 +329,63 @@ md_ipi_pending(int cpu)
 	    __atomic_load_n(&md_cpus[cpu].mc_ipi_head, __ATOMIC_ACQUIRE) != 0);
 }
 
+/*
+ * Sim: puts back the requests of `fifo' still in flight (one host thread
+ * runs the simulated machine, so plain list surgery is safe) and returns
+ * those due now, in order.
+ */
+static struct md_ipi_req *
+md_ipi_hold_early(struct md_cpu *c, struct md_ipi_req *fifo)
+{
+	struct md_ipi_req *r, *next, *due = NULL, **tail = &due, *early = NULL;
+	uint64_t now = md_nanotime();
+
+	for (r = fifo; r != NULL; r = next) {
+		next = r->ir_next;
+		if (r->ir_due <= now) {
+			r->ir_next = NULL;
+			*tail = r;
+			tail = &r->ir_next;
+		} else {
+			/* Pushed back LIFO: the next poll reverses them. */
+			r->ir_next = early;
+			early = r;
+		}
+	}
+	if (early != NULL) {
+		for (r = early; r->ir_next != NULL; r = r->ir_next)
+			;
+		r->ir_next = (struct md_ipi_req *)c->mc_ipi_head;
+		c->mc_ipi_head = (uintptr_t)early;
+	}
+	return (due);
+}
+
+bool
+md_ipi_ready(int cpu, uint64_t now)
+{
+	struct md_ipi_req *r;
+
+	for (r = (struct md_ipi_req *)md_cpus[cpu].mc_ipi_head; r != NULL;
+	     r = r->ir_next)
+		if (r->ir_due <= now)
+			return (true);
+	return (false);
+}
+
+uint64_t
+md_ipi_next_due(int cpu)
+{
+	struct md_ipi_req *r;
+	uint64_t due = 0;
+
+	for (r = (struct md_ipi_req *)md_cpus[cpu].mc_ipi_head; r != NULL;
+	     r = r->ir_next)
+		if (due == 0 || r->ir_due < due)
+			due = r->ir_due;
+	return (due);
+}
+
 void
 md_ipi_poll(void)
 {
@@ -350,6 +408,8 @@ md_ipi_poll(void)
 		r->ir_next = fifo;
 		fifo = r;
 	}
+	if (md_sim_enabled)
+		fifo = md_ipi_hold_early(c, fifo);
 	for (r = fifo; r != NULL; r = next) {
 		next = r->ir_next;
 		pcpu_add_64(&c->mc_ipis, 1);
@@ -375,8 +435,12 @@ md_ipi_push(int cpu, struct md_ipi_req *r)
 	struct md_cpu *c = &md_cpus[cpu];
 	uintptr_t head;
 
-	if (md_sim_enabled)
+	if (md_sim_enabled) {
 		md_backend->mb_ipi_cost(true);
+		r->ir_due = md_backend->mb_ipi_due != NULL
+		    ? md_backend->mb_ipi_due()
+		    : 0;
+	}
 	head = atomic_load_ptr(&c->mc_ipi_head);
 	do {
 		r->ir_next = (struct md_ipi_req *)head;
