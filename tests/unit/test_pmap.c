@@ -506,6 +506,7 @@ static void
 pt_watcher(void *arg)
 {
 	struct pt_sd *sd = arg;
+	int i;
 
 	CHECK(pmap_tlb_fill(sd->sd_pm, PT_UVA, VM_PROT_READ) != NULL);
 	CHECK(pmap_tlb_lookup(PT_UVA, VM_PROT_READ) != NULL);
@@ -519,6 +520,10 @@ pt_watcher(void *arg)
 			md_cpu_relax();
 	}
 	sd->sd_held = pt_tlb_holds(PT_UVA);
+	/* The IPI may still be in flight (sim): poll until it lands. */
+	for (i = 0; i < 1000 && pmap_tlb_lookup(PT_UVA, VM_PROT_READ) != NULL;
+	     i++)
+		md_spin_delay(100);
 	sd->sd_miss = pmap_tlb_lookup(PT_UVA, VM_PROT_READ) == NULL;
 	atomic_store_rel_int(&sd->sd_done, 1);
 }
