@@ -232,9 +232,12 @@ vm_object_allocate(int type, vm_pindex_t size)
 	VM_ASSERT(type == OBJT_DEFAULT || type == OBJT_SWAP ||
 		type == OBJT_PHYS || type == OBJT_VNODE,
 	    ("%s: type %d", __func__, type));
+	static uint64_t next_id;
+
 	if ((obj = vm_object_alloc_struct()) == NULL)
 		return (NULL);
 	vm_object_init_struct(obj, type, size);
+	obj->id = atomic_fetchadd_64(&next_id, 1) + 1;
 	return (obj);
 }
 

@@ -86,6 +86,8 @@ struct vm_object {
 	struct md_disk *vn_disk;	   /* (c) OBJT_VNODE: the file */
 	uint64_t vn_size;		   /* (c) OBJT_VNODE: bytes */
 	LIST_ENTRY(vm_object) object_list; /* (t) all or free objects */
+	uint64_t id; /* (c) this incarnation's number: structs are reused,
+			so pointer equality alone cannot tell (reservations) */
 };
 
 /*

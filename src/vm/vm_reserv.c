@@ -131,7 +131,8 @@ vm_reserv_lookup(struct vm_object *object, vm_pindex_t first)
 
 	mtx_lock_spin(vm_reserv_hash_lock(b));
 	LIST_FOREACH (rv, &vm_reserv_hash[b], rv_hashq)
-		if (rv->rv_object == object && rv->rv_pindex == first)
+		if (rv->rv_object == object && rv->rv_pindex == first &&
+		    rv->rv_objid == object->id)
 			break;
 	mtx_unlock_spin(vm_reserv_hash_lock(b));
 	return (rv);
@@ -149,6 +150,7 @@ vm_reserv_activate(
 		(void *)rv, (void *)rv->rv_object, rv->rv_popcnt));
 	mtx_lock_spin(vm_reserv_hash_lock(b));
 	rv->rv_object = object;
+	rv->rv_objid = object->id;
 	rv->rv_pindex = first;
 	LIST_INSERT_HEAD(&vm_reserv_hash[b], rv, rv_hashq);
 	mtx_unlock_spin(vm_reserv_hash_lock(b));
@@ -166,6 +168,7 @@ vm_reserv_deactivate(struct vm_reserv *rv)
 	mtx_lock_spin(vm_reserv_hash_lock(b));
 	LIST_REMOVE(rv, rv_hashq);
 	rv->rv_object = NULL;
+	rv->rv_objid = 0;
 	rv->rv_pindex = 0;
 	mtx_unlock_spin(vm_reserv_hash_lock(b));
 	vm_rvd[rv->rv_domain].rd_active--;
@@ -298,7 +301,8 @@ vm_reserv_alloc_from(struct vm_reserv *rv, struct vm_object *object,
 	int i = (int)(pindex - first);
 
 	vm_domain_free_lock(vmd);
-	if (rv->rv_object != object || rv->rv_pindex != first) {
+	if (rv->rv_object != object || rv->rv_pindex != first ||
+	    rv->rv_objid != object->id) {
 		vm_domain_free_unlock(vmd);
 		*stale = true;
 		return (NULL);
@@ -475,6 +479,7 @@ vm_reserv_check_one(
 {
 	struct vm_page *m;
 	uint64_t pop = 0;
+	bool orphan;
 	int i;
 
 	for (i = 0; i < VM_LEVEL_0_NPAGES / 64; i++)
@@ -491,9 +496,14 @@ vm_reserv_check_one(
 	rc->rc_free_pages += VM_LEVEL_0_NPAGES - pop;
 	rc->rc_partpop += pop < VM_LEVEL_0_NPAGES;
 	rc->rc_fullpop += pop == VM_LEVEL_0_NPAGES;
+	/*
+	 * A reservation of a dead incarnation (its object struct reused,
+	 * batched frees of its pages pending) is no longer hashed for it.
+	 */
+	orphan = rv->rv_objid != rv->rv_object->id;
 	if (pop != rv->rv_popcnt || pop == 0 || rv->rv_pages == NULL ||
 	    rv->rv_inpartpopq != (pop < VM_LEVEL_0_NPAGES) ||
-	    vm_reserv_lookup(rv->rv_object, rv->rv_pindex) != rv)
+	    (!orphan && vm_reserv_lookup(rv->rv_object, rv->rv_pindex) != rv))
 		vm_check_fail(nerrp,
 		    "reserv: %p (object %p pindex %llu): popmap %llu, count "
 		    "%u, queued %d, hashed %d",
@@ -501,7 +511,8 @@ vm_reserv_check_one(
 		    (unsigned long long)rv->rv_pindex, (unsigned long long)pop,
 		    rv->rv_popcnt, rv->rv_inpartpopq,
 		    vm_reserv_lookup(rv->rv_object, rv->rv_pindex) == rv);
-	for (i = 0; i < VM_LEVEL_0_NPAGES && rv->rv_pages != NULL; i++) {
+	for (i = 0; i < VM_LEVEL_0_NPAGES && rv->rv_pages != NULL && !orphan;
+	     i++) {
 		m = &rv->rv_pages[i];
 		if (vm_reserv_is_populated(rv, i) &&
 		    (m->object != rv->rv_object ||

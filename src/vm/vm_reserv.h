@@ -20,7 +20,12 @@
  * whole block.
  *
  * Reservations of an object are found through a hash table keyed by
- * (object, first pindex), with striped spin locks.
+ * (object, first pindex), with striped spin locks.  A reservation also
+ * records its object's incarnation (id): an object dies while pages of
+ * it may still wait for a batched free, and the reused object struct must
+ * not find that reservation (its pages are populated by the dead one).
+ * Such a reservation serves nothing more and returns its block when its
+ * last page is freed.
  *
  * Locking key:
  *	(c) constant after boot
@@ -45,6 +50,7 @@ struct vm_reserv {
 	LIST_ENTRY(vm_reserv) rv_hashq;	    /* (h) hash chain */
 	TAILQ_ENTRY(vm_reserv) rv_partpopq; /* (f) partially populated */
 	struct vm_object *rv_object;	    /* (f,h) NULL: inactive */
+	uint64_t rv_objid;		    /* (f,h) rv_object's id */
 	vm_pindex_t rv_pindex;		    /* (f,h) first pindex */
 	struct vm_page *rv_pages;	    /* (c) first page of the frame */
 	uint32_t rv_popcnt;		    /* (f) populated pages */
