@@ -88,18 +88,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FT_RUNS 3	  /* timed runs after the warm-up; the median */
-#define FT_HIT_PAGES 4	  /* pages of the TLB-hit loop */
-#define FT_ISO_PAGES 16	  /* pages each owner writes (isolation) */
-#define FT_MAXPROCS 64	  /* --procs */
-#define FT_MAXCPUS 1024	  /* parked threads of the shootdown step */
-#define FT_STALE_WARM 64  /* reader loads before the munmap */
+#define FT_RUNS 3		 /* timed runs after the warm-up; the median */
+#define FT_HIT_PAGES 4		 /* pages of the TLB-hit loop */
+#define FT_ISO_PAGES 16		 /* pages each owner writes (isolation) */
+#define FT_MAXPROCS 64		 /* --procs */
+#define FT_MAXCPUS 1024		 /* parked threads of the shootdown step */
+#define FT_STALE_WARM 64	 /* reader loads before the munmap */
 #define FT_STALE_MAXAFTER 100000 /* reader loads after the poison at most */
 #define FT_GOOD 0x600d600d600d600dull
 #define FT_POISON 0xdeadbeefdeadbeefull
 
 /* The word an owner (0: parent, k + 1: child k) writes into page i. */
-#define FT_TAG(owner, i)                                                      \
+#define FT_TAG(owner, i)                                                       \
 	(0x7666000000000000ull | ((uint64_t)(owner) << 32) | (uint64_t)(i))
 #define FT_TAG_OWNER(w) ((int)(((w) >> 32) & 0xffff))
 #define FT_IS_TAG(w) (((w) >> 48) == 0x7666)
@@ -223,8 +223,8 @@ ft_zero_fill(struct scen_ctx *ctx, struct vm_map *map, uint64_t npages,
 
 /* One run of step 3: ns per copy-on-write fault of the child. */
 static int
-ft_cow_once(struct scen_ctx *ctx, struct vmspace *vm, uint64_t npages,
-    uint64_t *nsp)
+ft_cow_once(
+    struct scen_ctx *ctx, struct vmspace *vm, uint64_t npages, uint64_t *nsp)
 {
 	struct vmspace *child;
 	uint64_t t0, bad;
@@ -270,8 +270,7 @@ fail_unmap:
 
 /* Step 3: the median per page in *cowp. */
 static int
-ft_cow(struct scen_ctx *ctx, struct vmspace *vm, uint64_t npages,
-    double *cowp)
+ft_cow(struct scen_ctx *ctx, struct vmspace *vm, uint64_t npages, double *cowp)
 {
 	double v[FT_RUNS];
 	uint64_t ns;
@@ -293,8 +292,8 @@ ft_cow(struct scen_ctx *ctx, struct vmspace *vm, uint64_t npages,
  * loads that failed or did not find the page's tag.  Returns the ns.
  */
 static uint64_t
-ft_load_loop(vm_offset_t va, uint64_t stride, const uint32_t *perm,
-    uint64_t n, uint64_t iters, uint64_t *badp)
+ft_load_loop(vm_offset_t va, uint64_t stride, const uint32_t *perm, uint64_t n,
+    uint64_t iters, uint64_t *badp)
 {
 	uint64_t i, p, w, t0, bad = 0;
 
@@ -395,13 +394,13 @@ ft_host(uint64_t npages)
 
 /* Step 7. */
 struct ft_iso {
-	struct vmspace *fi_vm;	  /* (c) this owner's vmspace */
-	vm_offset_t fi_va;	  /* (c) the 2 * FT_ISO_PAGES pages */
-	int fi_owner;		  /* (c) 1 + child index */
-	int fi_nprocs;		  /* (c) children */
-	bool fi_read;		  /* (c) phase 2 */
-	uint64_t fi_violations;	  /* (t) found by this owner */
-	uint64_t fi_errors;	  /* (t) accesses that failed */
+	struct vmspace *fi_vm;	/* (c) this owner's vmspace */
+	vm_offset_t fi_va;	/* (c) the 2 * FT_ISO_PAGES pages */
+	int fi_owner;		/* (c) 1 + child index */
+	int fi_nprocs;		/* (c) children */
+	bool fi_read;		/* (c) phase 2 */
+	uint64_t fi_violations; /* (t) found by this owner */
+	uint64_t fi_errors;	/* (t) accesses that failed */
 };
 
 /* Whether owner (>= 1) writes page i of the second half. */
@@ -463,8 +462,7 @@ ft_iso_main(void *arg)
 		ft_iso_check(fi);
 	else
 		for (i = 0; i < 2 * FT_ISO_PAGES; i++) {
-			if (ft_iso_expect(fi->fi_owner, fi->fi_nprocs, i) ==
-			    0)
+			if (ft_iso_expect(fi->fi_owner, fi->fi_nprocs, i) == 0)
 				continue;
 			if (ustore(fi->fi_va + ptoa(i), 8,
 				FT_TAG(fi->fi_owner, i)) != 0)
@@ -482,9 +480,9 @@ ft_iso_phase(struct ft_iso *fi, int nprocs, bool read)
 
 	for (n = 0; n < nprocs; n++) {
 		fi[n].fi_read = read;
-		if ((error = kthread_create(ft_iso_main, &fi[n],
-			 n % md_ncpus(), KTHR_BOUND | KTHR_JOINABLE, &td[n],
-			 "ftiso%d", n)) != 0)
+		if ((error = kthread_create(ft_iso_main, &fi[n], n % md_ncpus(),
+			 KTHR_BOUND | KTHR_JOINABLE, &td[n], "ftiso%d", n)) !=
+		    0)
 			break;
 	}
 	for (k = 0; k < n; k++)
@@ -494,8 +492,8 @@ ft_iso_phase(struct ft_iso *fi, int nprocs, bool read)
 
 /* Step 7: the violations found in *violp. */
 static int
-ft_isolation(struct scen_ctx *ctx, struct vmspace *vm, int nprocs,
-    uint64_t *violp)
+ft_isolation(
+    struct scen_ctx *ctx, struct vmspace *vm, int nprocs, uint64_t *violp)
 {
 	struct ft_iso *fi, parent;
 	vm_offset_t va;
@@ -584,7 +582,8 @@ ft_reader_main(void *arg)
 		else if (w != FT_GOOD)
 			fr->fr_wrong++;
 		/* Relaxed: a progress count the main thread polls. */
-		atomic_store_64(&fr->fr_loads, atomic_load_64(&fr->fr_loads) + 1);
+		atomic_store_64(
+		    &fr->fr_loads, atomic_load_64(&fr->fr_loads) + 1);
 		if (seen && ++after == FT_STALE_MAXAFTER)
 			break;
 	}
@@ -593,8 +592,8 @@ ft_reader_main(void *arg)
 
 /* One round of step 8 with the reader on CPU `cpu'; stale reads added. */
 static int
-ft_stale_round(struct scen_ctx *ctx, struct vmspace *vm, int cpu,
-    uint64_t *stalep)
+ft_stale_round(
+    struct scen_ctx *ctx, struct vmspace *vm, int cpu, uint64_t *stalep)
 {
 	struct ft_reader fr;
 	struct vm_object *obj;
@@ -656,8 +655,7 @@ out:
 
 /* Step 8: stale reads over `rounds' rounds (another CPU than ours). */
 static int
-ft_stale(struct scen_ctx *ctx, struct vmspace *vm, int rounds,
-    uint64_t *stalep)
+ft_stale(struct scen_ctx *ctx, struct vmspace *vm, int rounds, uint64_t *stalep)
 {
 	int r, error, cpu = (curcpu + 1) % md_ncpus();
 
@@ -792,8 +790,8 @@ ft_shootdown(struct scen_ctx *ctx, struct vmspace *vm, int rounds,
 		n++;
 	}
 	ft_wait_for(&fp.fp_ready, fp.fp_n, "ftready");
-	if (error == 0 && (error = ft_sd_measure(&vm->vm_map, rounds, range,
-			       sd)) != 0)
+	if (error == 0 &&
+	    (error = ft_sd_measure(&vm->vm_map, rounds, range, sd)) != 0)
 		ft_fail(ctx, "shootdown: munmap", error);
 	atomic_store_int(&fp.fp_release, 1);
 	wakeup(&fp.fp_release);
@@ -825,8 +823,8 @@ ft_costs(struct scen_ctx *ctx, struct vmspace *vm, double fig[8])
 	uint64_t npages = (uint64_t)scen_opt(ctx, "pages", 0);
 	int error;
 
-	if ((error = ft_zero_fill(ctx, &vm->vm_map, npages, &fig[0],
-		 &fig[1])) != 0 ||
+	if ((error = ft_zero_fill(
+		 ctx, &vm->vm_map, npages, &fig[0], &fig[1])) != 0 ||
 	    (error = ft_cow(ctx, vm, npages, &fig[2])) != 0 ||
 	    (error = ft_tlb(ctx, &vm->vm_map,
 		 (uint64_t)scen_opt(ctx, "iters", 0),
@@ -844,10 +842,10 @@ ft_report_costs(struct scen_ctx *ctx, const double fig[8])
 	fprintf(ctx->sx_out,
 	    "\n  %llu pages per run, median of %d runs, %s ns\n",
 	    (unsigned long long)scen_opt(ctx, "pages", 0), FT_RUNS, clock);
-	ft_row(ctx, "zero-fill fault (mmap + touch), per page",
-	    "zero_fill_ns", fig[0], "ns", NULL);
-	ft_row(ctx, "copy-on-write fault, per page", "cow_ns", fig[2], "ns",
-	    NULL);
+	ft_row(ctx, "zero-fill fault (mmap + touch), per page", "zero_fill_ns",
+	    fig[0], "ns", NULL);
+	ft_row(
+	    ctx, "copy-on-write fault, per page", "cow_ns", fig[2], "ns", NULL);
 	ft_row(ctx, "munmap of a populated range, per page", "munmap_ns",
 	    fig[1], "ns", NULL);
 	ft_row(ctx, "load, TLB hit", "tlb_hit_load_ns", fig[3], "ns",
@@ -856,15 +854,14 @@ ft_report_costs(struct scen_ctx *ctx, const double fig[8])
 	    "", "(about 0)");
 	ft_row(ctx, "load, TLB miss (page-table walk)", "tlb_miss_load_ns",
 	    fig[5], "ns", "target <= 40");
-	ft_row(ctx, "  TLB fills per load", "tlb_miss_fills_per_load",
-	    fig[6], "", "(about 1)");
+	ft_row(ctx, "  TLB fills per load", "tlb_miss_fills_per_load", fig[6],
+	    "", "(about 1)");
 	ft_row(ctx, "host kernel mmap + touch + munmap, per page",
 	    "host_kernel_touch_ns", fig[7], "ns",
 	    ctx->sx_sim ? "(host time)" : NULL);
 	if (fig[0] > 0 && fig[7] > 0) {
 		ft_row(ctx, "zero-fill vs host kernel (host/ours)",
-		    "zero_fill_vs_host", fig[7] / fig[0], "x",
-		    "target >= 10");
+		    "zero_fill_vs_host", fig[7] / fig[0], "x", "target >= 10");
 		if (ctx->sx_sim)
 			fprintf(ctx->sx_out,
 			    "  (simulated machine: our virtual ns against the "
@@ -878,15 +875,14 @@ ft_report_sd(struct scen_ctx *ctx, const struct ft_sd *sd, uint64_t range)
 	char key[64], label[64];
 	int n = md_ncpus();
 
-	fprintf(ctx->sx_out, "\n  shootdowns, vmspace active on all %d CPUs\n",
-	    n);
-	ft_row(ctx, "munmap of 1 page", "shootdown_ns", sd->sd_ns, "ns",
-	    NULL);
+	fprintf(
+	    ctx->sx_out, "\n  shootdowns, vmspace active on all %d CPUs\n", n);
+	ft_row(ctx, "munmap of 1 page", "shootdown_ns", sd->sd_ns, "ns", NULL);
 	snprintf(label, sizeof(label), "munmap of %llu pages",
 	    (unsigned long long)range);
 	ft_row(ctx, label, "shootdown_range_ns", sd->sd_range_ns, "ns", NULL);
-	ft_row(ctx, "IPIs per shootdown", "shootdown_ipis", sd->sd_ipis, "",
-	    NULL);
+	ft_row(
+	    ctx, "IPIs per shootdown", "shootdown_ipis", sd->sd_ipis, "", NULL);
 	ft_row(ctx, "shootdowns per munmap", "shootdowns_per_munmap",
 	    sd->sd_per_unmap, "", NULL);
 	/* The same under names of this CPU count (this run's report only). */
@@ -907,8 +903,7 @@ ft_checks(struct scen_ctx *ctx, struct vmspace *vm)
 	struct ft_sd sd;
 
 	fprintf(ctx->sx_out, "\n");
-	if (ft_isolation(ctx, vm, (int)scen_opt(ctx, "procs", 0), &viol) ==
-	    0) {
+	if (ft_isolation(ctx, vm, (int)scen_opt(ctx, "procs", 0), &viol) == 0) {
 		ft_row(ctx, "isolation violations", "isolation_violations",
 		    (double)viol, "", "must be 0");
 		if (viol != 0)
