@@ -92,7 +92,6 @@
 #define FT_HIT_PAGES 4		 /* pages of the TLB-hit loop */
 #define FT_ISO_PAGES 16		 /* pages each owner writes (isolation) */
 #define FT_MAXPROCS 64		 /* --procs */
-#define FT_MAXCPUS 1024		 /* parked threads of the shootdown step */
 #define FT_STALE_WARM 64	 /* reader loads before the munmap */
 #define FT_STALE_MAXAFTER 100000 /* reader loads after the poison at most */
 #define FT_GOOD 0x600d600d600d600dull
