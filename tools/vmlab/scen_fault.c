@@ -965,7 +965,7 @@ const struct scenario scen_fault = {
 		INT64_MAX, false, NULL },
 	    { "tlb-pages", "pages the TLB-miss loop strides over (more than "
 			   "the TLB holds)",
-		"4096", 16, 1 << 20, false, NULL },
+		"1024", 16, 1 << 20, false, NULL },
 	    { "procs", "forked vmspaces of the isolation check", "8", 1,
 		FT_MAXPROCS, false, NULL },
 	    { "rounds", "munmaps of the stale-TLB check and of each "
