@@ -7,7 +7,7 @@ RUN_ARGS ?= run micro
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all run test test-asan test-tsan format format-check bench clean release debug install
+.PHONY: all run test test-asan test-tsan test-pmap-policies format format-check bench clean release debug install
 
 all: release
 
@@ -41,6 +41,18 @@ test-tsan:
 	$(call configure,tsan,Debug,-DVMLAB_INVARIANTS=ON -DVMLAB_SANITIZE=tsan)
 	cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	    VMLAB_TEST_SCALE=sanitizer $(CTEST) --output-on-failure -j $(JOBS)
+
+# The whole debug suite once per pv list lock policy and pv chunk LRU
+# (make test runs the address-space tests under every pair already).
+PMAP_POLICIES = global:global global:domain hashed:global hashed:domain \
+    superpage:global superpage:domain
+test-pmap-policies: debug
+	@for p in $(PMAP_POLICIES); do \
+	    lock=$${p%%:*}; lru=$${p##*:}; \
+	    echo "== vm.pmap.pv_lock=$$lock vm.pmap.pv_chunk_lru=$$lru"; \
+	    (cd build/debug && VMLAB_TEST_TUNABLES="vm.pmap.pv_lock=$$lock vm.pmap.pv_chunk_lru=$$lru" \
+	        $(CTEST) --output-on-failure -j $(JOBS) -E '_pv_') || exit 1; \
+	done
 
 # Release build of what is installed (the libraries and the CLI) for
 # PREFIX, then the libraries, headers, CLI, man pages, example, CMake

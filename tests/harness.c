@@ -73,10 +73,42 @@ test_sim(void)
 	return (s != NULL && strcmp(s, "sim") == 0);
 }
 
+/*
+ * The tunables a test boots with: VMLAB_TEST_TUNABLES from the environment
+ * (space-separated name=value words, e.g. the pmap's pv lock policy for a
+ * whole-suite run under each), then the test's own, which win on a
+ * repeated name.  Returns the count; out[] points into a static copy.
+ */
+int
+test_env_tunables(const char *const *own, const char **out, int max)
+{
+	static char env[1024];
+	const char *s = getenv("VMLAB_TEST_TUNABLES");
+	char *w;
+	int n = 0, i;
+
+	if (s != NULL && strlen(s) < sizeof(env)) {
+		strcpy(env, s);
+		for (w = env; *w != '\0' && n < max;) {
+			if (*w == ' ') {
+				*w++ = '\0';
+				continue;
+			}
+			out[n++] = w;
+			while (*w != '\0' && *w != ' ')
+				w++;
+		}
+	}
+	for (i = 0; own != NULL && own[i] != NULL && n < max; i++)
+		out[n++] = own[i];
+	return (n);
+}
+
 void
 test_boot_mem(
     int ncpus, int ndomains, uint64_t physmem, const char *const *tunables)
 {
+	static const char *tun[64];
 	struct vmlab_config cfg;
 	const char *s;
 	char err[256];
@@ -95,10 +127,8 @@ test_boot_mem(
 			cfg.ncpus = atoi(s);
 	}
 	cfg.seed = harness_seed;
-	if (tunables != NULL)
-		while (tunables[n] != NULL)
-			n++;
-	cfg.tunables = tunables;
+	n = test_env_tunables(tunables, tun, 64);
+	cfg.tunables = tun;
 	cfg.ntunables = n;
 	if (vmlab_boot(&cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "test_boot: %s\n", err);

@@ -51,6 +51,8 @@ const char *test_progname(void);
 /* Checks failed so far in the current case. */
 uint64_t test_failures(void);
 void test_boot(int ncpus, const char *const *tunables);
+/* VMLAB_TEST_TUNABLES's words, then `own' (harness.c). */
+int test_env_tunables(const char *const *own, const char **out, int max);
 void test_shutdown(void);
 /* Runs fn(arg) in a kernel thread of the booted machine. */
 void test_run(void (*fn)(void *), void *arg);

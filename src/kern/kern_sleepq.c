@@ -204,7 +204,14 @@ sleepq_wait(void)
 	struct thread *td = curthread;
 	uintptr_t wchan = atomic_load_ptr(&td->td_wchan);
 
-	witness_assert_nosleep("sleepq_wait");
+	/*
+	 * Blocking on a lock (a turnstile channel, TS_WCHAN) is not
+	 * sleeping: a thread holding a mutex may block on another lock, as
+	 * on FreeBSD's turnstiles (the order checker vets the pair, and
+	 * refuses a sleepable lock under a non-sleepable one).
+	 */
+	if ((wchan & 1) == 0)
+		witness_assert_nosleep("sleepq_wait");
 	atomic_store_int(&td->td_state, TDS_SLEEPING);
 	sleepq_release((const void *)wchan);
 	sched_switch();

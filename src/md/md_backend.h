@@ -34,6 +34,11 @@ struct md_backend {
 	void (*mb_ctx_self)(struct md_ctx *ctx);
 	/* An IPI was posted to / handled by a CPU (costs, sim). */
 	void (*mb_ipi_cost)(bool send);
+	/*
+	 * When an IPI posted now may be taken (sim: its flight time); NULL:
+	 * at once.  md_ipi_poll() leaves a request pending until then.
+	 */
+	uint64_t (*mb_ipi_due)(void);
 };
 
 extern const struct md_backend md_host_backend;
@@ -54,6 +59,12 @@ void md_ctx_self_host(struct md_ctx *ctx);
 void md_disk_charge(uint64_t bytes);
 /* Mailbox state, for backends that must know whether an IPI waits. */
 bool md_ipi_pending(int cpu);
+/*
+ * Sim only (one host thread): whether an IPI pending for cpu is due at
+ * `now', and the earliest due time of its pending IPIs (0: none).
+ */
+bool md_ipi_ready(int cpu, uint64_t now);
+uint64_t md_ipi_next_due(int cpu);
 int md_common_init(int ncpus);
 void md_common_fini(void);
 

@@ -114,6 +114,32 @@ md_sync(const void *addr, int kind)
 		md_sync_slow(addr, kind);
 }
 
+/*
+ * md_ipi_check(cpu): md_ipi_poll() for the current CPU `cpu' (md_curcpu();
+ * CPU context only), inline: when nothing is pending the host pays one
+ * load of the CPU's mailbox word (relaxed: a request pushed just after
+ * is seen at the next check, as by any poll).  The sim polls every time,
+ * which is a sync point.  For hot paths that must poll (the software
+ * TLB's hit path).
+ */
+extern MD_HIDDEN char *md_ipi_mailboxes; /* (c) CPU i's word at i * 64 */
+void md_ipi_poll(void);
+
+static inline void
+md_ipi_check(int cpu)
+{
+	if (__builtin_expect(md_sim_enabled, 0)) {
+		md_ipi_poll();
+		return;
+	}
+	if (__builtin_expect(
+		__atomic_load_n((const uintptr_t *)(md_ipi_mailboxes +
+				    (size_t)cpu * MD_CACHE_LINE),
+		    __ATOMIC_RELAXED) != 0,
+		0))
+		md_ipi_poll();
+}
+
 static inline void
 md_cpu_relax(void)
 {

@@ -57,7 +57,7 @@ swap_pager_getpages(struct vm_object *obj, struct vm_page **req, int count)
 	vm_daddr_t blk;
 	int error, i, n;
 
-	VM_OBJECT_ASSERT_LOCKED(obj);
+	VM_OBJECT_ASSERT_WLOCKED(obj);
 	VM_ASSERT(count == 1, ("%s: count %d", __func__, count));
 	(void)count;
 	ma[0] = req[0];
@@ -121,7 +121,7 @@ swap_pager_putpages(
 	vm_daddr_t blk;
 	int i = 0, j, n, error;
 
-	VM_OBJECT_ASSERT_LOCKED(obj);
+	VM_OBJECT_ASSERT_WLOCKED(obj);
 	while (i < count) {
 		/* The longest run we can get, halving down to one block. */
 		for (n = count - i; n > 0; n /= 2)

@@ -2,8 +2,9 @@
  * vm_boot.c: boot and shutdown of the VM layer, in module order.
  *
  * vm_init(): the domains and the physical allocator with its page array
- * (vm_page_startup), superpage reservations, the per-CPU page caches, the
- * swap device, the page queues, objects, the touch path's counters
+ * (vm_page_startup), superpage reservations, the MMU (pmap), the per-CPU
+ * page caches, the swap device, the page queues, objects, maps (lock
+ * ranks and counters), the touch path's counters
  * (vm_fault), and last the page daemons (they
  * start running when the CPUs do).  vm_stop() stops the daemons from a
  * kernel thread before the CPUs halt; vm_fini() undoes the rest in
@@ -16,7 +17,10 @@
 
 #include "kern/boot.h"
 #include "kern/kassert.h"
+#include "pmap/pmap.h"
 #include "vm/vm_fault.h"
+#include "vm/vm_kern.h"
+#include "vm/vm_map.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
 #include "vm/vm_pageout.h"
@@ -36,7 +40,8 @@ vm_tunables(void)
 	    (error = vm_reserv_tunables()) != 0 ||
 	    (error = vm_swap_tunables()) != 0 ||
 	    (error = vm_pagequeue_tunables()) != 0 ||
-	    (error = vm_pageout_tunables()) != 0)
+	    (error = vm_pageout_tunables()) != 0 ||
+	    (error = pmap_tunables()) != 0 || (error = vm_kern_tunables()) != 0)
 		return (error);
 	return (0);
 }
@@ -49,10 +54,13 @@ vm_tunables(void)
 static const struct boot_step vm_boot_steps[] = {
 	{ "vm_page", vm_page_startup, vm_page_shutdown, NULL },
 	{ "vm_reserv", vm_reserv_init, vm_reserv_fini, NULL },
+	{ "pmap", pmap_init, pmap_fini, NULL },
 	{ "vm_pgcache", vm_pgcache_init, vm_pgcache_fini, NULL },
 	{ "vm_swap", vm_swap_init, vm_swap_fini, NULL },
 	{ "vm_pagequeue", vm_pagequeue_init, vm_pagequeue_fini, NULL },
 	{ "vm_object", vm_object_init, vm_object_fini, NULL },
+	{ "vm_map", vm_map_init_boot, vm_map_fini_boot, NULL },
+	{ "vm_kern", vm_kern_init, vm_kern_fini, vm_kern_stop },
 	{ "vm_fault", vm_fault_init, vm_fault_fini, NULL },
 	{ "vm_pageout", vm_pageout_init, vm_pageout_fini, NULL },
 	{ "vm_pageout_daemons", vm_pageout_start, NULL, vm_pageout_stop },

@@ -21,11 +21,10 @@
  */
 #include "vm/vm_fault.h"
 
-#include "pmap/pmap.h"
-
 #include "kern/counter.h"
 #include "kern/epoch.h"
 #include "kern/thread.h"
+#include "pmap/pmap.h"
 #include "vm/vm_map.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
@@ -91,18 +90,18 @@ vm_fault_obj_lock(struct vm_object *obj, bool shared)
 /*
  * Looks up (obj, pindex) in obj alone, paging it in from obj's pager if
  * the pager has it, and busies it (exclusive if `xbusy').  obj locked,
- * read-locked if *sharedp: a page-in needs the write lock, so it tries to
- * upgrade (clearing *sharedp), and failing that returns
- * VM_FAULT_RESTART_WLOCK with obj's lock dropped (the caller starts over,
- * write-locking backing objects).  A
- * busy page is slept on (the lock dropped and retaken in its mode) and
- * EAGAIN returned with *mp NULL.  Returns 0 with *mp NULL when neither
- * obj nor its pager has the page, ENOMEM when no page could be
- * allocated.
+ * read-locked if *sharedp, and so is the chain's first object `first'
+ * (write-locked) if it is another: a page-in needs the write lock, so it
+ * tries to upgrade (clearing *sharedp), and failing that returns
+ * VM_FAULT_RESTART_WLOCK (the caller starts over, write-locking backing
+ * objects).  A busy page is slept on and EAGAIN returned.  Both return
+ * with no object locked (a sleep must hold none).  Returns 0 with *mp
+ * NULL when neither obj nor its pager has the page, ENOMEM when no page
+ * could be allocated.
  */
 static int
 vm_fault_page_find(struct vm_object *obj, vm_pindex_t pindex, bool xbusy,
-    bool *sharedp, struct vm_page **mp)
+    bool *sharedp, struct vm_object *first, struct vm_page **mp)
 {
 	const struct vm_pagerops *ops;
 	struct vm_page *m;
@@ -112,8 +111,10 @@ vm_fault_page_find(struct vm_object *obj, vm_pindex_t pindex, bool xbusy,
 	m = vm_page_lookup(obj, pindex);
 	if (m != NULL) {
 		if (!(xbusy ? vm_page_tryxbusy(m) : vm_page_trysbusy(m))) {
+			/* Sleep with no object lock held: first's too. */
+			if (obj != first)
+				vm_object_unlock(first);
 			vm_page_busy_sleep_mode(m, obj, *sharedp);
-			vm_fault_obj_lock(obj, *sharedp);
 			return (EAGAIN);
 		}
 		*mp = m;
@@ -126,6 +127,7 @@ vm_fault_page_find(struct vm_object *obj, vm_pindex_t pindex, bool xbusy,
 		/* The page-in inserts a page: it needs the write lock. */
 		if (!vm_object_try_upgrade(obj)) {
 			vm_object_runlock(obj);
+			vm_object_unlock(first);
 			counter_u64_add(vm_cnt_upgrade_fail, 1);
 			return (VM_FAULT_RESTART_WLOCK);
 		}
@@ -266,14 +268,13 @@ vm_fault_walk_next(struct vm_fault_walk *w, struct vm_object *obj)
  * read-locking each backing object hand over hand until the page is
  * found (only a page-in upgrades a backing object's lock).  Returns 0
  * with the page busied in *mp (its object in *mobjp, locked together with
- * obj, shared if *msharedp), EAGAIN to start over (obj still locked), or
- * an error.  A read uses a backing object's page where it is, a write
+ * obj, shared if *msharedp), EAGAIN to start over (no lock held), or an
+ * error (obj still locked).  A read uses a backing object's page where it is, a write
  * copies it up into obj; nowhere in the chain: a zero page in obj.
  */
 static int
 vm_fault_find(struct vm_object *obj, vm_pindex_t pindex, bool write,
-    bool *wlockp, struct vm_page **mp, struct vm_object **mobjp,
-    bool *msharedp)
+    bool *wlockp, struct vm_page **mp, struct vm_object **mobjp, bool *msharedp)
 {
 	struct vm_fault_walk w = { obj, pindex, false, *wlockp };
 	struct vm_page *m = NULL, *src;
@@ -281,10 +282,11 @@ vm_fault_find(struct vm_object *obj, vm_pindex_t pindex, bool write,
 
 	for (;;) {
 		error = vm_fault_page_find(
-		    w.o, w.idx, w.o == obj && write, &w.shared, &m);
-		if (error == VM_FAULT_RESTART_WLOCK) {
-			/* w.o (a backing object) is unlocked already. */
-			*wlockp = true;
+		    w.o, w.idx, w.o == obj && write, &w.shared, obj, &m);
+		if (error == VM_FAULT_RESTART_WLOCK || error == EAGAIN) {
+			/* Every lock is dropped already. */
+			if (error == VM_FAULT_RESTART_WLOCK)
+				*wlockp = true;
 			*mp = NULL;
 			return (EAGAIN);
 		}
@@ -346,9 +348,9 @@ vm_fault_getpage(struct vm_object *obj, vm_pindex_t pindex, bool write,
 		    obj, pindex, write, &wlock, &m, &mobj, &mshared);
 		if (error == 0)
 			break;
-		vm_object_unlock(obj);
 		if (error == EAGAIN)
 			continue;
+		vm_object_unlock(obj);
 		if (error != ENOMEM)
 			return (error);
 		/* Out of pages: wait for the daemon, or give up on OOM. */

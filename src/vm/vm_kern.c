@@ -67,7 +67,8 @@ kmem_free_pages(vm_offset_t addr, vm_offset_t size)
 			continue;
 		/* Kernel pages are never busied by anyone else. */
 		if (!vm_page_tryxbusy(m))
-			VM_PANIC("%s: kernel page %p busy", __func__, (void *)m);
+			VM_PANIC(
+			    "%s: kernel page %p busy", __func__, (void *)m);
 		atomic_store_int(&m->wire_count, 0);
 		vm_page_free_obj(m);
 		n++;
@@ -105,13 +106,35 @@ kmem_back_page(vm_offset_t va, int flags)
 	return (error);
 }
 
+/*
+ * The kernel object, made on first use: the first kmem_malloc callers
+ * race to publish theirs, and the losers drop their copy.
+ */
+static bool
+kmem_object_ready(void)
+{
+	struct vm_object *obj;
+
+	/* Acquire: pairs with the release of the publishing cmpset. */
+	if (atomic_load_acq_ptr((uintptr_t *)&kernel_object) != 0)
+		return (true);
+	obj = vm_object_allocate(OBJT_PHYS, kmem_pindex(VM_MAX_KERNEL_ADDRESS));
+	if (obj == NULL)
+		return (false);
+	/* Release: the object's initialisation before its publication. */
+	if (!atomic_cmpset_rel_ptr(
+		(uintptr_t *)&kernel_object, 0, (uintptr_t)obj))
+		vm_object_deallocate(obj);
+	return (true);
+}
+
 vm_offset_t
 kmem_malloc(size_t size, int flags)
 {
 	vm_offset_t addr = VM_MIN_KERNEL_ADDRESS, off;
 	vm_offset_t len = round_page(size);
 
-	if (size == 0 || len < size)
+	if (size == 0 || len < size || !kmem_object_ready())
 		return (0);
 	/*
 	 * The entry has no object: kmem keeps its pages in the kernel
@@ -143,8 +166,8 @@ kmem_free(vm_offset_t addr, size_t size)
 		pmap_remove(kernel_pmap, addr, addr + len);
 	else
 		for (off = 0; off < len; off += PAGE_SIZE)
-			pmap_remove(kernel_pmap, addr + off,
-			    addr + off + PAGE_SIZE);
+			pmap_remove(
+			    kernel_pmap, addr + off, addr + off + PAGE_SIZE);
 	kmem_free_pages(addr, len);
 	(void)vm_map_remove(kernel_map, addr, addr + len);
 	counter_u64_add(vm_kmem_frees, 1);
@@ -165,20 +188,21 @@ vm_kern_tunables(void)
 	    "page"));
 }
 
+/*
+ * Boot: the counters and the kernel map (no thread runs yet, so the
+ * kernel object is made by the first kmem_malloc).  Stop (a kernel
+ * thread, before the CPUs halt): what kmem users left is unmapped and
+ * freed with the map and the object.  Fini: the rest; after a boot that
+ * failed later, the map is still empty and only its lock goes.
+ */
 int
 vm_kern_init(void)
 {
 	int error;
 
-	kernel_object = vm_object_allocate(
-	    OBJT_PHYS, kmem_pindex(VM_MAX_KERNEL_ADDRESS));
-	if (kernel_object == NULL)
-		return (ENOMEM);
 	if ((error = counter_u64_alloc_table(
-		 vm_kern_counters, nitems(vm_kern_counters))) != 0) {
-		vm_object_deallocate(kernel_object);
+		 vm_kern_counters, nitems(vm_kern_counters))) != 0)
 		return (error);
-	}
 	vm_map_init(&kernel_map_store, kernel_pmap, VM_MIN_KERNEL_ADDRESS,
 	    VM_MAX_KERNEL_ADDRESS, true);
 	kernel_map = &kernel_map_store;
@@ -186,11 +210,24 @@ vm_kern_init(void)
 }
 
 void
-vm_kern_fini(void)
+vm_kern_stop(void)
 {
+	struct vm_object *obj;
+
 	vm_map_destroy(kernel_map);
 	kernel_map = NULL;
+	obj =
+	    (struct vm_object *)atomic_swap_ptr((uintptr_t *)&kernel_object, 0);
+	if (obj != NULL)
+		vm_object_deallocate(obj);
+}
+
+void
+vm_kern_fini(void)
+{
+	if (kernel_map != NULL) {
+		sx_destroy(&kernel_map->lock);
+		kernel_map = NULL;
+	}
 	counter_u64_free_table(vm_kern_counters, nitems(vm_kern_counters));
-	vm_object_deallocate(kernel_object);
-	kernel_object = NULL;
 }

@@ -32,6 +32,7 @@ void *kmem_dmap(vm_offset_t addr);
 
 int vm_kern_tunables(void);
 int vm_kern_init(void);
+void vm_kern_stop(void);
 void vm_kern_fini(void);
 
 #endif /* !VMLAB_VM_KERN_H */

@@ -21,7 +21,8 @@
  *
  * Locking: the map lock is an sx named "vm map (user)" or "vm map
  * (kernel)"; faults hold it shared, changes exclusive.  The timestamp is
- * bumped on every exclusive unlock, so a fault that dropped the lock to
+ * bumped whenever an exclusive hold ends (unlock or downgrade), so a
+ * fault that dropped the lock to
  * sleep can tell whether its lookup is still good.  Lock order: map, then
  * objects, then pmap.
  *
@@ -46,37 +47,43 @@ struct vm_object;
 #define MAP_ENTRY_NOFAULT 0x0004    /* no object, faults fail (guard) */
 #define MAP_ENTRY_KERNEL 0x0008	    /* kmem: wired, entered at once */
 #define MAP_ENTRY_STACK 0x0010	    /* a stack (exec) */
+/*
+ * An option of vm_map_insert()/vm_map_find()'s `cow', never stored in
+ * eflags: the entry's inheritance is VM_INHERIT_SHARE (shared mappings)
+ * instead of VM_INHERIT_COPY.
+ */
+#define MAP_INHERIT_SHARE 0x0100
 
 struct vm_map_entry {
 	struct vm_map_entry *left, *right, *parent; /* (m) tree */
 	struct vm_map_entry *prev, *next;	    /* (m) sorted list */
 	vm_offset_t start;			    /* (m) */
 	vm_offset_t end;			    /* (m) */
-	vm_offset_t max_free;	    /* (m) largest gap in the subtree */
-	struct vm_object *object;   /* (m) or NULL: anonymous, unfaulted */
-	vm_pindex_t pindex;	    /* (m) object page of `start' */
-	vm_prot_t protection;	    /* (m) current */
-	vm_prot_t max_protection;   /* (m) */
-	vm_inherit_t inheritance;   /* (m) VM_INHERIT_* */
-	int8_t balance;		    /* (m) tree balance (implementation's) */
-	uint32_t eflags;	    /* (m) MAP_ENTRY_* */
-	uint32_t wired_count;	    /* (m) */
+	vm_offset_t max_free;	  /* (m) largest gap in the subtree */
+	struct vm_object *object; /* (m) or NULL: anonymous, unfaulted */
+	vm_pindex_t pindex;	  /* (m) object page of `start' */
+	vm_prot_t protection;	  /* (m) current */
+	vm_prot_t max_protection; /* (m) */
+	vm_inherit_t inheritance; /* (m) VM_INHERIT_* */
+	int8_t balance;		  /* (m) AVL: height of the subtree */
+	uint32_t eflags;	  /* (m) MAP_ENTRY_* */
+	uint32_t wired_count;	  /* (m) */
 };
 
 struct vm_map {
-	struct sx lock;			/* "vm map (user|kernel)" */
-	struct vm_map_entry *root;	/* (m) tree */
-	struct vm_map_entry header;	/* (m) list head: prev last, next
+	struct sx lock;		    /* "vm map (user|kernel)" */
+	struct vm_map_entry *root;  /* (m) tree */
+	struct vm_map_entry header; /* (m) list head: prev last, next
 					   first; header.start = max,
 					   header.end = min */
-	vm_offset_t min_offset;		/* (c) */
-	vm_offset_t max_offset;		/* (c) */
-	uint32_t nentries;		/* (m) */
-	uint32_t timestamp;		/* (m) bumped on exclusive unlock */
-	uint64_t size;			/* (m) bytes mapped */
-	pmap_t pmap;			/* (c) NULL: a map without an MMU
+	vm_offset_t min_offset;	    /* (c) */
+	vm_offset_t max_offset;	    /* (c) */
+	uint32_t nentries;	    /* (m) */
+	uint32_t timestamp;	    /* (m) bumped when an exclusive hold ends */
+	uint64_t size;		    /* (m) bytes mapped */
+	pmap_t pmap;		    /* (c) NULL: a map without an MMU
 					   (tests of the entry tree) */
-	bool system_map;		/* (c) the kernel map */
+	bool system_map;	    /* (c) the kernel map */
 };
 
 #define vm_map_min(map) ((map)->min_offset)
@@ -88,6 +95,11 @@ void vm_map_init(struct vm_map *map, pmap_t pmap, vm_offset_t min,
 void vm_map_destroy(struct vm_map *map);
 
 void vm_map_lock(struct vm_map *map);
+/*
+ * Never waits, so never checked for lock order: fork holds the parent's
+ * map while it locks the child's, both named "vm map (user)".
+ */
+bool vm_map_trylock(struct vm_map *map);
 void vm_map_unlock(struct vm_map *map);
 void vm_map_lock_read(struct vm_map *map);
 void vm_map_unlock_read(struct vm_map *map);
@@ -102,39 +114,46 @@ void vm_map_lock_downgrade(struct vm_map *map);
  * fit, aligned to `align' (a power of two >= PAGE_SIZE), below the map's
  * maximum; returns 0 and *addr, or ENOMEM.
  * vm_map_insert(): a new entry [start, end) for obj at pindex (obj's
- * reference passes to the map; NULL: anonymous memory created on first
- * fault); 0, EINVAL (range outside the map or unaligned), ENOMEM (range
- * not free, or no memory for the entry).  `cow' is MAP_ENTRY_COW etc.
+ * reference passes to the map on success and stays the caller's on
+ * error; NULL: anonymous memory created on first fault); 0, EINVAL
+ * (range outside the map or unaligned), ENOMEM (range not free, or no
+ * memory for the entry).  `cow' is MAP_ENTRY_COW etc. and
+ * MAP_INHERIT_SHARE; prot must lie within max.
  * vm_map_find(): locks the map, finds space per `find_space' (VMFS_*)
  * starting at *addr and inserts; *addr gets the address.
  */
-#define VMFS_NO_SPACE 0	    /* exactly at *addr */
-#define VMFS_ANY_SPACE 1    /* anywhere from *addr up */
-#define VMFS_SUPER_SPACE 2  /* 2 MiB aligned if length >= 2 MiB */
+#define VMFS_NO_SPACE 0	   /* exactly at *addr */
+#define VMFS_ANY_SPACE 1   /* anywhere from *addr up */
+#define VMFS_SUPER_SPACE 2 /* 2 MiB aligned if length >= 2 MiB */
 #define VMFS_ALIGNED_SPACE(n) (0x10 | ((n) << 8)) /* 2^n aligned */
-int vm_map_findspace(struct vm_map *map, vm_offset_t start,
-    vm_offset_t length, vm_offset_t align, vm_offset_t *addr);
-int vm_map_insert(struct vm_map *map, struct vm_object *obj,
-    vm_pindex_t pindex, vm_offset_t start, vm_offset_t end, vm_prot_t prot,
-    vm_prot_t max, uint32_t cow);
+int vm_map_findspace(struct vm_map *map, vm_offset_t start, vm_offset_t length,
+    vm_offset_t align, vm_offset_t *addr);
+int vm_map_insert(struct vm_map *map, struct vm_object *obj, vm_pindex_t pindex,
+    vm_offset_t start, vm_offset_t end, vm_prot_t prot, vm_prot_t max,
+    uint32_t cow);
 int vm_map_find(struct vm_map *map, struct vm_object *obj, vm_pindex_t pindex,
     vm_offset_t *addr, vm_offset_t length, int find_space, vm_prot_t prot,
     vm_prot_t max, uint32_t cow);
 
 /*
- * Changes (lock the map themselves).  vm_map_remove(): unmaps [start,
- * end) (clipping entries at the ends; one pmap_remove for the range),
- * releasing the entries' object references; 0 or EINVAL.
+ * Changes (lock the map themselves).  Each either completes or changes
+ * nothing: the entries that clipping needs are allocated first, so an
+ * allocation failure is ENOMEM with the map as it was.
+ * vm_map_remove(): unmaps [start, end) (clipping entries at the ends; one
+ * pmap_remove for the range), releasing the entries' object references;
+ * 0, EINVAL (unaligned or outside the map) or ENOMEM (no memory to clip).
  * vm_map_protect(): sets the current protection (or, with set_max, the
  * maximum, lowering the current to it) over [start, end); EACCES when
  * `prot' exceeds an entry's maximum, ENOMEM if part of the range is not
- * mapped (nothing changed then).  vm_map_inherit(): sets inheritance.
+ * mapped (nothing changed then), EINVAL (unaligned).  vm_map_inherit():
+ * sets the inheritance of the mapped parts of [start, end); 0, EINVAL
+ * (unaligned, outside the map, bad `inh') or ENOMEM.
  */
 int vm_map_remove(struct vm_map *map, vm_offset_t start, vm_offset_t end);
 int vm_map_protect(struct vm_map *map, vm_offset_t start, vm_offset_t end,
     vm_prot_t prot, bool set_max);
-int vm_map_inherit(struct vm_map *map, vm_offset_t start, vm_offset_t end,
-    vm_inherit_t inh);
+int vm_map_inherit(
+    struct vm_map *map, vm_offset_t start, vm_offset_t end, vm_inherit_t inh);
 /* The entry containing addr, or NULL (map locked either way). */
 struct vm_map_entry *vm_map_lookup_entry(struct vm_map *map, vm_offset_t addr);
 
@@ -146,11 +165,17 @@ struct vm_map_entry *vm_map_lookup_entry(struct vm_map *map, vm_offset_t addr);
  * first object (*objp, not referenced: valid while the map lock is held),
  * its page index (*pindexp), the protection to map with (*protp: write
  * removed while the entry still needs a copy) and whether it is wired.
- * Returns 0, EFAULT (no entry), EACCES (protection), ENOMEM.
+ * Returns 0, EFAULT (no entry, or a MAP_ENTRY_NOFAULT guard), EACCES
+ * (protection), ENOMEM; the map is read-locked on return in every case.
+ * The upgrade: vm_map_trylock_upgrade() if the caller is the only
+ * reader, else the read lock is dropped, the exclusive lock taken and the
+ * lookup redone from the start (the map may have changed meanwhile); the
+ * lock is then downgraded.  So the caller must not rely on anything it
+ * found in the map before the call.
  */
 int vm_map_lookup(struct vm_map *map, vm_offset_t vaddr, vm_prot_t fault_type,
-    struct vm_map_entry **entryp, struct vm_object **objp,
-    vm_pindex_t *pindexp, vm_prot_t *protp, bool *wiredp);
+    struct vm_map_entry **entryp, struct vm_object **objp, vm_pindex_t *pindexp,
+    vm_prot_t *protp, bool *wiredp);
 
 /*
  * Consistency (map locked or quiescent): entries ordered, disjoint, inside

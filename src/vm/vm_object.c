@@ -5,11 +5,10 @@
  */
 #include "vm/vm_object.h"
 
-#include "pmap/pmap.h"
-
 #include "kern/counter.h"
 #include "kern/sleepq.h"
 #include "kern/thread.h"
+#include "pmap/pmap.h"
 #include "vm/vm_page.h"
 #include "vm/vm_pageout.h"
 #include "vm/vm_pagequeue.h"
@@ -38,7 +37,7 @@ vm_page_insert(struct vm_page *m, struct vm_object *obj, vm_pindex_t pindex)
 {
 	int error;
 
-	VM_OBJECT_ASSERT_LOCKED(obj);
+	VM_OBJECT_ASSERT_WLOCKED(obj);
 	vm_page_set_identity(m, obj, pindex);
 	if ((error = vm_radix_insert(&obj->rtree, m)) != 0) {
 		vm_page_set_identity(m, NULL, pindex);
@@ -55,7 +54,7 @@ vm_page_remove(struct vm_page *m)
 	struct vm_object *obj = m->object;
 	struct vm_page *r;
 
-	VM_OBJECT_ASSERT_LOCKED(obj);
+	VM_OBJECT_ASSERT_WLOCKED(obj);
 	r = vm_radix_remove(&obj->rtree, m->pindex);
 	VM_ASSERT(r == m,
 	    ("%s: page %p not in object %p at %llu (found %p)", __func__,
@@ -108,7 +107,7 @@ vm_page_free_obj(struct vm_page *m)
 	struct vm_object *obj = m->object;
 	const struct vm_pagerops *ops;
 
-	VM_OBJECT_ASSERT_LOCKED(obj);
+	VM_OBJECT_ASSERT_WLOCKED(obj);
 	VM_ASSERT(vm_page_xbusied(m),
 	    ("%s: page %p not exclusive-busied", __func__, (void *)m));
 	VM_ASSERT(
@@ -126,7 +125,7 @@ vm_page_free_obj(struct vm_page *m)
 void
 vm_page_reclaim_obj(struct vm_page *m)
 {
-	VM_OBJECT_ASSERT_LOCKED(m->object);
+	VM_OBJECT_ASSERT_WLOCKED(m->object);
 	VM_ASSERT(!pmap_page_is_mapped(m),
 	    ("%s: page %p still mapped", __func__, (void *)m));
 	vm_page_remove(m);
@@ -166,7 +165,7 @@ vm_object_pip_wakeup(struct vm_object *obj)
 void
 vm_object_pip_wait_locked(struct vm_object *obj, const char *wmesg)
 {
-	VM_OBJECT_ASSERT_LOCKED(obj);
+	VM_OBJECT_ASSERT_WLOCKED(obj);
 	while (atomic_load_int(&obj->paging_in_progress) != 0) {
 		sleepq_lock(&obj->paging_in_progress);
 		if (atomic_load_int(&obj->paging_in_progress) == 0) {
@@ -267,6 +266,8 @@ vm_object_free_pages(struct vm_object *obj)
 		if (m->wire_count != 0)
 			VM_PANIC("%s: object %p page %llu is wired", __func__,
 			    (void *)obj, (unsigned long long)m->pindex);
+		if (pmap_page_is_mapped(m))
+			pmap_remove_all(m);
 		vm_page_remove(m);
 		vm_page_free_prep_and_free(m);
 	}
@@ -388,6 +389,9 @@ vm_object_collapse_page(
 {
 	vm_page_remove(m);
 	if (!keep || vm_page_insert(m, obj, idx) != 0) {
+		/* Shadowed or out of range: no mapping may outlive it. */
+		if (pmap_page_is_mapped(m))
+			pmap_remove_all(m);
 		vm_page_free_prep_and_free(m);
 		return;
 	}
@@ -475,7 +479,7 @@ vm_object_collapse(struct vm_object *obj)
 	vm_pindex_t idx;
 	bool keep;
 
-	VM_OBJECT_ASSERT_LOCKED(obj);
+	VM_OBJECT_ASSERT_WLOCKED(obj);
 	if ((obj->flags & OBJ_DEAD) != 0)
 		return;
 	while ((backing = obj->backing_object) != NULL) {

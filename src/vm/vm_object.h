@@ -131,8 +131,17 @@ vm_object_try_upgrade(struct vm_object *obj)
 	return (rw_try_upgrade(&obj->o_lock));
 }
 
+/*
+ * Assertions: _WLOCKED, write-locked by the caller; _LOCKED, held in some
+ * mode (readers are not recorded, so a read lock cannot be told from
+ * another thread's).
+ */
+#define VM_OBJECT_ASSERT_WLOCKED(obj)                                          \
+	VM_ASSERT(rw_wowned(&(obj)->o_lock),                                   \
+	    ("object %p not write-locked", (void *)(obj)))
 #define VM_OBJECT_ASSERT_LOCKED(obj)                                           \
-	VM_ASSERT(rw_wowned(&(obj)->o_lock), ("object %p not locked", (obj)))
+	VM_ASSERT(rw_locked(&(obj)->o_lock),                                   \
+	    ("object %p not locked", (void *)(obj)))
 
 /*
  * Creation and references.  vm_object_allocate(): an object of `type'

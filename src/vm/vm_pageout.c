@@ -4,12 +4,11 @@
  */
 #include "vm/vm_pageout.h"
 
-#include "pmap/pmap.h"
-
 #include "kern/counter.h"
 #include "kern/sleepq.h"
 #include "kern/sysctl.h"
 #include "kern/thread.h"
+#include "pmap/pmap.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
 #include "vm/vm_pagequeue.h"

@@ -45,8 +45,8 @@ uaccess_translate(vm_offset_t va, vm_prot_t access, int *errorp)
 			return (p);
 		/* Kernel memory is wired and entered: it never faults. */
 		if (pm == kernel_pmap ||
-		    (error = vm_fault(map, va, access, VM_FAULT_NORMAL, NULL)) !=
-			0) {
+		    (error = vm_fault(
+			 map, va, access, VM_FAULT_NORMAL, NULL)) != 0) {
 			*errorp = EFAULT;
 			return (NULL);
 		}
@@ -123,6 +123,6 @@ copyin(vm_offset_t uaddr, void *kaddr, size_t len)
 int
 copyout(const void *kaddr, vm_offset_t uaddr, size_t len)
 {
-	return (uaccess_copy(uaddr, (void *)(uintptr_t)kaddr, len,
-	    VM_PROT_WRITE));
+	return (
+	    uaccess_copy(uaddr, (void *)(uintptr_t)kaddr, len, VM_PROT_WRITE));
 }

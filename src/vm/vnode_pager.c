@@ -83,7 +83,7 @@ vnode_pager_getpages(struct vm_object *obj, struct vm_page **ma, int count)
 	uint64_t len;
 	int error = 0, i;
 
-	VM_OBJECT_ASSERT_LOCKED(obj);
+	VM_OBJECT_ASSERT_WLOCKED(obj);
 	vm_object_unlock(obj);
 	for (i = 0; i < count && error == 0; i++) {
 		len = vnode_pager_bytes(obj, ma[i]->pindex);
@@ -105,7 +105,7 @@ vnode_pager_putpages(
 	uint64_t len = 0, n;
 	int error = 0, i;
 
-	VM_OBJECT_ASSERT_LOCKED(obj);
+	VM_OBJECT_ASSERT_WLOCKED(obj);
 	if ((buf = md_malloc(ptoa(count))) == NULL) {
 		for (i = 0; i < count; i++)
 			rtvals[i] = ENOMEM;

@@ -21,6 +21,10 @@ explore_nseeds(int def)
 
 	if (s != NULL && atoi(s) > 0)
 		return (atoi(s));
+	/* A lighter pass (e.g. under other tunables): a fraction of each. */
+	s = getenv("VMLAB_EXPLORE_DIV");
+	if (s != NULL && atoi(s) > 1)
+		def = def / atoi(s) > 0 ? def / atoi(s) : 1;
 		/* Sanitizers slow every run down 5x (ASan) to 20x (TSan fibers). */
 #ifdef VMLAB_TSAN
 	return (def >= 20 ? def / 20 : 1);
@@ -52,7 +56,7 @@ explore_one(const struct explore_opts *o, uint64_t seed,
 {
 	struct vmlab_config cfg;
 	char sched[32], jitter[48], depth[48], steps[48], err[256];
-	const char *tun[16];
+	const char *tun[64];
 	uint64_t h, f0 = test_failures();
 	int ntun = 4;
 
@@ -66,11 +70,7 @@ explore_one(const struct explore_opts *o, uint64_t seed,
 	tun[1] = jitter;
 	tun[2] = depth;
 	tun[3] = steps;
-	while (o->eo_tunables != NULL && o->eo_tunables[ntun - 4] != NULL &&
-	    ntun < 16) {
-		tun[ntun] = o->eo_tunables[ntun - 4];
-		ntun++;
-	}
+	ntun += test_env_tunables(o->eo_tunables, tun + 4, 60);
 	vmlab_config_default(&cfg);
 	cfg.backend = VMLAB_BACKEND_SIM;
 	cfg.ncpus = o->eo_ncpus;

@@ -13,7 +13,8 @@
  * channel and locks (kern/stall.h), instead of a hang.
  *
  * Seeds: test_seed() + 0 .. nseeds - 1, where nseeds is eo_seeds, or
- * VMLAB_EXPLORE_SEEDS from the environment; VMLAB_EXPLORE_SEED=S runs
+ * VMLAB_EXPLORE_SEEDS from the environment (or eo_seeds divided by
+ * VMLAB_EXPLORE_DIV); VMLAB_EXPLORE_SEED=S runs
  * seed S only.  Every failing seed is printed with the command that
  * reproduces it.
  */

@@ -34,6 +34,7 @@ struct md_ipi_req {
 	void (*ir_fn)(void *);
 	void *ir_arg;
 	uint32_t *ir_remaining; /* sender's count, or NULL: free this */
+	uint64_t ir_due;	/* sim: taken from this virtual time on */
 };
 
 struct md_cpu {
@@ -41,6 +42,10 @@ struct md_cpu {
 	int mc_intr_nest;      /* (x) md_intr_disable() depth */
 	uint64_t mc_ipis;      /* (x) IPIs handled */
 } __attribute__((aligned(MD_CACHE_LINE)));
+/* md_ipi_check() reads mc_ipi_head at cpu * MD_CACHE_LINE. */
+_Static_assert(sizeof(struct md_cpu) == MD_CACHE_LINE &&
+	offsetof(struct md_cpu, mc_ipi_head) == 0,
+    "struct md_cpu is one line opening with its mailbox");
 
 struct md_config md_cfg;				/* (c) */
 const struct md_backend *md_backend = &md_host_backend; /* (c) */
@@ -48,6 +53,7 @@ bool md_sim_enabled;					/* (c) */
 uint64_t md_fence_word; /* (a) fences of TSan builds */
 int md_sim_curcpu = -1;
 static struct md_cpu *md_cpus; /* (c) */
+char *md_ipi_mailboxes;	       /* (c) md_cpus, for md_ipi_check() */
 static uint32_t md_halt_flag;  /* (a) */
 
 const struct md_stall_hooks *md_stall_hooks; /* (c) md_stall_hooks_set() */
@@ -61,6 +67,7 @@ md_common_init(int ncpus)
 	if (md_cpus == NULL)
 		return (ENOMEM);
 	memset(md_cpus, 0, (size_t)ncpus * sizeof(*md_cpus));
+	md_ipi_mailboxes = (char *)md_cpus;
 	atomic_store_int(&md_halt_flag, 0);
 	return (0);
 }
@@ -70,6 +77,7 @@ md_common_fini(void)
 {
 	free(md_cpus);
 	md_cpus = NULL;
+	md_ipi_mailboxes = NULL;
 }
 
 int
@@ -323,6 +331,63 @@ md_ipi_pending(int cpu)
 	    __atomic_load_n(&md_cpus[cpu].mc_ipi_head, __ATOMIC_ACQUIRE) != 0);
 }
 
+/*
+ * Sim: puts back the requests of `fifo' still in flight (one host thread
+ * runs the simulated machine, so plain list surgery is safe) and returns
+ * those due now, in order.
+ */
+static struct md_ipi_req *
+md_ipi_hold_early(struct md_cpu *c, struct md_ipi_req *fifo)
+{
+	struct md_ipi_req *r, *next, *due = NULL, **tail = &due, *early = NULL;
+	uint64_t now = md_nanotime();
+
+	for (r = fifo; r != NULL; r = next) {
+		next = r->ir_next;
+		if (r->ir_due <= now) {
+			r->ir_next = NULL;
+			*tail = r;
+			tail = &r->ir_next;
+		} else {
+			/* Pushed back LIFO: the next poll reverses them. */
+			r->ir_next = early;
+			early = r;
+		}
+	}
+	if (early != NULL) {
+		for (r = early; r->ir_next != NULL; r = r->ir_next)
+			;
+		r->ir_next = (struct md_ipi_req *)c->mc_ipi_head;
+		c->mc_ipi_head = (uintptr_t)early;
+	}
+	return (due);
+}
+
+bool
+md_ipi_ready(int cpu, uint64_t now)
+{
+	struct md_ipi_req *r;
+
+	for (r = (struct md_ipi_req *)md_cpus[cpu].mc_ipi_head; r != NULL;
+	     r = r->ir_next)
+		if (r->ir_due <= now)
+			return (true);
+	return (false);
+}
+
+uint64_t
+md_ipi_next_due(int cpu)
+{
+	struct md_ipi_req *r;
+	uint64_t due = 0;
+
+	for (r = (struct md_ipi_req *)md_cpus[cpu].mc_ipi_head; r != NULL;
+	     r = r->ir_next)
+		if (due == 0 || r->ir_due < due)
+			due = r->ir_due;
+	return (due);
+}
+
 void
 md_ipi_poll(void)
 {
@@ -345,6 +410,8 @@ md_ipi_poll(void)
 		r->ir_next = fifo;
 		fifo = r;
 	}
+	if (md_sim_enabled)
+		fifo = md_ipi_hold_early(c, fifo);
 	for (r = fifo; r != NULL; r = next) {
 		next = r->ir_next;
 		pcpu_add_64(&c->mc_ipis, 1);
@@ -370,8 +437,12 @@ md_ipi_push(int cpu, struct md_ipi_req *r)
 	struct md_cpu *c = &md_cpus[cpu];
 	uintptr_t head;
 
-	if (md_sim_enabled)
+	if (md_sim_enabled) {
 		md_backend->mb_ipi_cost(true);
+		r->ir_due = md_backend->mb_ipi_due != NULL
+		    ? md_backend->mb_ipi_due()
+		    : 0;
+	}
 	head = atomic_load_ptr(&c->mc_ipi_head);
 	do {
 		r->ir_next = (struct md_ipi_req *)head;

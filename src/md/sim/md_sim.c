@@ -112,6 +112,9 @@ const struct md_sim_param md_sim_params[MD_SIM_NPARAMS] = {
 	    "ns a CPU may run ahead of the next before it gives way "
 	    "(0: strict virtual-time order)",
 	    0, 0, 1000000, NULL },
+	[MD_SIM_COST_IPI_LATENCY] = { "cost.ipi_latency",
+	    "ns from sending an IPI until the target can take it", 1000, 0,
+	    1000000, NULL },
 };
 
 struct sim_cpu {
@@ -531,6 +534,13 @@ md_sim_ipi_cost(bool send)
 		sim_p[send ? MD_SIM_COST_IPI_SEND : MD_SIM_COST_IPI_HANDLE]);
 }
 
+/* When an IPI sent now reaches its target (md_ipi_poll() takes it then). */
+static uint64_t
+md_sim_ipi_due(void)
+{
+	return (md_sim_nanotime() + (uint64_t)sim_p[MD_SIM_COST_IPI_LATENCY]);
+}
+
 static void
 sim_timer_arm(struct sim_cpu *c, uint64_t deadline)
 {
@@ -545,7 +555,7 @@ static void
 md_sim_cpu_idle(uint64_t deadline)
 {
 	struct sim_cpu *c = &sim_cpus[md_sim_curcpu];
-
+	uint64_t due;
 	bool go_on;
 
 	/*
@@ -553,11 +563,15 @@ md_sim_cpu_idle(uint64_t deadline)
 	 * us: evaluate it before the wake token, with no sync point between
 	 * the token check and parking.
 	 */
-	go_on = md_halting() || md_ipi_pending(c->sc_cpu);
+	go_on = md_halting() || md_ipi_ready(c->sc_cpu, c->sc_clock);
 	if (go_on || c->sc_wake) {
 		c->sc_wake = false;
 		return;
 	}
+	/* An IPI still in flight wakes the CPU when it lands. */
+	due = md_ipi_next_due(c->sc_cpu);
+	if (due != 0 && (deadline == 0 || due < deadline))
+		deadline = due;
 	if (deadline != 0 && deadline <= c->sc_clock)
 		return;
 	c->sc_state = SIM_IDLE;
@@ -988,4 +1002,5 @@ const struct md_backend md_sim_backend = {
 	.mb_ctx_switched = md_sim_ctx_switched,
 	.mb_ctx_self = md_sim_ctx_self,
 	.mb_ipi_cost = md_sim_ipi_cost,
+	.mb_ipi_due = md_sim_ipi_due,
 };

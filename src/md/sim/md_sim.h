@@ -37,7 +37,8 @@
 #define MD_SIM_PCT_STEPS 17 /* sync points the change points spread over */
 #define MD_SIM_SPIN_MAX 18  /* longest a spinner waits for its line */
 #define MD_SIM_QUANTUM 19   /* ns a CPU may run ahead of the next one */
-#define MD_SIM_NPARAMS 20
+#define MD_SIM_COST_IPI_LATENCY 20 /* ns an IPI is in flight */
+#define MD_SIM_NPARAMS 21
 
 struct md_sim_param {
 	const char *sp_name;

@@ -1,0 +1,154 @@
+/*
+ * pmap_int.h: what the pmap's files share (pmap.c: tables and mappings;
+ * pmap_pv.c: pv entries, chunks and pv list locks; pmap_tlb.c: the
+ * software TLB and shootdowns; pmap_check.c: the checkers).
+ *
+ * Table pages.  Each table page is a page without object from vm_phys;
+ * its `pindex' counts the valid entries it holds (FreeBSD keeps the count
+ * in ref_count), except while a page table sits in pm_root after a
+ * promotion, when pindex is its key (va >> 21) and the count is 512 by
+ * construction.  A PT, PD or PDP page whose count drops to 0 is unlinked
+ * and freed after the invalidation that covers it (the lockless walk of
+ * pmap_tlb_fill() runs only on CPUs where the pmap is active and never
+ * polls for IPIs mid-walk, so once the shootdown returns no walk can be
+ * inside the page).
+ *
+ * Pv chunks.  A chunk is one page: a header, a free bitmap and
+ * PV_NPCPV entries; pv_entry -> chunk is trunc_page() of its address.
+ * Invariants, under the pmap lock:
+ *	free entries + pv entries in use == PV_NPCPV * chunks;
+ *	each chunk is on its pmap's pm_pvchunk (with free entries first)
+ *	and on one LRU list (while the pmap lock and that list's lock are
+ *	held, reclaim may take it off).
+ */
+#ifndef VMLAB_PMAP_INT_H
+#define VMLAB_PMAP_INT_H
+
+#include "kern/counter.h"
+#include "kern/rwlock.h"
+#include "pmap/pmap.h"
+#include "vm/vm_page.h"
+#include "vm/vm_phys.h"
+
+#define PML4SHIFT 39
+#define PDPSHIFT 30
+#define PDRSHIFT 21
+#define PMAP_IDX(va, shift) (((va) >> (shift)) & (NPTEPG - 1))
+
+/* The table (direct map) an entry points to. */
+static inline pt_entry_t *
+pmap_dmap_pt(pt_entry_t e)
+{
+	return ((pt_entry_t *)(md_phys_base() + (e & PG_FRAME)));
+}
+
+static inline struct vm_page *
+pmap_pte_page(pt_entry_t e)
+{
+	return (PHYS_TO_VM_PAGE(e & PG_FRAME));
+}
+
+/* Whether mappings of m get pv entries: pages of pageable objects. */
+bool pmap_page_managed(struct vm_page *m);
+
+/* Pv chunks. */
+#define PV_NPCPV 168
+#define PV_NMAPW 3
+struct pv_chunk {
+	pmap_t pc_pmap;			      /* (p) owner */
+	TAILQ_ENTRY(pv_chunk) pc_list;	      /* (p) pm_pvchunk */
+	TAILQ_ENTRY(pv_chunk) pc_lru;	      /* (p + l) an LRU list */
+	uint64_t pc_map[PV_NMAPW];	      /* (p) 1: free entry */
+	struct pv_entry pc_pventry[PV_NPCPV]; /* (p,v) */
+};
+_Static_assert(sizeof(struct pv_chunk) <= PAGE_SIZE, "a pv chunk is a page");
+_Static_assert(PV_NMAPW * 64 >= PV_NPCPV, "the free bitmap covers it");
+
+static inline struct pv_chunk *
+pv_to_chunk(struct pv_entry *pv)
+{
+	return ((struct pv_chunk *)((uintptr_t)pv & ~(uintptr_t)PAGE_MASK));
+}
+
+/* The pv list lock of the 2 MiB frame of pa; the frame's 2 MiB list. */
+struct rwlock *pmap_pv_lock(vm_paddr_t pa);
+struct md_page *pmap_pvh(vm_paddr_t pa);
+/*
+ * A free pv entry of pm (pm locked, no pv list lock held), taking a chunk
+ * page or, failing that and `reclaim' set, reclaiming another pmap's
+ * least recently used chunk; NULL if none could be had.
+ */
+struct pv_entry *pmap_pv_alloc(pmap_t pm, bool reclaim);
+void pmap_pv_free(pmap_t pm, struct pv_entry *pv);
+/* pv lock held: adds / finds and unlinks (pm, va) on md's list. */
+void pmap_pv_link(struct md_page *md, struct pv_entry *pv);
+struct pv_entry *pmap_pv_unlink(struct md_page *md, pmap_t pm, vm_offset_t va);
+static inline pmap_t
+pmap_pv_pmap(struct pv_entry *pv)
+{
+	return (pv_to_chunk(pv)->pc_pmap);
+}
+int pmap_pv_init(void);
+void pmap_pv_fini(void);
+/* Frees every chunk of pm (all entries free); pm locked. */
+void pmap_pv_release(pmap_t pm);
+
+/*
+ * Table pages freed by a call, freed once its invalidation is done
+ * (linked through listq).
+ */
+void pmap_free_pages(struct pglist *free);
+
+/*
+ * Removal of one leaf (pm locked, no pv list lock held by the caller):
+ * clears the PTE or 2 MiB PDE `pte' mapping va, moves its dirty and
+ * accessed bits to the page(s), frees the pv entry and, for a PTE, drops
+ * the PT page's count (freeing tables into `free').  Returns whether the
+ * entry was valid.  Used by the reclaim of pv chunks too.
+ */
+bool pmap_remove_leaf(pmap_t pm, vm_offset_t va, pt_entry_t *pte, bool is_2m,
+    struct pglist *free);
+/* The PD entry (pm locked) of va, or NULL. */
+pt_entry_t *pmap_pde(pmap_t pm, vm_offset_t va);
+/*
+ * Breaks the 2 MiB leaf *pde of va into 512 PTEs (pm locked, no pv lock
+ * held); false if it could not, having removed the mapping instead.
+ */
+bool pmap_demote(
+    pmap_t pm, pt_entry_t *pde, vm_offset_t va, struct pglist *free);
+/*
+ * Clears `bits' of a leaf (of npages pages) with compare-and-swap; when
+ * PG_RW goes, a dirty bit cleared with it goes to the pages.  Returns
+ * whether the leaf changed.
+ */
+bool pmap_leaf_clear(pt_entry_t *p, pt_entry_t bits, int npages);
+
+/* TLB and shootdowns (pmap_tlb.c). */
+#define PMAP_INVL_ALL ((vm_offset_t)0)
+/*
+ * Invalidates [sva, eva) of pm everywhere (eva == sva: a full flush of
+ * pm), after the caller changed the entries; pm locked.
+ */
+void pmap_invalidate(pmap_t pm, vm_offset_t sva, vm_offset_t eva);
+int pmap_tlb_init(void);
+void pmap_tlb_fini(void);
+/* A pmap leaving: no CPU may load it again; forget its slots. */
+void pmap_tlb_forget(pmap_t pm);
+
+/* Counters and knobs. */
+extern counter_u64_t pmap_cnt_shootdowns, pmap_cnt_ipis, pmap_cnt_invl_pages,
+    pmap_cnt_full_flushes, pmap_cnt_promotions, pmap_cnt_demotions,
+    pmap_cnt_tlb_fills;
+extern uint64_t pmap_pv_entries; /* (a) pv entries in use */
+extern uint64_t pmap_pv_chunks;	 /* (a) chunks allocated */
+extern int pmap_pv_lock_policy;	 /* (c) PMAP_PVL_* */
+extern int pmap_pv_lru_policy;	 /* (c) PMAP_LRU_* */
+extern uint64_t pmap_invl_max;	 /* (c) vm.pmap.invl_max_pages */
+extern uint32_t pmap_promote_on; /* (a) vm.pmap.promote */
+#define PMAP_PVL_GLOBAL 0
+#define PMAP_PVL_HASHED 1
+#define PMAP_PVL_SUPERPAGE 2
+#define PMAP_LRU_GLOBAL 0
+#define PMAP_LRU_DOMAIN 1
+
+#endif /* !VMLAB_PMAP_INT_H */
