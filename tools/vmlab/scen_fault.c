@@ -910,6 +910,7 @@ ft_checks(struct scen_ctx *ctx, struct vmspace *vm)
 	uint64_t range = (uint64_t)scen_opt(ctx, "range", 0), viol, stale;
 	struct ft_sd sd;
 
+	memset(&sd, 0, sizeof(sd));
 	fprintf(ctx->sx_out, "\n");
 	if (ft_isolation(ctx, vm, (int)scen_opt(ctx, "procs", 0), &viol) == 0) {
 		ft_row(ctx, "isolation violations", "isolation_violations",
