@@ -119,6 +119,19 @@ int md_host_online_cpus(void);
  * anywhere.  md_init() refuses a larger arena.
  */
 uint64_t md_host_physmem(void);
+/*
+ * The host kernel's own anonymous-memory path, for comparison with the
+ * VM's: mmap(MAP_ANONYMOUS | MAP_PRIVATE) of npages * 4 KiB (with
+ * MADV_NOHUGEPAGE, so that the host faults 4 KiB at a time as the VM
+ * does), a write of 8 bytes to each 4 KiB page (each one a host page
+ * fault and a zero-fill), and munmap.  Returns the host nanoseconds the
+ * three took (CLOCK_MONOTONIC), 0 if npages is 0 or the mapping failed.
+ * It always measures the host, on the sim backend too: it charges no
+ * virtual time and is not a sync point, so a simulated run's schedule
+ * does not depend on it (its result does, like any host figure).
+ * Callable anywhere; touches no kernel state.
+ */
+uint64_t md_host_anon_touch_ns(uint64_t npages);
 static inline int md_curcpu(void);
 
 /*

@@ -7,7 +7,8 @@
 # EXPECT_RC (default 0).  A CHECK names a member of the last object as
 # SECTION.NAME (NAME may contain dots: the counters' and tunables' names
 # do), an operator (>, = or <) and a number: results.pageouts_total>0,
-# counters.vm.swap.read_errors=0.
+# counters.vm.swap.read_errors=0; or `=' and a word, compared as a string:
+# options.via=map.
 cmake_minimum_required(VERSION 3.19)
 if(NOT DEFINED EXPECT_RC)
   set(EXPECT_RC 0)
@@ -55,7 +56,11 @@ if(n EQUAL 0)
   message(FATAL_ERROR "no JSON object on stdout\nstderr:\n${err}")
 endif()
 foreach(check IN LISTS CHECKS)
-  if(NOT check MATCHES "^([a-z_]+)\\.([^<>=]+)([<>=])(-?[0-9.]+)$")
+  if(check MATCHES "^([a-z_]+)\\.([^<>=]+)([<>=])(-?[0-9.]+)$")
+    set(numeric TRUE)
+  elseif(check MATCHES "^([a-z_]+)\\.([^<>=]+)(=)([A-Za-z_][A-Za-z0-9_.-]*)$")
+    set(numeric FALSE)
+  else()
     message(FATAL_ERROR "malformed check '${check}'")
   endif()
   set(sect "${CMAKE_MATCH_1}")
@@ -66,7 +71,12 @@ foreach(check IN LISTS CHECKS)
   if(jerr)
     message(FATAL_ERROR "${sect}.${name}: not in the output (${jerr})")
   endif()
-  if(op STREQUAL ">")
+  if(NOT numeric)
+    set(ok FALSE)
+    if(v STREQUAL want)
+      set(ok TRUE)
+    endif()
+  elseif(op STREQUAL ">")
     set(ok FALSE)
     if(v GREATER want)
       set(ok TRUE)

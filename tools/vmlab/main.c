@@ -33,6 +33,7 @@ static const struct scenario *const scenarios[] = {
 	&scen_scaling,
 	&scen_superpage,
 	&scen_pressure,
+	&scen_fault,
 };
 #define NSCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
 
@@ -162,6 +163,48 @@ parse_list(const char *opt, const char *s, int64_t min, int64_t max,
 		if (n == maxn)
 			usage_error("%s: more than %d values", opt, maxn);
 		vals[n++] = parse_int_word(opt, p, min, max);
+	}
+	return (n);
+}
+
+/*
+ * Parses "w" or "w1,w2" of an option whose values are words (so_words)
+ * into their indices; returns the count.
+ */
+static int
+parse_word_list(const char *opt, const char *s, const struct scen_opt *so,
+    int64_t *vals, int maxn)
+{
+	char buf[512], choices[256], *p, *comma;
+	int n = 0, w;
+
+	if (strlen(s) >= sizeof(buf))
+		usage_error("%s: value too long", opt);
+	if (!so->so_list && strchr(s, ',') != NULL)
+		usage_error(
+		    "%s: takes one value, not a list: '%s'", opt, word(s));
+	strcpy(buf, s);
+	if (buf[0] == '\0' || buf[strlen(buf) - 1] == ',')
+		usage_error("%s: malformed list '%s'", opt, word(s));
+	for (p = buf; p != NULL; p = comma == NULL ? NULL : comma + 1) {
+		comma = strchr(p, ',');
+		if (comma != NULL)
+			*comma = '\0';
+		if (n == maxn)
+			usage_error("%s: more than %d values", opt, maxn);
+		for (w = 0; so->so_words[w] != NULL; w++)
+			if (strcmp(p, so->so_words[w]) == 0)
+				break;
+		if (so->so_words[w] == NULL) {
+			choices[0] = '\0';
+			for (w = 0; so->so_words[w] != NULL; w++)
+				snprintf(choices + strlen(choices),
+				    sizeof(choices) - strlen(choices), "%s%s",
+				    w == 0 ? "" : "|", so->so_words[w]);
+			usage_error("%s: unknown value '%s' (%s)", opt, word(p),
+			    choices);
+		}
+		vals[n++] = w;
 	}
 	return (n);
 }
@@ -366,18 +409,39 @@ parse_scen_opts(
 {
 	const struct scen_opt *so;
 	char name[64], err[256];
+	const char *v;
 	int k;
 
 	for (k = 0; k < sc->sc_nopts; k++) {
 		so = &sc->sc_opts[k];
 		snprintf(name, sizeof(name), "--%s", so->so_name);
-		ctx->sx_optcount[k] = parse_list(name,
-		    cli->scen_args[k] != NULL ? cli->scen_args[k]
-					      : so->so_default,
-		    so->so_min, so->so_max, ctx->sx_optval[k], 32, so->so_list);
+		v = cli->scen_args[k] != NULL ? cli->scen_args[k]
+					      : so->so_default;
+		if (so->so_words != NULL)
+			ctx->sx_optcount[k] =
+			    parse_word_list(name, v, so, ctx->sx_optval[k], 32);
+		else
+			ctx->sx_optcount[k] = parse_list(name, v, so->so_min,
+			    so->so_max, ctx->sx_optval[k], 32, so->so_list);
 	}
 	if (sc->sc_check != NULL && sc->sc_check(ctx, err, sizeof(err)) != 0)
 		usage_error("%s", err);
+}
+
+/*
+ * Whether figure j of the first run is a scaling figure: one that another
+ * run reports too.  A figure named after its run's CPU count (the fault
+ * scenario's shootdown_ns_cpus4) is in that run's report only.
+ */
+static bool
+scaling_figure(const struct scen_ctx *ctxs, int n, int j)
+{
+	int i;
+
+	for (i = 1; i < n; i++)
+		if (report_find(&ctxs[i], ctxs[0].sx_results[j].rr_key) != NULL)
+			return (true);
+	return (false);
 }
 
 /* A text plot of each figure against the CPU count (no tool needed). */
@@ -389,6 +453,8 @@ print_scaling_plot(const struct scen_ctx *ctxs, int n, FILE *out)
 	int i, j, w;
 
 	for (j = 0; j < ctxs[0].sx_nresults; j++) {
+		if (!scaling_figure(ctxs, n, j))
+			continue;
 		max = 0;
 		for (i = 0; i < n; i++)
 			if ((r = report_find(&ctxs[i],
@@ -422,6 +488,8 @@ print_scaling(const struct scen_ctx *ctxs, int n, FILE *out)
 		fprintf(out, " %10s%-3d", "cpus=", ctxs[i].sx_ncpus);
 	fprintf(out, "\n");
 	for (j = 0; j < ctxs[0].sx_nresults; j++) {
+		if (!scaling_figure(ctxs, n, j))
+			continue;
 		fprintf(out, "%-28s", ctxs[0].sx_results[j].rr_key);
 		for (i = 0; i < n; i++) {
 			const struct report_result *r =
@@ -454,6 +522,7 @@ cmd_run(const struct cli *cli)
 		run_ctx->sx_out = cli->json ? stderr : stdout;
 		run_ctx->sx_ncpus = cli->ncpus > 0 ? cli->cpus[i] : defcpus;
 		run_ctx->sx_seed = cli->seed;
+		run_ctx->sx_sim = cli->backend == VMLAB_BACKEND_SIM;
 		run_ctx->sx_progress = isatty(STDERR_FILENO) != 0;
 		parse_scen_opts(cli, sc, run_ctx);
 		boot_or_die(cli, run_ctx->sx_ncpus);

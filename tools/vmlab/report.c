@@ -68,6 +68,22 @@ scen_opt_count(const struct scen_ctx *ctx, const char *name)
 	return (ctx->sx_optcount[k]);
 }
 
+const char *
+scen_opt_word(const struct scen_ctx *ctx, const char *name, int i)
+{
+	const struct scen_opt *so;
+	int k;
+
+	so = scen_find_opt(ctx, name, &k);
+	if (so->so_words == NULL) {
+		fprintf(stderr,
+		    "vmlab: option %s of scenario %s is not a word\n", name,
+		    ctx->sx_scen->sc_name);
+		abort();
+	}
+	return (so->so_words[scen_opt(ctx, name, i)]);
+}
+
 void
 report_result(
     struct scen_ctx *ctx, const char *key, double value, const char *unit)
@@ -269,6 +285,33 @@ json_tunable(const struct sysctl_info *si, void *arg)
 	return (0);
 }
 
+/*
+ * The scenario's options as run (given or default): a number, a word, or
+ * an array of them for a list.
+ */
+static void
+report_json_options(const struct scen_ctx *ctx)
+{
+	const struct scen_opt *so;
+	int i, k, n;
+
+	for (k = 0; k < ctx->sx_scen->sc_nopts; k++) {
+		so = &ctx->sx_scen->sc_opts[k];
+		n = ctx->sx_optcount[k];
+		printf("%s", k == 0 ? "" : ", ");
+		json_string(so->so_name);
+		printf(": %s", so->so_list ? "[" : "");
+		for (i = 0; i < n; i++) {
+			printf("%s", i == 0 ? "" : ", ");
+			if (so->so_words != NULL)
+				json_string(so->so_words[ctx->sx_optval[k][i]]);
+			else
+				printf("%lld", (long long)ctx->sx_optval[k][i]);
+		}
+		printf("%s", so->so_list ? "]" : "");
+	}
+}
+
 void
 report_json(const struct scen_ctx *ctx, const char *backend, uint64_t seed)
 {
@@ -285,7 +328,9 @@ report_json(const struct scen_ctx *ctx, const char *backend, uint64_t seed)
 		printf(", \"trace_hash\": \"%016llx\", \"sim_events\": %llu",
 		    (unsigned long long)vmlab_sim_trace_hash(),
 		    (unsigned long long)vmlab_sim_events());
-	printf(", \"results\": {");
+	printf(", \"options\": {");
+	report_json_options(ctx);
+	printf("}, \"results\": {");
 	for (i = 0; i < ctx->sx_nresults; i++) {
 		printf("%s", i == 0 ? "" : ", ");
 		json_string(ctx->sx_results[i].rr_key);

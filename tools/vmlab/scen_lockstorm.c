@@ -265,9 +265,9 @@ const struct scenario scen_lockstorm = {
 	.sc_descr = "N threads block on one lock and are released together",
 	.sc_opts = {
 	    { "threads", "threads queued on the lock (a list runs each)",
-		"1000,10000", 1, 10000000, true },
+		"1000,10000", 1, 10000000, true, NULL },
 	    { "hold-yields", "times a holder yields the CPU inside the lock",
-		"1", 0, 1000, false },
+		"1", 0, 1000, false, NULL },
 	},
 	.sc_nopts = 2,
 	.sc_tunables = storm_tunables,

@@ -485,7 +485,7 @@ const struct scenario scen_micro = {
 		    "IPIs, counters",
 	.sc_opts = {
 	    { "iters", "operations per timed run of the cheap primitives",
-		"1000000", 1000, 1000000000, false },
+		"1000000", 1000, 1000000000, false, NULL },
 	},
 	.sc_nopts = 1,
 	.sc_tunables = NULL,

@@ -24,6 +24,24 @@
  * write errors and page-in errors are reported per variant.  Any other
  * touch error (ENOMEM: out of memory) fails the run.
  *
+ * Through mappings (--via map).  By default (--via touch) a touch is
+ * vm_fault_touch(), which runs the check on the busied page.  With --via
+ * map the workers run in one vmspace where every object is mapped
+ * MAP_SHARED (the objects themselves, so the page daemon still sees each
+ * object's pages), and a touch is what a program would do: copyin() of
+ * the page, the check, and for a write copyout() of the new contents,
+ * faulting through vm_fault() and the software TLB.  Nothing busies a
+ * page around a user access, so two workers rewriting one page would
+ * interleave their words: the workload serialises itself, as a threaded
+ * program must, with PR_NPGLOCKS sx locks hashed by (object, page)
+ * ("pressure page"; shared to check, exclusive to check and rewrite;
+ * sleepable, since a copy may fault and sleep for a page-in).  A failed
+ * access is EFAULT whatever the cause (a process gets a signal, not an
+ * errno): the mappings stay in place for the whole run, so it is a
+ * failed page-in, counted as such, unless the page daemon declared out
+ * of memory during the variant, in which case they are all touch errors
+ * and fail the run, as ENOMEM does with --via touch.
+ *
  * The run is repeated for each --batch size (default "0,31": batching
  * off, then on), on the same machine, with the same seed and fresh
  * objects, and reported side by side: touches per second, page-outs,
@@ -44,15 +62,18 @@
 /* mkstemp() and ftruncate() for the file-backed objects. */
 #define _POSIX_C_SOURCE 200809L
 #include "kern/lock.h"
+#include "kern/rwlock.h"
 #include "kern/sleepq.h"
 #include "kern/sysctl.h"
 #include "kern/thread.h"
 #include "vm/vm_fault.h"
+#include "vm/vm_map.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
 #include "vm/vm_pageout.h"
 #include "vm/vm_pagequeue.h"
 #include "vm/vm_swap.h"
+#include "vm/vm_uaccess.h"
 #include "vmlab_cli.h"
 
 #include <errno.h>
@@ -66,12 +87,16 @@
 #define PR_MAXVARIANTS 4
 #define PR_MAGIC 0x766d6c6162706721ull /* "vmlabpg!" */
 #define PR_PROGRESS_STEP 256
+#define PR_NPGLOCKS 64 /* --via map: the workload's page locks */
+#define PR_VIA_TOUCH 0
+#define PR_VIA_MAP 1
 
 struct pr_obj {
 	struct vm_object *po_obj;
 	vm_pindex_t po_npages;
 	uint64_t *po_gen; /* (a) highest generation written, per page */
 	int po_id;
+	vm_offset_t po_va; /* (c) --via map: its mapping in pr_vm */
 	char po_path[256]; /* file-backed: the file, removed at the end */
 };
 
@@ -81,14 +106,18 @@ struct pr_run {
 	uint64_t pr_ops; /* touches per thread */
 	int pr_hot, pr_writes;
 	uint64_t pr_seed;
-	uint64_t pr_bad;      /* (a) integrity failures */
-	uint64_t pr_errors;   /* (a) touches that failed, other than EIO */
-	uint64_t pr_eio;      /* (a) touches whose page-in failed (EIO) */
-	uint64_t pr_touches;  /* (a) */
-	uint64_t pr_total;    /* (c) touches of all workers */
-	uint32_t pr_nthreads; /* (c) workers */
-	uint64_t pr_progress; /* (a) touches made so far; a channel */
-	uint32_t pr_finished; /* (a) workers done */
+	uint64_t pr_bad;       /* (a) integrity failures */
+	uint64_t pr_errors;    /* (a) touches that failed, other than EIO */
+	uint64_t pr_eio;       /* (a) touches whose page-in failed (EIO) */
+	uint64_t pr_touches;   /* (a) */
+	uint64_t pr_total;     /* (c) touches of all workers */
+	uint32_t pr_nthreads;  /* (c) workers */
+	uint64_t pr_progress;  /* (a) touches made so far; a channel */
+	uint32_t pr_finished;  /* (a) workers done */
+	int pr_via;	       /* (c) PR_VIA_* */
+	struct vmspace *pr_vm; /* (c) --via map: the workers' vmspace */
+	struct sx pr_pglocks[PR_NPGLOCKS]; /* --via map (see the top) */
+	int pr_npglocks;		   /* (c) of them initialised */
 };
 
 struct pr_worker {
@@ -165,25 +194,70 @@ pr_fill(uint64_t *w, int id, vm_pindex_t pindex, uint64_t gen)
 		w[i] = pr_word(seed, i);
 }
 
+/*
+ * Checks a page's contents for a touch: the generation to write next, or
+ * 0 (a read, or the check failed: pt_bad).
+ */
+static uint64_t
+pr_touch_check(struct pr_touch *pt, const uint64_t *w, vm_pindex_t pindex)
+{
+	uint64_t gen = pr_check(w, pt->pt_po->po_id, pindex);
+
+	pt->pt_seen = gen;
+	if (gen == UINT64_MAX || gen < pt->pt_min) {
+		pt->pt_bad = true;
+		return (0);
+	}
+	return (pt->pt_write ? gen + 1 : 0);
+}
+
 /* Runs with the page busied (exclusive for writes). */
 static void
 pr_touch_fn(uint8_t *data, vm_pindex_t pindex, void *arg)
 {
 	struct pr_touch *pt = arg;
 	uint64_t *w = (uint64_t *)data;
-	uint64_t gen = pr_check(w, pt->pt_po->po_id, pindex);
+	uint64_t next = pr_touch_check(pt, w, pindex);
 
-	if (gen == UINT64_MAX || gen < pt->pt_min) {
-		pt->pt_bad = true;
-		pt->pt_seen = gen;
-		return;
-	}
-	pt->pt_seen = gen;
-	if (pt->pt_write) {
-		pr_fill(w, pt->pt_po->po_id, pindex, gen + 1);
+	if (next != 0) {
+		pr_fill(w, pt->pt_po->po_id, pindex, next);
 		/* Under the exclusive busy: writers of a page are ordered. */
-		atomic_store_64(&pt->pt_po->po_gen[pindex], gen + 1);
+		atomic_store_64(&pt->pt_po->po_gen[pindex], next);
 	}
+}
+
+/*
+ * A touch through the mapping (--via map): the page copied in, checked,
+ * and for a write refilled and copied out, under the workload's lock of
+ * the page (exclusive for writes: writers of a page are ordered by it).
+ * The copy-out is of one whole aligned page, so it writes all or none.
+ */
+static int
+pr_touch_map(
+    struct pr_run *pr, struct pr_touch *pt, vm_pindex_t pindex, uint64_t *buf)
+{
+	struct pr_obj *po = pt->pt_po;
+	struct sx *lk =
+	    &pr->pr_pglocks[(pindex * 31 + (uint64_t)po->po_id) % PR_NPGLOCKS];
+	vm_offset_t va = po->po_va + ptoa(pindex);
+	uint64_t next;
+	int error;
+
+	if (pt->pt_write)
+		sx_xlock(lk);
+	else
+		sx_slock(lk);
+	if ((error = copyin(va, buf, PAGE_SIZE)) == 0 &&
+	    (next = pr_touch_check(pt, buf, pindex)) != 0) {
+		pr_fill(buf, po->po_id, pindex, next);
+		if ((error = copyout(buf, va, PAGE_SIZE)) == 0)
+			atomic_store_64(&po->po_gen[pindex], next);
+	}
+	if (pt->pt_write)
+		sx_xunlock(lk);
+	else
+		sx_sunlock(lk);
+	return (error);
 }
 
 /*
@@ -237,9 +311,19 @@ pr_worker_main(void *arg)
 	struct pr_touch pt;
 	struct pr_obj *po;
 	vm_pindex_t pindex, hot;
-	uint64_t i, r, bad = 0, errors = 0, eio = 0, reported = 0;
+	uint64_t i, r, bad = 0, errors = 0, eio = 0, reported = 0, *buf = NULL;
 	int error;
 
+	if (pr->pr_via == PR_VIA_MAP) {
+		if ((buf = malloc(PAGE_SIZE)) == NULL) {
+			/* Every touch of this worker failed. */
+			atomic_add_64(&pr->pr_errors, pr->pr_ops);
+			pr_progress_add(pr, pr->pr_ops);
+			pr_worker_done(pr);
+			return;
+		}
+		vmspace_switch(pr->pr_vm);
+	}
 	for (i = 0; i < pr->pr_ops; i++) {
 		if (i - reported == PR_PROGRESS_STEP) {
 			pr_progress_add(pr, PR_PROGRESS_STEP);
@@ -255,16 +339,21 @@ pr_worker_main(void *arg)
 		pt.pt_write = (int)((r >> 40) % 100) < pr->pr_writes;
 		pt.pt_bad = false;
 		pt.pt_min = atomic_load_64(&po->po_gen[pindex]);
-		error = vm_fault_touch(po->po_obj, pindex,
-		    pt.pt_write ? VM_TOUCH_WRITE : VM_TOUCH_READ, pr_touch_fn,
-		    &pt);
+		if (pr->pr_via == PR_VIA_MAP)
+			error = pr_touch_map(pr, &pt, pindex, buf);
+		else
+			error = vm_fault_touch(po->po_obj, pindex,
+			    pt.pt_write ? VM_TOUCH_WRITE : VM_TOUCH_READ,
+			    pr_touch_fn, &pt);
 		if (error != 0) {
 			if (errors + eio == 0)
 				md_printf("pressure: touch of object %d page "
 					  "%llu: %s\n",
 				    po->po_id, (unsigned long long)pindex,
 				    strerror(error));
-			if (error == EIO)
+			/* Through a mapping, EFAULT: see the top. */
+			if (error == EIO ||
+			    (error == EFAULT && pr->pr_via == PR_VIA_MAP))
 				eio++;
 			else
 				errors++;
@@ -277,6 +366,10 @@ pr_worker_main(void *arg)
 			    po->po_id, (unsigned long long)pindex,
 			    (long long)pt.pt_seen,
 			    (unsigned long long)pt.pt_min);
+	}
+	if (pr->pr_via == PR_VIA_MAP) {
+		vmspace_switch(NULL);
+		free(buf);
 	}
 	atomic_add_64(&pr->pr_bad, bad);
 	atomic_add_64(&pr->pr_errors, errors);
@@ -318,6 +411,14 @@ pr_destroy(struct pr_run *pr)
 {
 	int i;
 
+	/* The mappings' references go first, then the objects. */
+	if (pr->pr_vm != NULL) {
+		vmspace_free(pr->pr_vm);
+		pr->pr_vm = NULL;
+	}
+	for (i = 0; i < pr->pr_npglocks; i++)
+		sx_destroy(&pr->pr_pglocks[i]);
+	pr->pr_npglocks = 0;
 	for (i = 0; i < pr->pr_nobj; i++) {
 		if (pr->pr_objs[i].po_obj != NULL)
 			vm_object_deallocate(pr->pr_objs[i].po_obj);
@@ -363,6 +464,40 @@ pr_create(struct scen_ctx *ctx, struct pr_run *pr, uint64_t total)
 				OBJT_DEFAULT, po->po_npages)) == NULL)
 			return (ENOMEM);
 	}
+	return (0);
+}
+
+/* Ranks of the workload's own locks: before every lock of the VM. */
+static const struct lock_rank pr_ranks[] = { { "pressure page", 150, 0 } };
+
+/*
+ * --via map: the workers' vmspace, every object mapped shared in it, and
+ * the workload's page locks.
+ */
+static int
+pr_map(struct pr_run *pr)
+{
+	struct pr_obj *po;
+	int i, error;
+
+	if ((error = witness_register(pr_ranks, 1)) != 0)
+		return (error);
+	if ((pr->pr_vm = vmspace_alloc()) == NULL)
+		return (ENOMEM);
+	for (i = 0; i < pr->pr_nobj; i++) {
+		po = &pr->pr_objs[i];
+		po->po_va = 0;
+		if ((error = vm_mmap(&pr->pr_vm->vm_map, &po->po_va,
+			 ptoa(po->po_npages), VM_PROT_RW, VM_PROT_RW,
+			 MAP_SHARED, po->po_obj, 0)) != 0) {
+			fprintf(stderr, "pressure: mmap of object %d: %s\n",
+			    po->po_id, strerror(error));
+			return (error);
+		}
+	}
+	for (i = 0; i < PR_NPGLOCKS; i++)
+		sx_init(&pr->pr_pglocks[i], "pressure page");
+	pr->pr_npglocks = PR_NPGLOCKS;
 	return (0);
 }
 
@@ -417,7 +552,7 @@ struct pr_result {
 	uint64_t pv_freed, pv_pq_ops, pv_pq_acq, pv_wait_us, pv_cont;
 	uint64_t pv_pq_scan_ops, pv_pq_acq_all;
 	uint64_t pv_bad, pv_errors, pv_eio, pv_launder_errors;
-	uint64_t pv_swap_werr, pv_swap_rerr;
+	uint64_t pv_swap_werr, pv_swap_rerr, pv_oom;
 };
 
 static void
@@ -435,6 +570,7 @@ pr_diff(struct pr_result *pv, const struct pr_snap *a, const struct pr_snap *b)
 	    b->ps_po.ps_launder_errors - a->ps_po.ps_launder_errors;
 	pv->pv_swap_werr = b->ps_swap_werr - a->ps_swap_werr;
 	pv->pv_swap_rerr = b->ps_swap_rerr - a->ps_swap_rerr;
+	pv->pv_oom = b->ps_po.ps_oom - a->ps_po.ps_oom;
 	pv->pv_mbps = ns > 0
 	    ? (double)ptoa(pv->pv_pageouts) / 1e6 / ((double)ns / 1e9)
 	    : 0;
@@ -470,7 +606,11 @@ pr_variant(
 		free(pr);
 		return (EINVAL);
 	}
-	if ((error = pr_create(ctx, pr, total)) != 0) {
+	error = pr_create(ctx, pr, total);
+	pr->pr_via = (int)scen_opt(ctx, "via", 0);
+	if (error == 0 && pr->pr_via == PR_VIA_MAP)
+		error = pr_map(pr);
+	if (error != 0) {
 		pr_destroy(pr);
 		free(pr);
 		return (error);
@@ -506,6 +646,11 @@ pr_variant(
 	pv->pv_bad = pr->pr_bad;
 	pv->pv_errors = pr->pr_errors;
 	pv->pv_eio = pr->pr_eio;
+	/* Through mappings, failures out of memory are EFAULT too. */
+	if (pr->pr_via == PR_VIA_MAP && pv->pv_oom != 0) {
+		pv->pv_errors += pv->pv_eio;
+		pv->pv_eio = 0;
+	}
 	pr_destroy(pr);
 	free(pr);
 	return (0);
@@ -597,7 +742,8 @@ pr_run(struct scen_ctx *ctx)
 	fprintf(ctx->sx_out,
 	    "\n  working set %llu MiB (%lld%% of %llu MiB memory) in %lld "
 	    "objects (every 4th file-backed), swap %llu MiB, %lld threads x "
-	    "%lld touches, %lld%% to the hot tenth, %lld%% writes\n",
+	    "%lld touches, %lld%% to the hot tenth, %lld%% writes, via "
+	    "%s\n",
 	    (unsigned long long)(ptoa(total) >> 20),
 	    (long long)scen_opt(ctx, "ratio", 0),
 	    (unsigned long long)(ptoa(vm_page_count_total()) >> 20),
@@ -606,7 +752,10 @@ pr_run(struct scen_ctx *ctx)
 	    (long long)scen_opt(ctx, "threads", 0),
 	    (long long)scen_opt(ctx, "ops", 0),
 	    (long long)scen_opt(ctx, "hot", 0),
-	    (long long)scen_opt(ctx, "writes", 0));
+	    (long long)scen_opt(ctx, "writes", 0),
+	    scen_opt(ctx, "via", 0) == PR_VIA_MAP
+		? "mappings (mmap, copyin/copyout)"
+		: "vm_fault_touch");
 	for (i = 0; i < nb && i < PR_MAXVARIANTS; i++) {
 		error = pr_variant(
 		    ctx, (int)scen_opt(ctx, "batch", i), total, &pv[i]);
@@ -641,24 +790,29 @@ pr_run(struct scen_ctx *ctx)
 	vm_pageout_resume();
 }
 
+static const char *const pr_via_words[] = { "touch", "map", NULL };
+
 const struct scenario scen_pressure = {
 	.sc_name = "pressure",
 	.sc_descr = "working set larger than memory: page daemon, laundering, "
 		    "page-ins, data integrity, batch queues off and on",
 	.sc_opts = {
 	    { "ratio", "working set, % of physical memory", "200", 10, 1000,
-		false },
+		false, NULL },
 	    { "objects", "objects (every 4th is file-backed)", "4", 1,
-		PR_MAXOBJ, false },
-	    { "threads", "touching threads", "4", 1, PR_MAXTHREADS, false },
-	    { "ops", "touches per thread", "400000", 1, INT64_MAX, false },
+		PR_MAXOBJ, false, NULL },
+	    { "threads", "touching threads", "4", 1, PR_MAXTHREADS, false, NULL },
+	    { "ops", "touches per thread", "400000", 1, INT64_MAX, false, NULL },
 	    { "hot", "% of touches to the hot tenth of each object", "80", 0,
-		100, false },
-	    { "writes", "% of touches that write", "40", 0, 100, false },
+		100, false, NULL },
+	    { "writes", "% of touches that write", "40", 0, 100, false, NULL },
 	    { "batch", "vm.batchqueue.size of each variant", "0,31", 0,
-		VM_BATCHQUEUE_MAX, true },
+		VM_BATCHQUEUE_MAX, true, NULL },
+	    { "via", "how workers touch pages: touch (vm_fault_touch) or "
+		     "map (mapped, copyin/copyout)",
+		"touch", 0, 0, false, pr_via_words },
 	},
-	.sc_nopts = 7,
+	.sc_nopts = 8,
 	.sc_tunables = NULL,
 	.sc_run = pr_run,
 	.sc_knobs = { { "vm.batchqueue.size", "batch" },

@@ -139,7 +139,7 @@ const struct scenario scen_scaling = {
 		    "counters, as CPUs are added",
 	.sc_opts = {
 	    { "ops", "operations per CPU and phase", "20000", 1,
-		100000000, false },
+		100000000, false, NULL },
 	},
 	.sc_nopts = 1,
 	.sc_tunables = NULL,

@@ -400,13 +400,13 @@ const struct scenario scen_superpage = {
 		    "reservations on and off",
 	.sc_opts = {
 	    { "ticks", "ticks (rows) per variant", "24", 1, SP_MAXTICKS,
-		false },
+		false, NULL },
 	    { "ops", "page operations per CPU per tick", "12000", 1,
-		100000000, false },
+		100000000, false, NULL },
 	    { "fill", "start new objects below this % of memory in use "
 		      "(growth stops 1/8 above it)",
-		"60", 1, 85, false },
-	    { "probe", "2 MiB requests after each tick", "16", 1, 64, false },
+		"60", 1, 85, false, NULL },
+	    { "probe", "2 MiB requests after each tick", "16", 1, 64, false, NULL },
 	},
 	.sc_nopts = 4,
 	.sc_tunables = NULL,

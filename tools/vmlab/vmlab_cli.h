@@ -16,13 +16,18 @@
 #define SCEN_MAXOPTS 8
 #define REPORT_MAXRESULTS 128
 
-/* A scenario option `--name VALUE' (an integer with optional suffix). */
+/*
+ * A scenario option `--name VALUE': an integer with optional suffix, or,
+ * when so_words is set, one of those words (its value is the word's
+ * index; so_min and so_max are unused).
+ */
 struct scen_opt {
 	const char *so_name;
 	const char *so_help;
 	const char *so_default; /* textual default (may be a list) */
 	int64_t so_min, so_max;
-	bool so_list; /* accepts a comma-separated list */
+	bool so_list;		     /* accepts a comma-separated list */
+	const char *const *so_words; /* NULL-terminated, or NULL */
 };
 
 struct scen_ctx;
@@ -71,6 +76,7 @@ struct scen_ctx {
 	bool sx_json;
 	FILE *sx_out; /* human output (stderr with --json) */
 	int sx_ncpus;
+	bool sx_sim;	  /* the simulated machine (md_nanotime() is virtual) */
 	uint64_t sx_seed; /* --seed: of the schedule (sim) and the workload */
 	struct report_result sx_results[REPORT_MAXRESULTS];
 	int sx_nresults;
@@ -86,6 +92,7 @@ extern const struct scenario scen_lockstorm;
 extern const struct scenario scen_scaling;
 extern const struct scenario scen_superpage;
 extern const struct scenario scen_pressure;
+extern const struct scenario scen_fault;
 /* Page-queue lock wait (ns) and contentions so far, from the profile. */
 void pqstat_lock_wait(uint64_t *waitp, uint64_t *contp);
 
@@ -119,6 +126,8 @@ int64_t scen_knob_get(const char *name);
 /* Value i of option `name' (the default when not given). */
 int64_t scen_opt(const struct scen_ctx *ctx, const char *name, int i);
 int scen_opt_count(const struct scen_ctx *ctx, const char *name);
+/* The word of option `name' (one with so_words), value i. */
+const char *scen_opt_word(const struct scen_ctx *ctx, const char *name, int i);
 
 /*
  * A long scenario's progress, for a person watching: one line on stderr,

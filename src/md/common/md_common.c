@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 struct md_ipi_req {
@@ -543,7 +545,12 @@ md_panic(const char *fmt, ...)
 	abort();
 }
 
-/* Host queries, the same for every backend (the machine is sized by them). */
+/*
+ * Host queries, the same for every backend (the machine is sized by them,
+ * and scenarios compare the VM with the host kernel through them).
+ */
+#define MD_HOST_TOUCH_PAGE 4096 /* md_host_anon_touch_ns()'s unit */
+
 int
 md_host_online_cpus(void)
 {
@@ -560,6 +567,35 @@ md_host_physmem(void)
 	if (pages < 1 || size < 1)
 		return (0);
 	return ((uint64_t)pages * (uint64_t)size);
+}
+
+uint64_t
+md_host_anon_touch_ns(uint64_t npages)
+{
+	struct timespec t0, t1;
+	uint64_t i, v;
+	size_t len;
+	uint8_t *p;
+
+	if (npages == 0 || npages > SIZE_MAX / MD_HOST_TOUCH_PAGE)
+		return (0);
+	len = (size_t)npages * MD_HOST_TOUCH_PAGE;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
+	if (p == MAP_FAILED)
+		return (0);
+	/* Advice only: a host without THP refuses it and faults 4 KiB anyway. */
+	(void)madvise(p, len, MADV_NOHUGEPAGE);
+	for (i = 0; i < npages; i++) {
+		v = i + 1;
+		memcpy(p + i * MD_HOST_TOUCH_PAGE, &v, sizeof(v));
+	}
+	/* munmap() may read the pages: the stores above are not dead. */
+	(void)munmap(p, len);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return ((uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ull +
+	    (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec);
 }
 
 void
