@@ -112,9 +112,24 @@ pmap_tunables(void)
 bool
 pmap_page_managed(struct vm_page *m)
 {
-	struct vm_object *obj = vm_page_object(m);
+	/*
+	 * VPO_UNMANAGED is set when the page is allocated to its object
+	 * and stays while it is: stable for pmap_enter()'s caller, who
+	 * holds the page busy (the other VPO_ bits change only under busy).
+	 */
+	return (vm_page_object(m) != NULL && (m->oflags & VPO_UNMANAGED) == 0);
+}
 
-	return (obj != NULL && obj->type != OBJT_PHYS);
+bool
+pmap_page_has_object(struct vm_page *m)
+{
+	/*
+	 * The lock-free early exit of the page-level operations (the page
+	 * daemon calls them on pages it does not hold): a page without an
+	 * object has no mapping, and an unmanaged page no pv entry, so
+	 * walking its (empty) pv lists is merely slower.
+	 */
+	return (vm_page_object(m) != NULL);
 }
 
 /*

@@ -18,7 +18,7 @@
  * page's pv list, so the page daemon can find and remove every mapping of
  * a page (pmap_remove_all) and collect reference and modify bits.  Pv
  * entries live in per-pmap chunks: one page holding a header, a free
- * bitmap and as many entries as fit (168); every chunk is on the pmap's
+ * bitmap and as many entries as fit (167); every chunk is on the pmap's
  * list (those with free entries first) and on an LRU list
  * (vm.pmap.pv_chunk_lru: one global list, or one per domain of the
  * chunk's page) from which a pmap short of pages reclaims the least

@@ -50,15 +50,18 @@ pmap_pte_page(pt_entry_t e)
 
 /* Whether mappings of m get pv entries: pages of pageable objects. */
 bool pmap_page_managed(struct vm_page *m);
+/* Whether m has an object (page-level operations' early exit). */
+bool pmap_page_has_object(struct vm_page *m);
 
 /* Pv chunks. */
-#define PV_NPCPV 168
+#define PV_NPCPV 167 /* 168 fill the page; one goes to pc_reclaimed */
 #define PV_NMAPW 3
 struct pv_chunk {
-	pmap_t pc_pmap;			      /* (p) owner */
-	TAILQ_ENTRY(pv_chunk) pc_list;	      /* (p) pm_pvchunk */
-	TAILQ_ENTRY(pv_chunk) pc_lru;	      /* (p + l) an LRU list */
-	uint64_t pc_map[PV_NMAPW];	      /* (p) 1: free entry */
+	pmap_t pc_pmap;		       /* (p) owner */
+	TAILQ_ENTRY(pv_chunk) pc_list; /* (p) pm_pvchunk */
+	TAILQ_ENTRY(pv_chunk) pc_lru;  /* (p + l) an LRU list */
+	bool pc_reclaimed;	   /* (p) off its LRU list, its reclaimer's */
+	uint64_t pc_map[PV_NMAPW]; /* (p) 1: free entry */
 	struct pv_entry pc_pventry[PV_NPCPV]; /* (p,v) */
 };
 _Static_assert(sizeof(struct pv_chunk) <= PAGE_SIZE, "a pv chunk is a page");

@@ -103,7 +103,7 @@ pmap_remove_all(struct vm_page *m)
 	vm_offset_t va;
 	pmap_t pm;
 
-	if (!pmap_page_managed(m))
+	if (!pmap_page_has_object(m))
 		return;
 	TAILQ_INIT(&free);
 	lock = pmap_pv_lock(m->phys_addr);
@@ -172,14 +172,14 @@ restart:
 void
 pmap_remove_write(struct vm_page *m)
 {
-	if (pmap_page_managed(m))
+	if (pmap_page_has_object(m))
 		(void)pmap_page_clear(m, PG_RW, PG_RW | PG_M, 0, INT32_MAX);
 }
 
 void
 pmap_clear_modify(struct vm_page *m)
 {
-	if (pmap_page_managed(m))
+	if (pmap_page_has_object(m))
 		(void)pmap_page_clear(m, PG_M, PG_M, 0, INT32_MAX);
 }
 
@@ -228,7 +228,7 @@ pmap_ts_referenced(struct vm_page *m)
 	struct rwlock *lock;
 	int n;
 
-	if (!pmap_page_managed(m))
+	if (!pmap_page_has_object(m))
 		return (0);
 	lock = pmap_pv_lock(m->phys_addr);
 	rw_wlock(lock);
@@ -251,7 +251,7 @@ pmap_is_modified(struct vm_page *m)
 	bool dirty = false;
 	int pass;
 
-	if (!pmap_page_managed(m))
+	if (!pmap_page_has_object(m))
 		return (false);
 	lock = pmap_pv_lock(m->phys_addr);
 	pvh = pmap_pvh(m->phys_addr);
@@ -282,7 +282,7 @@ pmap_page_is_mapped(struct vm_page *m)
 	struct rwlock *lock;
 	bool r;
 
-	if (!pmap_page_managed(m))
+	if (!pmap_page_has_object(m))
 		return (false);
 	lock = pmap_pv_lock(m->phys_addr);
 	rw_rlock(lock);

@@ -183,6 +183,7 @@ pmap_pv_alloc(pmap_t pm, bool reclaim)
 		return (NULL);
 	pc = (struct pv_chunk *)vm_page_dmap(m);
 	pc->pc_pmap = pm;
+	pc->pc_reclaimed = false;
 	memcpy(pc->pc_map, pc_freemask, sizeof(pc->pc_map));
 	TAILQ_INSERT_HEAD(&pm->pm_pvchunk, pc, pc_list);
 	pmap_pvc_touch(pc, true);
@@ -222,8 +223,12 @@ pmap_pv_free(pmap_t pm, struct pv_entry *pv)
 	was_full = !pmap_pvc_has_free(pc);
 	pc->pc_map[idx / 64] |= 1ull << (idx % 64);
 	atomic_add_64(&pmap_pv_entries, (uint64_t)-1);
-	/* A chunk being reclaimed (off its LRU list) is the reclaimer's. */
-	if (pc->pc_lru.tqe_prevp == NULL)
+	/*
+	 * A chunk being reclaimed (off its LRU list) is the reclaimer's.
+	 * The flag, not the list linkage: other pmaps' LRU moves write our
+	 * linkage under the LRU lock, which we do not hold.
+	 */
+	if (pc->pc_reclaimed)
 		return;
 	if (pmap_pvc_is_empty(pc)) {
 		pmap_pvc_free(pm, pc);
@@ -290,11 +295,13 @@ pmap_pv_reclaim_list(struct pmap_pvc_lru *lru, pmap_t locked)
 			continue;
 		}
 		TAILQ_REMOVE(&lru->lru_chunks, pc, pc_lru);
-		pc->pc_lru.tqe_prevp = NULL;
+		pc->pc_reclaimed = true;
 		mtx_unlock(&lru->lru_mtx);
 		empty = pmap_pv_reclaim_chunk(pm, pc);
-		if (!empty)
+		if (!empty) {
+			pc->pc_reclaimed = false;
 			pmap_pvc_touch(pc, true);
+		}
 		PMAP_UNLOCK(pm);
 		if (empty)
 			return (PHYS_TO_VM_PAGE(

@@ -594,8 +594,9 @@ vm_pageout_launder_page(struct vm_object *obj, struct vm_page *m)
 	uint64_t t0, ok = 0;
 	int i, n;
 
+	/* The first page-out of anonymous memory; atomic for the pmap. */
 	if (obj->type == OBJT_DEFAULT)
-		obj->type = OBJT_SWAP; /* first page-out of anonymous memory */
+		atomic_store_int((uint32_t *)&obj->type, OBJT_SWAP);
 	ops = vm_pager_ops(obj);
 	VM_ASSERT(ops != NULL,
 	    ("%s: object %p type %d has no pager", __func__, (void *)obj,
