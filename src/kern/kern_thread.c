@@ -440,6 +440,7 @@ sched_switch_to(struct pcpu *pc, struct thread *old, struct thread *new)
 	atomic_store_int(&new->td_oncpu, 1);
 	atomic_store_int(&new->td_state, TDS_RUNNING);
 	pc->pc_curthread = new;
+	pc->pc_vmspace = new->td_vmspace;
 	pcpu_add_64(&pc->pc_switches, 1);
 	md_ctx_switch(&old->td_ctx, &new->td_ctx,
 	    atomic_load_int(&old->td_state) == TDS_DEAD);
@@ -554,6 +555,7 @@ sched_cpu_main(int cpu)
 	idle->td_state = TDS_RUNNING;
 	snprintf(idle->td_name, sizeof(idle->td_name), "idle%d", cpu);
 	pc->pc_curthread = idle;
+	pc->pc_vmspace = NULL;
 	sched_idle_loop(pc);
 	pc->pc_curthread = NULL;
 }

@@ -91,14 +91,16 @@ struct thread {
 } __aligned(64);
 
 struct pcpu {
-	struct thread *pc_curthread;	     /* (x) */
-	struct thread *pc_idlethread;	     /* (c) */
-	struct thread *pc_prevthread;	     /* (x) switch in progress */
-	int pc_cpuid;			     /* (c) */
-	int pc_domain;			     /* (c) */
-	uint32_t pc_idle;		     /* (a) in the idle loop */
-	uint32_t pc_runqlen;		     /* (r,a) */
-	struct mtx pc_rqlock;		     /* run-queue lock */
+	struct thread *pc_curthread;  /* (x) */
+	struct vmspace *pc_vmspace;   /* (x) pc_curthread's td_vmspace, copied
+				       at each switch (uaccess's hit path) */
+	struct thread *pc_idlethread; /* (c) */
+	struct thread *pc_prevthread; /* (x) switch in progress */
+	int pc_cpuid;		      /* (c) */
+	int pc_domain;		      /* (c) */
+	uint32_t pc_idle;	      /* (a) in the idle loop */
+	uint32_t pc_runqlen;	      /* (r,a) */
+	struct mtx pc_rqlock;	      /* run-queue lock */
 	TAILQ_HEAD(threadq, thread) pc_runq; /* (r) */
 	struct mtx pc_timolock;		     /* timeout lock */
 	struct threadq pc_timoq;	     /* (T) sorted by td_timo */

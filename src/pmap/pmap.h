@@ -348,17 +348,19 @@ pmap_tlb_of(int cpu)
 	    ((size_t)cpu << PMAP_TLB_STRIDE_SHIFT)));
 }
 
+/*
+ * pmap_tlb_lookup() for a caller that has read the current CPU (`cpu')
+ * and its TLB `t' already (uaccess's hit path).
+ */
 static inline void *
-pmap_tlb_lookup(vm_offset_t va, vm_prot_t access)
+pmap_tlb_lookup_on(
+    int cpu, struct pmap_tlb *t, vm_offset_t va, vm_prot_t access)
 {
 	const struct pmap_tlb_entry *e;
-	struct pmap_tlb *t;
 	uint64_t slot, key;
-	int cpu = md_curcpu();
 
 	/* Run pending shootdowns before using any entry. */
 	md_ipi_check(cpu);
-	t = pmap_tlb_of(cpu);
 	slot = va >= VM_MIN_KERNEL_ADDRESS ? PMAP_TLB_KSLOT : t->tlb_cur;
 	key = (va >> PAGE_SHIFT) << PMAP_TLB_SLOTBITS | slot;
 	e = &t->tlb_4k[(va >> PAGE_SHIFT) & (PMAP_TLB_N4K - 1)];
@@ -372,6 +374,14 @@ pmap_tlb_lookup(vm_offset_t va, vm_prot_t access)
 		return ((char *)(e->te_host & ~(uintptr_t)PAGE_MASK) +
 		    (va & PDRMASK));
 	return (NULL);
+}
+
+static inline void *
+pmap_tlb_lookup(vm_offset_t va, vm_prot_t access)
+{
+	int cpu = md_curcpu();
+
+	return (pmap_tlb_lookup_on(cpu, pmap_tlb_of(cpu), va, access));
 }
 
 /*

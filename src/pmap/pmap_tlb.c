@@ -355,11 +355,11 @@ pmap_tlb_fill(pmap_t pm, vm_offset_t va, vm_prot_t access)
 
 	if (user && (va >= VM_MAX_USER_ADDRESS || pm == NULL || pm->pm_kernel))
 		return (NULL);
+	t = pmap_tlb_of(md_curcpu());
 	if (!user)
 		pm = kernel_pmap;
-	else if (pmap_curpmap() != pm)
+	else if (t->tlb_curpm != pm)
 		pmap_activate(pm);
-	t = pmap_tlb_of(md_curcpu());
 	slot = user ? t->tlb_cur : PMAP_TLB_KSLOT;
 	counter_u64_add(pmap_cnt_tlb_fills, 1);
 	if ((p = pmap_tlb_walk(pm, va, user, &is2m)) == NULL ||

@@ -23,7 +23,7 @@ uaccess_translate(vm_offset_t va, vm_prot_t access, int *errorp)
 	struct vm_map *map;
 	pmap_t pm;
 	void *p;
-	int error;
+	int error, tries = 0;
 
 	for (;;) {
 		if (va >= VM_MIN_KERNEL_ADDRESS) {
@@ -34,15 +34,18 @@ uaccess_translate(vm_offset_t va, vm_prot_t access, int *errorp)
 		    (vm = curthread->td_vmspace) != NULL) {
 			map = &vm->vm_map;
 			pm = vmspace_pmap(vm);
-			if (pmap_curpmap() != pm)
-				pmap_activate(pm);
 		} else {
 			*errorp = EFAULT;
 			return (NULL);
 		}
-		if ((p = pmap_tlb_lookup(va, access)) != NULL ||
+		/*
+		 * The inline hit path has just missed (or the loaded pmap
+		 * was another): walk first, look up only after a fault.
+		 */
+		if ((tries > 0 && (p = pmap_tlb_lookup(va, access)) != NULL) ||
 		    (p = pmap_tlb_fill(pm, va, access)) != NULL)
 			return (p);
+		tries++;
 		/* Kernel memory is wired and entered: it never faults. */
 		if (pm == kernel_pmap ||
 		    (error = vm_fault(

@@ -38,15 +38,18 @@ int ustore_slow(vm_offset_t va, int size, uint64_t val);
 static inline void *
 uaccess_hit(vm_offset_t va, vm_prot_t access)
 {
+	int cpu = md_curcpu();
+	struct pmap_tlb *t = pmap_tlb_of(cpu);
 	struct vmspace *vm;
 
 	if (va < VM_MAX_USER_ADDRESS) {
-		vm = curthread->td_vmspace;
+		/* The running thread's address space must be the loaded one. */
+		vm = kern_pcpu[cpu].pc_vmspace;
 		if (__builtin_expect(
-			vm == NULL || pmap_curpmap() != vmspace_pmap(vm), 0))
+			vm == NULL || t->tlb_curpm != vmspace_pmap(vm), 0))
 			return (NULL);
 	}
-	return (pmap_tlb_lookup(va, access));
+	return (pmap_tlb_lookup_on(cpu, t, va, access));
 }
 
 static inline bool

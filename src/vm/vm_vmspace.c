@@ -284,6 +284,8 @@ vmspace_switch(struct vmspace *vm)
 		pmap_activate(vmspace_pmap(vm));
 	}
 	td->td_vmspace = vm;
+	/* The running thread's copy for the hit path (kern/thread.h). */
+	curpcpu_get()->pc_vmspace = vm;
 	if (old != NULL)
 		vmspace_free(old);
 }
