@@ -40,9 +40,13 @@ uaccess_translate(vm_offset_t va, vm_prot_t access, int *errorp)
 		}
 		/*
 		 * The inline hit path has just missed (or the loaded pmap
-		 * was another): walk first, look up only after a fault.
+		 * was another): walk first, look up only after a fault, and
+		 * only if pm is the loaded pmap (the fault may have slept and
+		 * the thread moved to a CPU that runs another address space;
+		 * the walk loads pm).
 		 */
-		if ((tries > 0 && (p = pmap_tlb_lookup(va, access)) != NULL) ||
+		if ((tries > 0 && (pm == kernel_pmap || pmap_curpmap() == pm) &&
+			(p = pmap_tlb_lookup(va, access)) != NULL) ||
 		    (p = pmap_tlb_fill(pm, va, access)) != NULL)
 			return (p);
 		tries++;
