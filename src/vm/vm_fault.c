@@ -439,8 +439,14 @@ vm_fault(struct vm_map *map, vm_offset_t vaddr, vm_prot_t fault_type,
 		vm_page_wire(m);
 	if (m_hold != NULL)
 		vm_page_wire(m);
-	(void)pmap_enter(
-	    map->pmap, vaddr, m, prot, wired ? PMAP_ENTER_WIRED : 0, 0);
+	/*
+	 * The access in the flags presets the accessed (and for a write
+	 * the dirty) bit, as the access about to be retried would set it:
+	 * the 512 entries of a filled reservation then agree, which
+	 * promotion needs.
+	 */
+	(void)pmap_enter(map->pmap, vaddr, m, prot,
+	    (fault_type & prot) | (wired ? PMAP_ENTER_WIRED : 0), 0);
 	vm_page_reference(m);
 	vm_fault_unbusy(m, write);
 	vm_map_unlock_read(map);

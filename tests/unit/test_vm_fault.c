@@ -22,6 +22,8 @@
  *		  zero-fill, the stack's guard page faults;
  *	kmem:	  vm.kmem.bulk_remove=1 frees with one shootdown per call, 0
  *		  with one per page;
+ *	superpage: faults that fill a reservation are promoted to a 2 MiB
+ *		  mapping, and an mprotect of one page demotes it;
  *	badaddr:  bad addresses and sizes return errors, never crash.
  */
 #include "harness.h"
@@ -673,6 +675,56 @@ test_kmem(void)
 }
 
 /*
+ * superpage: faults that fill a reservation end in a 2 MiB mapping; an
+ * mprotect of part of it demotes it.
+ */
+static void
+vf_super_fn(void *arg)
+{
+	struct vmspace *vm = vmspace_alloc();
+	uint64_t pro0 = vm_test_stat("vm.pmap.promotions");
+	uint64_t dem0 = vm_test_stat("vm.pmap.demotions"), v;
+	vm_offset_t va = 0, i, n = 2 * NPTEPG;
+	int error, bad = 0;
+
+	(void)arg;
+	CHECK(vm != NULL);
+	if (vm == NULL)
+		return;
+	vmspace_switch(vm);
+	CHECK(vm_mmap(&vm->vm_map, &va, ptoa(n), VM_PROT_RW, VM_PROT_ALL,
+		  MAP_ANON | MAP_PRIVATE | MAP_ALIGNED_SUPER, NULL, 0) == 0);
+	CHECK((va & PDRMASK) == 0);
+	for (i = 0; i < n; i++)
+		CHECK(ustore(va + ptoa(i), 8, vf_tag(5, i, 1)) == 0);
+	CHECKF(vm_test_stat("vm.pmap.promotions") - pro0 >= 1,
+	    "no promotion after filling %llu pages", (unsigned long long)n);
+	vf_check(vm);
+	CHECK(
+	    vm_mprotect(&vm->vm_map, va + ptoa(3), ptoa(1), VM_PROT_READ) == 0);
+	CHECK(vm_test_stat("vm.pmap.demotions") - dem0 >= 1);
+	CHECK(ustore(va + ptoa(3), 8, 1) == EFAULT);
+	for (i = 0; i < n; i++) {
+		v = vf_load(va + ptoa(i), &error);
+		bad += error != 0 || v != vf_tag(5, i, 1);
+	}
+	CHECKF(bad == 0, "%d pages wrong across promotion and demotion", bad);
+	vf_check(vm);
+	vmspace_switch(NULL);
+	vmspace_free(vm);
+}
+
+static void
+test_superpage(void)
+{
+	static const char *const tun[] = { "vm.reserv.enable=1", NULL };
+
+	vm_test_boot(2, 1, VF_MEM, tun);
+	test_run(vf_super_fn, NULL);
+	test_shutdown();
+}
+
+/*
  * badaddr.
  */
 static void
@@ -727,6 +779,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_pressure),
 	TEST_CASE(test_exec),
 	TEST_CASE(test_kmem),
+	TEST_CASE(test_superpage),
 	TEST_CASE(test_badaddr),
 };
 
