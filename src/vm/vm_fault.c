@@ -44,6 +44,7 @@ static counter_u64_t vm_cnt_faults;	   /* vm_fault() calls */
 static counter_u64_t vm_cnt_fault_errors;  /* faults that failed */
 static counter_u64_t vm_cnt_upgrade_fail;  /* backing-object lock upgrades
 					      that failed */
+static counter_u64_t vm_cnt_prefaults;	   /* pages mapped ahead */
 
 /* The names stay in vm.stats.object: they count what touches did to it. */
 static const struct counter_spec vm_fault_counters[] = {
@@ -63,6 +64,8 @@ static const struct counter_spec vm_fault_counters[] = {
 	    "faults that failed (EFAULT, EACCES, EIO, ENOMEM)" },
 	{ &vm_cnt_upgrade_fail, "vm.stats.fault.upgrade_fail",
 	    "read locks of backing objects that could not be upgraded" },
+	{ &vm_cnt_prefaults, "vm.stats.fault.prefaults",
+	    "resident pages mapped around a fault (read-only)" },
 };
 
 /* vm_fault_page_find(): a read lock could not be upgraded. */
@@ -388,6 +391,45 @@ vm_fault_touch(struct vm_object *obj, vm_pindex_t pindex, int flags,
 }
 
 /*
+ * Prefault (FreeBSD's vm_fault_prefault, for file objects only, as
+ * Linux's fault-around: anonymous memory is mostly touched once, where
+ * the lookups would only slow the zero fill): maps, read-only and only
+ * where nothing is mapped yet, the resident valid pages of the first
+ * object at
+ * up to VM_FAULT_PFBAK pages behind and VM_FAULT_PFFOR ahead of the
+ * fault, inside its entry, so that a sequential reader (text, a file)
+ * takes one fault per cluster.  The object's read lock keeps the pages
+ * from being freed; busy pages are skipped.  Map read-locked.
+ */
+#define VM_FAULT_PFBAK 4
+#define VM_FAULT_PFFOR 4
+
+static void
+vm_fault_prefault(struct vm_map *map, struct vm_map_entry *entry,
+    struct vm_object *obj, vm_pindex_t pindex, vm_offset_t vaddr,
+    vm_prot_t prot)
+{
+	struct vm_page *m;
+	vm_offset_t va;
+	int i, n = 0;
+
+	vm_object_rlock(obj);
+	for (i = -VM_FAULT_PFBAK; i <= VM_FAULT_PFFOR; i++) {
+		va = vaddr + (vm_offset_t)(int64_t)i * PAGE_SIZE;
+		if (i == 0 || va < entry->start || va >= entry->end ||
+		    (i < 0 && pindex < (vm_pindex_t)-i))
+			continue;
+		m = vm_page_lookup(obj, pindex + (vm_pindex_t)(int64_t)i);
+		if (m == NULL || m->valid == 0 || vm_page_busied(m))
+			continue;
+		pmap_enter_quick(map->pmap, va, m, prot);
+		n++;
+	}
+	vm_object_runlock(obj);
+	counter_u64_add(vm_cnt_prefaults, n);
+}
+
+/*
  * The page fault handler (vm_fault.h).  Steps:
  *	1. look the entry up under the shared map lock (vm_map_lookup gives
  *	   a copy-on-write entry its shadow before a write, an anonymous
@@ -399,7 +441,8 @@ vm_fault_touch(struct vm_object *obj, vm_pindex_t pindex, int flags,
  *	   page of the first object on a read fault (the first write then
  *	   faults, marking it dirty and releasing the pager's copy);
  *	4. enter the mapping (the pmap promotes a fully populated
- *	   reservation to a 2 MiB mapping), wire if asked, unbusy.
+ *	   reservation to a 2 MiB mapping), wire if asked, unbusy;
+ *	5. prefault the resident neighbours (read-only).
  */
 int
 vm_fault(struct vm_map *map, vm_offset_t vaddr, vm_prot_t fault_type,
@@ -449,6 +492,10 @@ vm_fault(struct vm_map *map, vm_offset_t vaddr, vm_prot_t fault_type,
 	    (fault_type & prot) | (wired ? PMAP_ENTER_WIRED : 0), 0);
 	vm_page_reference(m);
 	vm_fault_unbusy(m, write);
+	/* Files only, as Linux's fault-around (atomic: see vm_pageout). */
+	if (!wired && m_hold == NULL &&
+	    (int)atomic_load_int((uint32_t *)&obj->type) == OBJT_VNODE)
+		vm_fault_prefault(map, entry, obj, pindex, vaddr, prot);
 	vm_map_unlock_read(map);
 	if (m_hold != NULL)
 		*m_hold = m;

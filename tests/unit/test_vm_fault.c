@@ -19,7 +19,8 @@
  *		  it back (unmapping, laundering, faulting back in);
  *	exec:	  an image's text is shared read-only, its data private
  *		  copy-on-write (the file keeps its contents), bss and stack
- *		  zero-fill, the stack's guard page faults;
+ *		  zero-fill, the stack's guard page faults; a fault on text
+ *		  maps the resident pages around it (prefault);
  *	kmem:	  vm.kmem.bulk_remove=1 frees with one shootdown per call, 0
  *		  with one per page;
  *	superpage: faults that fill a reservation are promoted to a 2 MiB
@@ -548,6 +549,7 @@ vf_exec_fn(void *arg)
 		.vi_stack_pages = 4 };
 	struct vmspace *a = NULL, *b = NULL;
 	vm_offset_t entry, stack, i, data;
+	uint64_t pf0;
 	char err[256];
 	int error;
 
@@ -561,6 +563,15 @@ vf_exec_fn(void *arg)
 	if (a == NULL || b == NULL)
 		goto out;
 	data = entry + ptoa(VF_TEXT);
+	vmspace_switch(a);
+	/* a reads text page 0 in; b's fault on page 1 maps its page 0. */
+	(void)vf_load(entry, &error);
+	vmspace_switch(b);
+	pf0 = vm_test_stat("vm.stats.fault.prefaults");
+	(void)vf_load(entry + ptoa(1), &error);
+	CHECKF(vm_test_stat("vm.stats.fault.prefaults") > pf0,
+	    "a read of resident text prefaulted nothing");
+	CHECK(pmap_extract(vmspace_pmap(b), entry) != 0);
 	vmspace_switch(a);
 	for (i = 0; i < VF_TEXT + VF_DATA; i++)
 		fe->bad += vf_load(entry + ptoa(i), &error) != vf_tag(9, i, 0);
