@@ -906,13 +906,15 @@ vm_map_entry_copy_append(struct vm_map *map, const struct vm_map_entry *src)
 /*
  * The fault's lookup.
  *
- * vm_map_lookup_fix(): gives e, under the exclusive lock, the object a
- * fault of `fault_type' needs: a new anonymous object if it has none, a
- * shadow of its shared object for a write to a NEEDS_COPY entry.
- * 0 or ENOMEM (nothing changed).
+ * vm_map_entry_own_object() (vm_map_int.h): gives e an object of its
+ * own: a new anonymous object if it has none, a shadow of its shared
+ * object if it still needs its copy; clears NEEDS_COPY.  0 or ENOMEM
+ * (nothing changed).  Map locked exclusive.  The fault's lookup calls it
+ * for an entry without an object, or for a write to one that needs a
+ * copy; fork, before an entry is shared.
  */
-static int
-vm_map_lookup_fix(struct vm_map_entry *e, vm_prot_t fault_type)
+int
+vm_map_entry_own_object(struct vm_map_entry *e)
 {
 	struct vm_object *obj;
 	int error;
@@ -923,19 +925,25 @@ vm_map_lookup_fix(struct vm_map_entry *e, vm_prot_t fault_type)
 			return (ENOMEM);
 		e->object = obj;
 		e->pindex = 0;
-		/* Nothing is shared yet: there is nothing to copy. */
-		e->eflags &= ~MAP_ENTRY_NEEDS_COPY;
-		return (0);
-	}
-	if ((e->eflags & MAP_ENTRY_NEEDS_COPY) != 0 &&
-	    (fault_type & VM_PROT_WRITE) != 0) {
+	} else if ((e->eflags & MAP_ENTRY_NEEDS_COPY) != 0) {
 		error = vm_object_shadow(
 		    &e->object, e->pindex, atop(e->end - e->start));
 		if (error != 0)
 			return (error);
 		e->pindex = 0;
-		e->eflags &= ~MAP_ENTRY_NEEDS_COPY;
 	}
+	/* A new object is shared by no one: there is nothing to copy. */
+	e->eflags &= ~MAP_ENTRY_NEEDS_COPY;
+	return (0);
+}
+
+static int
+vm_map_lookup_fix(struct vm_map_entry *e, vm_prot_t fault_type)
+{
+	if (e->object == NULL ||
+	    ((e->eflags & MAP_ENTRY_NEEDS_COPY) != 0 &&
+		(fault_type & VM_PROT_WRITE) != 0))
+		return (vm_map_entry_own_object(e));
 	return (0);
 }
 

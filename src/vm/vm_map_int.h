@@ -33,6 +33,11 @@ int vm_map_spare_add(struct vm_map_spare *sp, int n);
 int vm_map_clip_reserve(struct vm_map *map, vm_offset_t start, vm_offset_t end,
     struct vm_map_spare *sp);
 void vm_map_spare_free(struct vm_map_spare *sp);
+/*
+ * Gives e an object of its own (vm_map.c): fork shares it, so it must
+ * exist and be past its copy first.
+ */
+int vm_map_entry_own_object(struct vm_map_entry *e);
 
 /*
  * Exclusive-locked bodies of the public calls.  vm_map_delete(): removes

@@ -79,35 +79,6 @@ vmspace_free(struct vmspace *vm)
 }
 
 /*
- * Fork of a VM_INHERIT_SHARE entry: parent and child must share one
- * object, so an entry without one gets it now, and one that still needs
- * its copy gets its shadow now (else each would shadow on its own).
- * 0 or ENOMEM.  Parent's map locked exclusive.
- */
-static int
-vmspace_fork_share_prep(struct vm_map_entry *e)
-{
-	struct vm_object *obj;
-	int error;
-
-	if (e->object == NULL) {
-		obj = vm_object_allocate(OBJT_DEFAULT, atop(e->end - e->start));
-		if (obj == NULL)
-			return (ENOMEM);
-		e->object = obj;
-		e->pindex = 0;
-	} else if ((e->eflags & MAP_ENTRY_NEEDS_COPY) != 0) {
-		error = vm_object_shadow(
-		    &e->object, e->pindex, atop(e->end - e->start));
-		if (error != 0)
-			return (error);
-		e->pindex = 0;
-	}
-	e->eflags &= ~MAP_ENTRY_NEEDS_COPY;
-	return (0);
-}
-
-/*
  * The child's copy of one parent entry, per its inheritance (vm_map.h).
  * For VM_INHERIT_COPY with an object, the parent's translations become
  * read-only (unless they already are, because the entry needs a copy) so
@@ -130,7 +101,7 @@ vmspace_fork_entry(
 			return (vm_map_entry_copy_append(map2, e));
 	}
 	if (e->inheritance == VM_INHERIT_SHARE) {
-		if ((error = vmspace_fork_share_prep(e)) != 0 ||
+		if ((error = vm_map_entry_own_object(e)) != 0 ||
 		    (error = vm_map_entry_copy_append(map2, e)) != 0)
 			return (error);
 		vm_object_reference(e->object);
