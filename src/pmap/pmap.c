@@ -628,7 +628,12 @@ pmap_enter_4k(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 	}
 	if (pv != NULL)
 		pmap_enter_pv(&m->md, m->phys_addr, pv, va, new);
-	atomic_store_64(pte, new);
+	/*
+	 * Release: publishes the page's contents (zeroed, copied or read
+	 * in by the fault) with the entry; the lockless walk of a TLB fill
+	 * on another CPU acquires it (pmap_tlb.c).
+	 */
+	atomic_store_rel_64(pte, new);
 	if (!replaced)
 		ptm->pindex++;
 	pm->pm_stats.resident_count++;
@@ -701,7 +706,8 @@ pmap_enter_2m(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 	if (pv != NULL)
 		pmap_enter_pv(
 		    pmap_pvh(m->phys_addr), m->phys_addr, pv, va, new);
-	atomic_store_64(pde, new);
+	/* Release: as for a 4 KiB entry (pmap_enter_4k). */
+	atomic_store_rel_64(pde, new);
 	/* The hold is the new entry's count (the old one's was dropped). */
 	pm->pm_stats.resident_count += NPTEPG;
 	if ((new &PG_W) != 0)

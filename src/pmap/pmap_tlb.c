@@ -305,7 +305,8 @@ pmap_tlb_forget(pmap_t pm)
 static pt_entry_t
 pmap_tlb_set_bits(pt_entry_t *p, bool user, vm_prot_t access)
 {
-	pt_entry_t old = atomic_load_64(p), want;
+	/* Acquire: pairs with the release that published the entry. */
+	pt_entry_t old = atomic_load_acq_64(p), want;
 
 	for (;;) {
 		if ((old & PG_V) == 0 || (user && (old & PG_U) == 0) ||
@@ -330,13 +331,17 @@ pmap_tlb_walk(pmap_t pm, vm_offset_t va, bool user, bool *is2m)
 	pt = (pt_entry_t *)atomic_load_acq_ptr((uintptr_t *)&pm->pm_pml4);
 	if (pt == NULL)
 		return (NULL);
+	/*
+	 * Acquire at every level: a table page (zeroed) and a leaf's page
+	 * (filled by the fault) were published by release stores.
+	 */
 	for (shift = PML4SHIFT; shift > PDRSHIFT; shift -= 9) {
-		e = atomic_load_64(&pt[PMAP_IDX(va, shift)]);
+		e = atomic_load_acq_64(&pt[PMAP_IDX(va, shift)]);
 		if ((e & PG_V) == 0 || (user && (e & PG_U) == 0))
 			return (NULL);
 		pt = pmap_dmap_pt(e);
 	}
-	e = atomic_load_64(&pt[PMAP_IDX(va, PDRSHIFT)]);
+	e = atomic_load_acq_64(&pt[PMAP_IDX(va, PDRSHIFT)]);
 	*is2m = (e & PG_PS) != 0;
 	if (*is2m || (e & PG_V) == 0)
 		return (&pt[PMAP_IDX(va, PDRSHIFT)]);
