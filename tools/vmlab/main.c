@@ -140,10 +140,31 @@ parse_int_word(const char *opt, const char *s, int64_t min, int64_t max)
 	return ((int64_t)v);
 }
 
-/* Parses "a,b,c" into vals; returns the count. */
+/* The index of word p among so's words, or a usage error naming them. */
+static int64_t
+parse_word(const char *opt, const char *p, const struct scen_opt *so)
+{
+	char choices[256];
+	int w;
+
+	for (w = 0; so->so_words[w] != NULL; w++)
+		if (strcmp(p, so->so_words[w]) == 0)
+			return (w);
+	choices[0] = '\0';
+	for (w = 0; so->so_words[w] != NULL; w++)
+		snprintf(choices + strlen(choices),
+		    sizeof(choices) - strlen(choices), "%s%s",
+		    w == 0 ? "" : "|", so->so_words[w]);
+	usage_error("%s: unknown value '%s' (%s)", opt, word(p), choices);
+}
+
+/*
+ * Parses "a,b,c" into vals; returns the count.  Each item is a number in
+ * [min, max], or, when `so' is not NULL, one of so's words (its index).
+ */
 static int
 parse_list(const char *opt, const char *s, int64_t min, int64_t max,
-    int64_t *vals, int maxn, bool list_ok)
+    const struct scen_opt *so, int64_t *vals, int maxn, bool list_ok)
 {
 	char buf[512], *p, *comma;
 	int n = 0;
@@ -162,49 +183,8 @@ parse_list(const char *opt, const char *s, int64_t min, int64_t max,
 			*comma = '\0';
 		if (n == maxn)
 			usage_error("%s: more than %d values", opt, maxn);
-		vals[n++] = parse_int_word(opt, p, min, max);
-	}
-	return (n);
-}
-
-/*
- * Parses "w" or "w1,w2" of an option whose values are words (so_words)
- * into their indices; returns the count.
- */
-static int
-parse_word_list(const char *opt, const char *s, const struct scen_opt *so,
-    int64_t *vals, int maxn)
-{
-	char buf[512], choices[256], *p, *comma;
-	int n = 0, w;
-
-	if (strlen(s) >= sizeof(buf))
-		usage_error("%s: value too long", opt);
-	if (!so->so_list && strchr(s, ',') != NULL)
-		usage_error(
-		    "%s: takes one value, not a list: '%s'", opt, word(s));
-	strcpy(buf, s);
-	if (buf[0] == '\0' || buf[strlen(buf) - 1] == ',')
-		usage_error("%s: malformed list '%s'", opt, word(s));
-	for (p = buf; p != NULL; p = comma == NULL ? NULL : comma + 1) {
-		comma = strchr(p, ',');
-		if (comma != NULL)
-			*comma = '\0';
-		if (n == maxn)
-			usage_error("%s: more than %d values", opt, maxn);
-		for (w = 0; so->so_words[w] != NULL; w++)
-			if (strcmp(p, so->so_words[w]) == 0)
-				break;
-		if (so->so_words[w] == NULL) {
-			choices[0] = '\0';
-			for (w = 0; so->so_words[w] != NULL; w++)
-				snprintf(choices + strlen(choices),
-				    sizeof(choices) - strlen(choices), "%s%s",
-				    w == 0 ? "" : "|", so->so_words[w]);
-			usage_error("%s: unknown value '%s' (%s)", opt, word(p),
-			    choices);
-		}
-		vals[n++] = w;
+		vals[n++] = so != NULL ? parse_word(opt, p, so)
+				       : parse_int_word(opt, p, min, max);
 	}
 	return (n);
 }
@@ -228,7 +208,7 @@ parse_global(
 	int k, n;
 
 	if (strcmp(a, "--cpus") == 0) {
-		n = parse_list(a, need_arg(argc, argv, i), 1, 1024, vals,
+		n = parse_list(a, need_arg(argc, argv, i), 1, 1024, NULL, vals,
 		    MAX_CPULIST, true);
 		for (k = 0; k < n; k++)
 			cli->cpus[k] = (int)vals[k];
@@ -417,12 +397,9 @@ parse_scen_opts(
 		snprintf(name, sizeof(name), "--%s", so->so_name);
 		v = cli->scen_args[k] != NULL ? cli->scen_args[k]
 					      : so->so_default;
-		if (so->so_words != NULL)
-			ctx->sx_optcount[k] =
-			    parse_word_list(name, v, so, ctx->sx_optval[k], 32);
-		else
-			ctx->sx_optcount[k] = parse_list(name, v, so->so_min,
-			    so->so_max, ctx->sx_optval[k], 32, so->so_list);
+		ctx->sx_optcount[k] = parse_list(name, v, so->so_min,
+		    so->so_max, so->so_words != NULL ? so : NULL,
+		    ctx->sx_optval[k], 32, so->so_list);
 	}
 	if (sc->sc_check != NULL && sc->sc_check(ctx, err, sizeof(err)) != 0)
 		usage_error("%s", err);
