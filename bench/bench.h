@@ -54,6 +54,33 @@ bench_parse_clock(const char *s)
 	return (true);
 }
 
+/*
+ * The benchmarks' command line: [--clock cpu|wall] [--json PATH].  Sets
+ * *jsonp (NULL: no JSON); on a bad word prints the usage and returns
+ * false (exit status 2).
+ */
+static inline bool
+bench_parse_args(int argc, char **argv, const char **jsonp)
+{
+	int i;
+
+	*jsonp = NULL;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+			*jsonp = argv[++i];
+		else if (strcmp(argv[i], "--clock") == 0 && i + 1 < argc &&
+		    bench_parse_clock(argv[i + 1]))
+			i++;
+		else {
+			fprintf(stderr,
+			    "usage: %s [--clock cpu|wall] [--json PATH]\n",
+			    argv[0]);
+			return (false);
+		}
+	}
+	return (true);
+}
+
 /* Now, in ns, on the chosen clock (the calling thread's CPU time). */
 static inline uint64_t
 bench_clock_ns(void)

@@ -224,22 +224,11 @@ main(int argc, char **argv)
 	static const char *const peers[] = { "glibc", "jemalloc", "mimalloc",
 		"tcmalloc" };
 	char dir[PATH_MAX];
-	const char *json = NULL, *slash;
+	const char *json, *slash;
 	size_t i;
 
-	for (i = 1; i < (size_t)argc; i++) {
-		if (strcmp(argv[i], "--json") == 0 && i + 1 < (size_t)argc)
-			json = argv[++i];
-		else if (strcmp(argv[i], "--clock") == 0 &&
-		    i + 1 < (size_t)argc && bench_parse_clock(argv[i + 1]))
-			i++;
-		else {
-			fprintf(stderr,
-			    "usage: %s [--clock cpu|wall] [--json PATH]\n",
-			    argv[0]);
-			return (2);
-		}
-	}
+	if (!bench_parse_args(argc, argv, &json))
+		return (2);
 	slash = strrchr(argv[0], '/');
 	snprintf(dir, sizeof(dir), "%.*s",
 	    slash != NULL ? (int)(slash - argv[0]) : 1,

@@ -391,23 +391,11 @@ int
 main(int argc, char **argv)
 {
 	struct vmlab_config cfg;
-	const char *json = NULL;
+	const char *json;
 	char err[256];
-	int i;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
-			json = argv[++i];
-		else if (strcmp(argv[i], "--clock") == 0 && i + 1 < argc &&
-		    bench_parse_clock(argv[i + 1]))
-			i++;
-		else {
-			fprintf(stderr,
-			    "usage: %s [--clock cpu|wall] [--json PATH]\n",
-			    argv[0]);
-			return (2);
-		}
-	}
+	if (!bench_parse_args(argc, argv, &json))
+		return (2);
 	vmlab_config_default(&cfg);
 	cfg.ncpus = 2;
 	cfg.pin = true;
