@@ -14,16 +14,13 @@
 #ifndef VMLAB_VM_KERN_H
 #define VMLAB_VM_KERN_H
 
+#include "kern/malloc.h"
 #include "vm/vm_param.h"
 
 #include <stddef.h>
 
 struct vm_map;
 extern struct vm_map *kernel_map;
-
-#define M_NOWAIT 0x0001
-#define M_WAITOK 0x0002
-#define M_ZERO 0x0100
 
 vm_offset_t kmem_malloc(size_t size, int flags);
 void kmem_free(vm_offset_t addr, size_t size);
