@@ -218,9 +218,12 @@ sleepq_wait(void)
 	return (td->td_timedout ? EWOULDBLOCK : 0);
 }
 
-/* Takes `td' off `sq' and makes it runnable.  Chain lock held. */
+/*
+ * Takes `td' off `sq', giving it a sleep queue back, and disarms its
+ * timeout.  Chain lock held.
+ */
 static void
-sleepq_resume_thread(struct sleepqueue *sq, struct thread *td)
+sleepq_unlink(struct sleepqueue *sq, struct thread *td)
 {
 	int q = td->td_sqqueue;
 
@@ -229,7 +232,7 @@ sleepq_resume_thread(struct sleepqueue *sq, struct thread *td)
 	if (LIST_EMPTY(&sq->sq_free)) {
 		/* Last sleeper: it takes the queue itself. */
 		VM_ASSERT(sq->sq_count[0] == 0 && sq->sq_count[1] == 0,
-		    ("sleepq_resume_thread: sq %p counts %u %u", (void *)sq,
+		    ("sleepq_unlink: sq %p counts %u %u", (void *)sq,
 			sq->sq_count[0], sq->sq_count[1]));
 		LIST_REMOVE(sq, sq_hash);
 		sq->sq_wchan = 0;
@@ -240,6 +243,13 @@ sleepq_resume_thread(struct sleepqueue *sq, struct thread *td)
 	}
 	atomic_store_ptr(&td->td_wchan, 0);
 	timeout_remove(td);
+}
+
+/* Takes `td' off `sq' and makes it runnable.  Chain lock held. */
+static void
+sleepq_resume_thread(struct sleepqueue *sq, struct thread *td)
+{
+	sleepq_unlink(sq, td);
 	counter_u64_add(sleepq_nwakeups, 1);
 	sched_setrunnable(td);
 }
@@ -301,6 +311,7 @@ int
 msleep(const void *chan, struct lock_object *interlock, int flags,
     const char *wmesg, uint64_t timo_ns)
 {
+	struct thread *td = curthread;
 	uintptr_t how = 0;
 	int rv;
 
@@ -308,10 +319,60 @@ msleep(const void *chan, struct lock_object *interlock, int flags,
 	if (interlock != NULL)
 		how = interlock->lo_class->lc_unlock(interlock);
 	sleepq_add(chan, wmesg, 0, timo_ns);
+	if ((flags & PCATCH) != 0) {
+		atomic_store_int(&td->td_sintr, 1);
+		td->td_intrwoken = false;
+		/* The sleeper's half of the pairing (thread_interrupt()). */
+		atomic_thread_fence_seq_cst();
+		if (atomic_load_int(&td->td_intr) != 0) {
+			/* Queued but not asleep: just leave again. */
+			sleepq_unlink(sleepq_lookup((uintptr_t)chan), td);
+			sleepq_release(chan);
+			rv = EINTR;
+			goto out;
+		}
+	}
 	rv = sleepq_wait();
+	if ((flags & PCATCH) != 0 && td->td_intrwoken)
+		rv = EINTR;
+out:
+	atomic_store_int(&td->td_sintr, 0);
 	if (interlock != NULL && (flags & PDROP) == 0)
 		interlock->lo_class->lc_lock(interlock, how);
 	return (rv);
+}
+
+void
+thread_interrupt(struct thread *td)
+{
+	struct sleepqueue *sq;
+	uintptr_t wchan;
+
+	atomic_store_int(&td->td_intr, 1);
+	/* The interrupter's half: td_intr before td_wchan. */
+	atomic_thread_fence_seq_cst();
+	wchan = atomic_load_ptr(&td->td_wchan);
+	if (wchan == 0 || (wchan & 1) != 0)
+		return;
+	sleepq_lock((const void *)wchan);
+	/*
+	 * The sleeper released the chain lock in sleepq_wait() (or has not
+	 * queued yet, or left): it is asleep on wchan now only if its
+	 * channel still is wchan and its sleep is interruptible.
+	 */
+	if (atomic_load_ptr(&td->td_wchan) == wchan &&
+	    atomic_load_int(&td->td_sintr) != 0 &&
+	    (sq = sleepq_lookup(wchan)) != NULL) {
+		td->td_intrwoken = true;
+		sleepq_resume_thread(sq, td);
+	}
+	sleepq_release((const void *)wchan);
+}
+
+void
+thread_interrupt_clear(void)
+{
+	atomic_store_int(&curthread->td_intr, 0);
 }
 
 void

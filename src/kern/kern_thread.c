@@ -276,6 +276,10 @@ kthread_create_va(void (*func)(void *), void *arg, int cpu, int flags,
 	td->td_exited = 0;
 	td->td_sqqueue = 0;
 	td->td_timedout = false;
+	td->td_intrwoken = false;
+	atomic_store_int(&td->td_intr, 0);
+	atomic_store_int(&td->td_sintr, 0);
+	td->td_proc = NULL;
 	td->td_nosleep = 0;
 	td->td_rlocks = 0;
 	td->td_nheld = 0;

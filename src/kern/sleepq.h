@@ -22,6 +22,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct thread;
+
 struct lock_object;
 
 #define SLEEPQ_NQUEUES 2
@@ -35,7 +37,8 @@ struct lock_object;
  * such sleeps.
  */
 #define TS_WCHAN(lk) ((const void *)((uintptr_t)(lk) | 1))
-#define PDROP 0x1 /* msleep(): do not reacquire the interlock */
+#define PDROP 0x1  /* msleep(): do not reacquire the interlock */
+#define PCATCH 0x2 /* msleep(): interruptible (thread_interrupt) */
 
 void sleepq_lock(const void *wchan);
 void sleepq_release(const void *wchan);
@@ -51,6 +54,9 @@ struct thread *sleepq_first(const void *wchan, int queue);
  * msleep(): atomically drops `interlock' (may be NULL) and sleeps on `chan'
  * until woken or `timo_ns' nanoseconds pass (0: no timeout).  Reacquires
  * the interlock unless PDROP.  Returns 0, or EWOULDBLOCK on timeout.
+ * With PCATCH the sleep is interruptible: it returns EINTR at once if an
+ * interrupt is pending for the thread (thread_interrupt()), or as soon
+ * as one is posted while it sleeps (as a signal ends a PCATCH sleep).
  */
 int msleep(const void *chan, struct lock_object *interlock, int flags,
     const char *wmesg, uint64_t timo_ns);
@@ -59,6 +65,17 @@ void wakeup(const void *chan);
 void wakeup_one(const void *chan);
 /* Sleeps without a channel for `ns' nanoseconds. */
 void pause_ns(const char *wmesg, uint64_t ns);
+
+/*
+ * Posts an interrupt for `td' (a SIGKILL): its PCATCH sleeps fail with
+ * EINTR from now on, and a PCATCH sleep it is in now ends.  Lockless
+ * with respect to the sleeper: the sleeper publishes its channel and
+ * then reads td_intr, this stores td_intr and then reads the channel,
+ * both with a full fence in between, so one of them sees the other.
+ * thread_interrupt_clear(): curthread forgets its interrupt.
+ */
+void thread_interrupt(struct thread *td);
+void thread_interrupt_clear(void);
 
 struct sleepqueue *sleepq_alloc(void);
 void sleepq_free(struct sleepqueue *sq);

@@ -52,6 +52,7 @@
 struct sleepqueue;
 
 struct vmspace;
+struct proc;
 
 struct thread {
 	struct md_ctx td_ctx;		  /* (t) saved context */
@@ -70,6 +71,9 @@ struct thread {
 	uint32_t td_exited;  /* (s of &td_exited) */
 	int td_sqqueue;	     /* (s) sleep sub-queue */
 	bool td_timedout;    /* (s) */
+	bool td_intrwoken;   /* (s) woken by thread_interrupt() */
+	uint32_t td_intr;    /* (a) interrupt pending: PCATCH sleeps fail */
+	uint32_t td_sintr;   /* (a) in an interruptible sleep (PCATCH) */
 	int td_cpu;	     /* (r) last / queued CPU */
 	int td_bindcpu;	     /* (c) bound CPU or -1 */
 	uint32_t td_flags;   /* (c) TDF_* */
@@ -88,6 +92,8 @@ struct thread {
 	 * Whoever set it clears it before the thread exits.
 	 */
 	struct vmspace *td_vmspace; /* (t) */
+	/* The process the thread runs for (src/proc), opaque here. */
+	struct proc *td_proc; /* (c) set by its first instruction */
 } __aligned(64);
 
 struct pcpu {

@@ -757,6 +757,17 @@ vm_page_free_count(void)
 	return (n);
 }
 
+uint64_t
+vm_page_count_allocated(void)
+{
+	uint64_t n = vm_page_count_total() - vm_page_free_count();
+	int d;
+
+	for (d = 0; d < vm_ndomains; d++)
+		n -= vm_pgcache_count(d);
+	return (n);
+}
+
 /*
  * The accounting checker.  Marks, in one bitmap over the page array,
  * every page found in a per-CPU cache, a buddy block or a reservation's

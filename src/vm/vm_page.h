@@ -289,6 +289,8 @@ bool vm_page_count_severe(void);
 /* Totals (any context; a snapshot). */
 uint64_t vm_page_count_total(void);
 uint64_t vm_page_free_count(void);
+/* Pages owned by someone: neither free nor in a per-CPU cache (racy). */
+uint64_t vm_page_count_allocated(void);
 
 /*
  * Page accounting: every page is in exactly one place and the counts add

@@ -28,6 +28,7 @@
 #include "kern/thread.h"
 #include "md/md.h"
 #include "md/sim/md_sim.h"
+#include "proc/proc.h"
 #include "vm/vm_boot.h"
 #include "vmlab_int.h"
 
@@ -51,6 +52,7 @@ static const struct boot_step vmlab_boot_steps[] = {
 	{ "md", vmlab_md_init, md_shutdown, NULL },
 	{ "kern", kern_init, kern_fini, NULL },
 	{ "vm", vm_init, vm_fini, vm_stop },
+	{ "proc", proc_init, proc_fini, proc_stop },
 };
 
 struct vmlab_runarg {
@@ -113,7 +115,8 @@ vmlab_tunables_init(void)
 		return (0);
 	vmlab_tunables_done = true;
 	if ((error = vmlab_sim_tunables()) != 0 ||
-	    (error = kern_tunables()) != 0 || (error = vm_tunables()) != 0)
+	    (error = kern_tunables()) != 0 || (error = vm_tunables()) != 0 ||
+	    (error = proc_tunables()) != 0)
 		return (error);
 	return (0);
 }
