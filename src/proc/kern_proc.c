@@ -22,8 +22,6 @@
  * Lock order: proctree -> (vm map, vm object, pmap, ...).  A sleep in
  * wait() drops proctree (an sx, the sleep's interlock).
  */
-#include "proc/proc.h"
-
 #include "kern/counter.h"
 #include "kern/kassert.h"
 #include "kern/lock.h"
@@ -31,6 +29,7 @@
 #include "kern/sysctl.h"
 #include "kern/thread.h"
 #include "proc/file.h"
+#include "proc/proc.h"
 #include "proc/proc_int.h"
 #include "vm/vm_map.h"
 #include "vm/vm_object.h"
@@ -50,13 +49,13 @@ static LIST_HEAD(, proc) * proc_hash; /* (t) PROC_HASHSIZE chains */
 static int proc_lastpid;	      /* (t) */
 static uint64_t proc_nprocs;	      /* (a) reserved slots */
 static uint64_t proc_nzombies;	      /* (t) */
+static int64_t proc_maxproc_tun;      /* kern.maxproc's storage */
 static int64_t proc_maxproc;	      /* (c) kern.maxproc */
 static struct thread *proc_reaper_td;
 static uint32_t proc_reaper_stop; /* (t) */
 static bool proc_booted;
 
-static counter_u64_t proc_forks, proc_execs, proc_exits, proc_kills,
-    proc_reaps;
+static counter_u64_t proc_forks, proc_execs, proc_exits, proc_kills, proc_reaps;
 
 static const struct counter_spec proc_counters[] = {
 	{ &proc_forks, "kern.proc.forks", "processes created" },
@@ -252,12 +251,10 @@ proc_start(struct proc *p, struct proc *parent, int *pidp)
 	p->p_pid = proc_pid_alloc();
 	p->p_pptr = parent;
 	p->p_state = PRS_NEW;
-	LIST_INSERT_HEAD(
-	    &proc_hash[p->p_pid & (PROC_HASHSIZE - 1)], p, p_hash);
+	LIST_INSERT_HEAD(&proc_hash[p->p_pid & (PROC_HASHSIZE - 1)], p, p_hash);
 	LIST_INSERT_HEAD(&parent->p_children, p, p_sibling);
 	error = kthread_create(proc_thread_start, p, -1, KTHR_JOINABLE, &td,
-	    "%s %d",
-	    p->p_comm, p->p_pid);
+	    "%s %d", p->p_comm, p->p_pid);
 	if (error != 0) {
 		LIST_REMOVE(p, p_hash);
 		LIST_REMOVE(p, p_sibling);
@@ -298,8 +295,8 @@ proc_spawn(const char *name, int (*fn)(intptr_t), intptr_t arg, int *pidp)
 		proc_unreserve();
 		return (ENOMEM);
 	}
-	snprintf(p->p_comm, sizeof(p->p_comm), "%s",
-	    name != NULL ? name : "spawn");
+	snprintf(
+	    p->p_comm, sizeof(p->p_comm), "%s", name != NULL ? name : "spawn");
 	p->p_main = fn;
 	p->p_arg = arg;
 	return (proc_start(p, &proc0, pidp));
@@ -431,8 +428,8 @@ proc_reap(struct proc *p, int *statusp)
 	struct thread *td = p->p_thread;
 	int pid = p->p_pid;
 
-	VM_ASSERT(p->p_state == PRS_ZOMBIE, ("proc_reap: %d not a zombie",
-						pid));
+	VM_ASSERT(
+	    p->p_state == PRS_ZOMBIE, ("proc_reap: %d not a zombie", pid));
 	LIST_REMOVE(p, p_zlist);
 	LIST_REMOVE(p, p_sibling);
 	LIST_REMOVE(p, p_hash);
@@ -454,8 +451,7 @@ proc_reap(struct proc *p, int *statusp)
  * processes it spawned (proc_wait()).
  */
 int
-kern_wait(struct proc *parent, int pid, int *statusp, int options,
-    bool orphans)
+kern_wait(struct proc *parent, int pid, int *statusp, int options, bool orphans)
 {
 	struct proc *p;
 	int error;
@@ -475,15 +471,15 @@ kern_wait(struct proc *parent, int pid, int *statusp, int options,
 			}
 		} else {
 			LIST_FOREACH (p, &parent->p_zombies, p_zlist)
-				if (((atomic_load_int(&p->p_flag) &
-					 P_ORPHAN) != 0) == orphans)
+				if (((atomic_load_int(&p->p_flag) & P_ORPHAN) !=
+					0) == orphans)
 					break;
 			if (p != NULL) {
 				return (proc_reap(p, statusp));
 			}
 			LIST_FOREACH (p, &parent->p_children, p_sibling)
-				if (((atomic_load_int(&p->p_flag) &
-					 P_ORPHAN) != 0) == orphans)
+				if (((atomic_load_int(&p->p_flag) & P_ORPHAN) !=
+					0) == orphans)
 					break;
 			if (p == NULL) {
 				error = ECHILD;
@@ -547,6 +543,34 @@ proc_kill(int pid, int sig)
 	return (kern_kill(NULL, pid, sig));
 }
 
+int
+proc_kill_children(int ppid, int sig)
+{
+	struct proc *pp, *p;
+	int n = 0;
+
+	if (sig != SIGKILL)
+		return (-EINVAL);
+	sx_slock(&proctree_lock);
+	pp = ppid == 0 ? &proc0 : pfind_locked(ppid);
+	if (pp == NULL) {
+		sx_sunlock(&proctree_lock);
+		return (-ESRCH);
+	}
+	LIST_FOREACH (p, &pp->p_children, p_sibling) {
+		if (p->p_state == PRS_ZOMBIE ||
+		    (atomic_load_int(&p->p_flag) & P_KILLED) != 0)
+			continue;
+		atomic_set_int(&p->p_flag, P_KILLED);
+		if (p->p_state == PRS_NORMAL)
+			thread_interrupt(p->p_thread);
+		n++;
+	}
+	sx_sunlock(&proctree_lock);
+	counter_u64_add(proc_kills, n);
+	return (n);
+}
+
 /*
  * The reaper: proc0's thread for orphans.
  */
@@ -564,8 +588,7 @@ proc_reaper(void *arg)
 			sx_xlock(&proctree_lock);
 			if (!proc_reaper_stop)
 				(void)msleep(&proc_reaper_td,
-				    &proctree_lock.lock_object, 0, "reaper",
-				    0);
+				    &proctree_lock.lock_object, 0, "reaper", 0);
 			pid = proc_reaper_stop ? -1 : 0;
 			sx_xunlock(&proctree_lock);
 			if (pid < 0)
@@ -610,10 +633,12 @@ proc_check(void)
 					break;
 			if (q == NULL)
 				vm_check_fail(&nerr,
-				    "proc %d not among its parent %d's children",
+				    "proc %d not among its parent %d's "
+				    "children",
 				    p->p_pid, p->p_pptr->p_pid);
 			if (p->p_state == PRS_NORMAL &&
-			    (p->p_vmspace == NULL && (p->p_flag & P_WEXIT) == 0))
+			    (p->p_vmspace == NULL &&
+				(p->p_flag & P_WEXIT) == 0))
 				vm_check_fail(&nerr,
 				    "running proc %d has no vmspace", p->p_pid);
 		}
@@ -636,7 +661,7 @@ proc_tunables(void)
 {
 	int error;
 
-	if ((error = tunable_int_register("kern.maxproc", &proc_maxproc,
+	if ((error = tunable_int_register("kern.maxproc", &proc_maxproc_tun,
 		 262144, 1, 4194304,
 		 "most processes (zombies included); fork fails with EAGAIN "
 		 "beyond")) != 0 ||
@@ -677,6 +702,7 @@ proc_init(void)
 	proc0.p_state = PRS_NORMAL;
 	proc0.p_pptr = &proc0;
 	strcpy(proc0.p_comm, "kernel");
+	proc_maxproc = proc_maxproc_tun;
 	proc_lastpid = 0;
 	proc_nprocs = 0;
 	proc_nzombies = 0;

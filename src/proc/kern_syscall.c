@@ -123,8 +123,8 @@ u_munmap(vm_offset_t addr, size_t len)
 {
 	struct proc *p = syscall_enter();
 
-	return ((int)syscall_ret(
-	    p, -vm_munmap(&p->p_vmspace->vm_map, addr, len)));
+	return (
+	    (int)syscall_ret(p, -vm_munmap(&p->p_vmspace->vm_map, addr, len)));
 }
 
 int

@@ -80,26 +80,26 @@ struct filedesc {
 };
 
 struct proc {
-	LIST_ENTRY(proc) p_hash;       /* (t) pid hash chain */
-	LIST_ENTRY(proc) p_sibling;    /* (t) parent's children */
-	LIST_ENTRY(proc) p_zlist;      /* (t) parent's zombie children */
-	LIST_HEAD(, proc) p_children;  /* (t) */
-	LIST_HEAD(, proc) p_zombies;   /* (t) children to be waited for */
-	struct proc *p_pptr;	       /* (t) parent */
-	int p_pid;		       /* (c) */
-	int p_state;		       /* (t) PRS_* */
-	int p_xstat;		       /* (t) wait status once a zombie */
-	uint32_t p_flag;	       /* (a) P_* */
-	struct thread *p_thread;       /* (t) */
-	struct vmspace *p_vmspace;     /* (o) */
-	struct filedesc p_fd;	       /* (o) */
-	int (*p_main)(intptr_t);       /* (c) what the thread runs first */
-	intptr_t p_arg;		       /* (c) */
-	uint64_t p_rss_peak;	       /* (o) resident pages at exit */
-	char p_comm[32];	       /* (o) program name */
+	LIST_ENTRY(proc) p_hash;      /* (t) pid hash chain */
+	LIST_ENTRY(proc) p_sibling;   /* (t) parent's children */
+	LIST_ENTRY(proc) p_zlist;     /* (t) parent's zombie children */
+	LIST_HEAD(, proc) p_children; /* (t) */
+	LIST_HEAD(, proc) p_zombies;  /* (t) children to be waited for */
+	struct proc *p_pptr;	      /* (t) parent */
+	int p_pid;		      /* (c) */
+	int p_state;		      /* (t) PRS_* */
+	int p_xstat;		      /* (t) wait status once a zombie */
+	uint32_t p_flag;	      /* (a) P_* */
+	struct thread *p_thread;      /* (t) */
+	struct vmspace *p_vmspace;    /* (o) */
+	struct filedesc p_fd;	      /* (o) */
+	int (*p_main)(intptr_t);      /* (c) what the thread runs first */
+	intptr_t p_arg;		      /* (c) */
+	uint64_t p_rss_peak;	      /* (o) resident pages at exit */
+	char p_comm[32];	      /* (o) program name */
 };
 
-extern struct proc proc0;	  /* the kernel; parent of orphans */
+extern struct proc proc0;	/* the kernel; parent of orphans */
 extern struct sx proctree_lock; /* "proctree" */
 
 /* The process curthread runs for, or NULL (a kernel thread). */
@@ -129,10 +129,14 @@ int proc_image_unregister(const char *name);
  * proc_kill(): 0, ESRCH (no such process, or a zombie), EINVAL (bad
  * signal), EPERM (proc0).
  */
-int proc_spawn(const char *name, int (*fn)(intptr_t), intptr_t arg,
-    int *pidp);
+int proc_spawn(const char *name, int (*fn)(intptr_t), intptr_t arg, int *pidp);
 int proc_wait(int pid, int *statusp, int options);
 int proc_kill(int pid, int sig);
+/*
+ * Kills every live child of `ppid' at once (a job's ^C, as killpg()):
+ * the number killed, or -ESRCH / -EINVAL.
+ */
+int proc_kill_children(int ppid, int sig);
 
 /* Statistics and checks. */
 struct proc_stats {

@@ -7,12 +7,11 @@
 #include "proc/proc.h"
 
 /* kern_proc.c: the system calls' kernel halves (errno, 0 on success). */
-int kern_fork(struct proc *p1, int (*fn)(intptr_t), intptr_t arg,
-    int *pidp);
+int kern_fork(struct proc *p1, int (*fn)(intptr_t), intptr_t arg, int *pidp);
 /* Returns only on failure. */
 int kern_exec(struct proc *p, const char *name, intptr_t arg);
-int kern_wait(struct proc *parent, int pid, int *statusp, int options,
-    bool orphans);
+int kern_wait(
+    struct proc *parent, int pid, int *statusp, int options, bool orphans);
 int kern_kill(struct proc *self, int pid, int sig);
 
 /* kern_descrip.c: the zones of procs and files. */

@@ -64,20 +64,20 @@
 #define PIPE_LWANT 0x40	  /* someone sleeps for RLOCK or WLOCK */
 
 struct pipe {
-	struct mtx pi_mtx;	      /* "pipe mutex" */
-	vm_offset_t pi_buf;	      /* (c) the ring's KVA */
-	uint32_t pi_size;	      /* (c) */
-	uint32_t pi_in, pi_out;	      /* (m) */
-	uint32_t pi_cnt;	      /* (m) bytes in the ring */
-	uint32_t pi_state;	      /* (m) PIPE_* */
+	struct mtx pi_mtx;	     /* "pipe mutex" */
+	vm_offset_t pi_buf;	     /* (c) the ring's KVA */
+	uint32_t pi_size;	     /* (c) */
+	uint32_t pi_in, pi_out;	     /* (m) */
+	uint32_t pi_cnt;	     /* (m) bytes in the ring */
+	uint32_t pi_state;	     /* (m) PIPE_* */
 	TAILQ_ENTRY(pipe) pi_cacheq; /* (C) */
 };
 
 struct pipe_pcpu {
-	struct mtx pc_mtx;		   /* "pipe cache" */
-	TAILQ_HEAD(, pipe) pc_cache;	   /* (C) */
-	uint32_t pc_count;		   /* (C) */
-	struct qmtx pc_teardown;	   /* "pipe teardown" */
+	struct mtx pc_mtx;	     /* "pipe cache" */
+	TAILQ_HEAD(, pipe) pc_cache; /* (C) */
+	uint32_t pc_count;	     /* (C) */
+	struct qmtx pc_teardown;     /* "pipe teardown" */
 } __aligned(MD_CACHE_LINE);
 
 #define PIPE_TEARDOWN_LOCKMGR 0
@@ -89,9 +89,11 @@ const size_t pipe_struct_size = sizeof(struct pipe);
 #define kmem_alloc_pageable(s, f) kmem_malloc((s), (f) | M_ZERO)
 #define kmem_free_pageable(a, s) kmem_free((a), (s))
 
-static int64_t pipe_size_tun = 16384;	 /* kern.pipe.size */
-static int64_t pipe_maxcache = 16;	 /* kern.pipe.maxcache */
-static int64_t pipe_teardown_lock = 1; /* kern.pipe.teardown_lock */
+/* The tunables' storage (the registry's), and the module's copies. */
+static int64_t pipe_size_tun, pipe_maxcache_tun, pipe_teardown_tun;
+static uint32_t pipe_size;	    /* (c) kern.pipe.size */
+static uint32_t pipe_maxcache;	    /* (a) kern.pipe.maxcache */
+static uint32_t pipe_teardown_lock; /* (a) kern.pipe.teardown_lock */
 static struct pipe_pcpu *pipe_pcpu;
 static int pipe_ncpus;
 static uint64_t pipe_nlive; /* (a) pipes allocated, cached ones too */
@@ -136,7 +138,7 @@ pipe_alloc(void)
 	if (pi == NULL)
 		return (NULL);
 	memset(pi, 0, sizeof(*pi));
-	pi->pi_size = (uint32_t)pipe_size_tun;
+	pi->pi_size = pipe_size;
 	pi->pi_buf = kmem_alloc_pageable(pi->pi_size, M_WAITOK);
 	if (pi->pi_buf == 0) {
 		pipe_zfree(pi);
@@ -156,7 +158,7 @@ pipe_free(struct pipe *pi)
 {
 	struct qmtx *q = NULL;
 
-	if (pipe_teardown_lock == PIPE_TEARDOWN_QMTX) {
+	if (atomic_load_int(&pipe_teardown_lock) == PIPE_TEARDOWN_QMTX) {
 		q = &pipe_pcpu[curcpu].pc_teardown;
 		qmtx_lock(q);
 	}
@@ -174,14 +176,14 @@ static void
 pipe_destroy(struct pipe *pi)
 {
 	struct pipe_pcpu *pc = &pipe_pcpu[curcpu];
+	uint32_t max = atomic_load_int(&pipe_maxcache);
 	struct pipe *trim[64], *t;
 	int i, ntrim = 0;
 
 	pi->pi_in = pi->pi_out = pi->pi_cnt = 0;
 	pi->pi_state = 0;
 	mtx_lock(&pc->pc_mtx);
-	if (pc->pc_count < (uint32_t)pipe_maxcache &&
-	    pi->pi_size == (uint32_t)pipe_size_tun) {
+	if (pc->pc_count < max) {
 		TAILQ_INSERT_HEAD(&pc->pc_cache, pi, pi_cacheq);
 		pc->pc_count++;
 		mtx_unlock(&pc->pc_mtx);
@@ -189,8 +191,7 @@ pipe_destroy(struct pipe *pi)
 		return;
 	}
 	/* Hysteresis: a full cache drops to half before it takes more. */
-	while (pc->pc_count > (uint32_t)pipe_maxcache / 2 &&
-	    ntrim < (int)nitems(trim)) {
+	while (pc->pc_count > max / 2 && ntrim < (int)nitems(trim)) {
 		t = TAILQ_FIRST(&pc->pc_cache);
 		TAILQ_REMOVE(&pc->pc_cache, t, pi_cacheq);
 		pc->pc_count--;
@@ -280,8 +281,8 @@ pipe_iounlock(struct pipe *pi, uint32_t flag)
  * bounce-buffer steps; both ends may fault.  0 or EFAULT.
  */
 static int
-pipe_copy(struct pipe *pi, uint32_t off, vm_offset_t uaddr, uint32_t n,
-    bool toring)
+pipe_copy(
+    struct pipe *pi, uint32_t off, vm_offset_t uaddr, uint32_t n, bool toring)
 {
 	char bounce[PIPE_BOUNCE];
 	uint32_t k;
@@ -294,7 +295,8 @@ pipe_copy(struct pipe *pi, uint32_t off, vm_offset_t uaddr, uint32_t n,
 			    (error = copyout(bounce, pi->pi_buf + off, k)) != 0)
 				return (error);
 		} else {
-			if ((error = copyin(pi->pi_buf + off, bounce, k)) != 0 ||
+			if ((error = copyin(pi->pi_buf + off, bounce, k)) !=
+				0 ||
 			    (error = copyout(bounce, uaddr, k)) != 0)
 				return (error);
 		}
@@ -328,8 +330,8 @@ pipe_read(struct file *fp, vm_offset_t uaddr, size_t len)
 				break;
 			}
 			pi->pi_state |= PIPE_WANTR;
-			error = msleep(pi, &pi->pi_mtx.lock_object, PCATCH,
-			    "piperd", 0);
+			error = msleep(
+			    pi, &pi->pi_mtx.lock_object, PCATCH, "piperd", 0);
 			if (error != 0) {
 				done = -error;
 				break;
@@ -493,6 +495,14 @@ pipe_drain(void)
 
 static const char *const pipe_teardown_names[] = { "lockmgr", "qmtx" };
 
+/* Run-time changes: the next teardown sees the new value. */
+static int
+pipe_set_u32(int64_t value, void *arg)
+{
+	atomic_store_int(arg, (uint32_t)value);
+	return (0);
+}
+
 int
 pipe_tunables(void)
 {
@@ -503,14 +513,18 @@ pipe_tunables(void)
 		 "bytes of a pipe's buffer (a multiple of the page size)")) !=
 		0 ||
 	    (error = tunable_int_register("kern.pipe.maxcache",
-		 &pipe_maxcache, 16, 0, 1 << 20,
+		 &pipe_maxcache_tun, 16, 0, 1 << 20,
 		 "torn-down pipes kept per CPU for reuse")) != 0 ||
 	    (error = tunable_enum_register("kern.pipe.teardown_lock",
-		 &pipe_teardown_lock, PIPE_TEARDOWN_QMTX, pipe_teardown_names,
+		 &pipe_teardown_tun, PIPE_TEARDOWN_QMTX, pipe_teardown_names,
 		 (int)nitems(pipe_teardown_names),
 		 "a pipe's KVA teardown: qmtx first takes the CPU's queued "
 		 "mutex, lockmgr goes straight to the kernel map's lock")) !=
-		0)
+		0 ||
+	    (error = tunable_set_handler(
+		 "kern.pipe.maxcache", pipe_set_u32, &pipe_maxcache)) != 0 ||
+	    (error = tunable_set_handler("kern.pipe.teardown_lock",
+		 pipe_set_u32, &pipe_teardown_lock)) != 0)
 		return (error);
 	return (0);
 }
@@ -527,6 +541,9 @@ pipe_init(void)
 
 	if ((pipe_size_tun & PAGE_MASK) != 0)
 		return (EINVAL);
+	pipe_size = (uint32_t)pipe_size_tun;
+	atomic_store_int(&pipe_maxcache, (uint32_t)pipe_maxcache_tun);
+	atomic_store_int(&pipe_teardown_lock, (uint32_t)pipe_teardown_tun);
 	if ((error = witness_register(ranks, nitems(ranks))) != 0)
 		return (error);
 	pipe_ncpus = md_ncpus();

@@ -36,7 +36,8 @@
 static vm_offset_t
 tp_ubuf(size_t npages)
 {
-	int64_t va = u_mmap(0, ptoa(npages), VM_PROT_RW, MAP_ANON | MAP_PRIVATE);
+	int64_t va =
+	    u_mmap(0, ptoa(npages), VM_PROT_RW, MAP_ANON | MAP_PRIVATE);
 
 	return (va < 0 ? 0 : (vm_offset_t)va);
 }
@@ -258,8 +259,8 @@ tp_exec_fn(void *arg)
 	error = proc_image_register(
 	    "tp-image", path, &layout, tp_image_main, err, sizeof(err));
 	CHECKF(error == 0, "register: %s", err);
-	CHECK(proc_image_register("tp-image", path, &layout, tp_image_main,
-		  err, sizeof(err)) == EEXIST);
+	CHECK(proc_image_register("tp-image", path, &layout, tp_image_main, err,
+		  sizeof(err)) == EEXIST);
 	status = tp_spawn_wait(tp_execer, 42);
 	CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 42,
 	    "exec status %#x", status);
@@ -361,7 +362,7 @@ tp_blocker(intptr_t arg)
 		(void)u_read(r, buf, 8); /* nobody writes */
 	else
 		(void)u_write(w, buf, ptoa(7)); /* nobody reads */
-	return (3); /* not reached: killed */
+	return (3);				/* not reached: killed */
 }
 
 static int

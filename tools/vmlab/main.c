@@ -50,6 +50,7 @@ struct cli {
 	int backend;
 	bool pin;
 	bool json;
+	const char *plot; /* --plot: a PNG the scenario draws */
 	const char *tunables[MAX_TUNABLES];
 	int ntunables;
 	const char *scen_args[SCEN_MAXOPTS]; /* raw --opt values */
@@ -113,6 +114,8 @@ print_help(void)
 	    "  --pin               pin CPU threads to host CPUs\n"
 	    "  -o NAME=VALUE       set a tunable (see 'vmlab sysctl')\n"
 	    "  --json              print one JSON object per run on stdout\n"
+	    "  --plot FILE.png     draw the scenario's plot with gnuplot\n"
+	    "                      (a text plot is printed without it)\n"
 	    "  --help, --version\n");
 }
 
@@ -240,6 +243,11 @@ parse_global(
 		cli->pin = true;
 	} else if (strcmp(a, "--json") == 0) {
 		cli->json = true;
+	} else if (strcmp(a, "--plot") == 0) {
+		v = need_arg(argc, argv, i);
+		if (v[0] == '\0' || v[0] == '-')
+			usage_error("--plot: %s is not a file name", word(v));
+		cli->plot = v;
 	} else if (strcmp(a, "-o") == 0 || strncmp(a, "-o", 2) == 0) {
 		v = a[2] != '\0' ? a + 2 : need_arg(argc, argv, i);
 		if (vmlab_tunable_check(v, err, sizeof(err)) != 0)
@@ -496,6 +504,7 @@ cmd_run(const struct cli *cli)
 		run_ctx = &ctxs[i];
 		run_ctx->sx_scen = sc;
 		run_ctx->sx_json = cli->json;
+		run_ctx->sx_plot = cli->plot;
 		run_ctx->sx_out = cli->json ? stderr : stdout;
 		run_ctx->sx_ncpus = cli->ncpus > 0 ? cli->cpus[i] : defcpus;
 		run_ctx->sx_seed = cli->seed;
@@ -529,6 +538,8 @@ cmd_run(const struct cli *cli)
 		print_scaling(ctxs, n, cli->json ? stderr : stdout);
 		print_scaling_plot(ctxs, n, cli->json ? stderr : stdout);
 	}
+	for (i = 0; i < n; i++)
+		report_rows_free(&ctxs[i]);
 	free(ctxs);
 	return (failed ? 1 : 0);
 }

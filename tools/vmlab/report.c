@@ -98,6 +98,93 @@ report_result(
 	r->rr_value = value;
 }
 
+int
+report_row_add(struct scen_ctx *ctx)
+{
+	struct report_row *rows;
+
+	rows =
+	    realloc(ctx->sx_rows, (size_t)(ctx->sx_nrows + 1) * sizeof(*rows));
+	if (rows == NULL)
+		return (-1);
+	ctx->sx_rows = rows;
+	memset(&rows[ctx->sx_nrows], 0, sizeof(rows[0]));
+	return (ctx->sx_nrows++);
+}
+
+/* Field `key' of row i: found, or added; NULL if i is bad or it is full. */
+static struct report_field *
+report_row_field(struct scen_ctx *ctx, int i, const char *key)
+{
+	struct report_row *rw;
+	struct report_field *f;
+	int k;
+
+	if (i < 0 || i >= ctx->sx_nrows)
+		return (NULL);
+	rw = &ctx->sx_rows[i];
+	for (k = 0; k < rw->rw_n; k++)
+		if (strcmp(rw->rw_fields[k].rf_key, key) == 0) {
+			f = &rw->rw_fields[k];
+			free(f->rf_text);
+			f->rf_text = NULL;
+			return (f);
+		}
+	if (rw->rw_n == REPORT_ROWFIELDS)
+		return (NULL);
+	f = &rw->rw_fields[rw->rw_n++];
+	snprintf(f->rf_key, sizeof(f->rf_key), "%s", key);
+	return (f);
+}
+
+void
+report_row_num(struct scen_ctx *ctx, int i, const char *key, double v)
+{
+	struct report_field *f = report_row_field(ctx, i, key);
+
+	if (f != NULL)
+		f->rf_num = v;
+}
+
+static void
+report_row_text(
+    struct scen_ctx *ctx, int i, const char *key, const char *text, bool json)
+{
+	struct report_field *f = report_row_field(ctx, i, key);
+
+	if (f == NULL)
+		return;
+	f->rf_text = strdup(text);
+	f->rf_json = json;
+	if (f->rf_text == NULL)
+		f->rf_num = 0; /* out of memory: a number, 0 */
+}
+
+void
+report_row_str(struct scen_ctx *ctx, int i, const char *key, const char *s)
+{
+	report_row_text(ctx, i, key, s, false);
+}
+
+void
+report_row_json(struct scen_ctx *ctx, int i, const char *key, const char *json)
+{
+	report_row_text(ctx, i, key, json, true);
+}
+
+void
+report_rows_free(struct scen_ctx *ctx)
+{
+	int i, k;
+
+	for (i = 0; i < ctx->sx_nrows; i++)
+		for (k = 0; k < ctx->sx_rows[i].rw_n; k++)
+			free(ctx->sx_rows[i].rw_fields[k].rf_text);
+	free(ctx->sx_rows);
+	ctx->sx_rows = NULL;
+	ctx->sx_nrows = 0;
+}
+
 /*
  * The progress line.  Paced by the host's clock, not md_nanotime(): on
  * the simulated machine that is virtual time, which says nothing about
@@ -312,6 +399,37 @@ report_json_options(const struct scen_ctx *ctx)
 	}
 }
 
+/* The table, as the last member of "results". */
+static void
+report_json_rows(const struct scen_ctx *ctx)
+{
+	const struct report_field *f;
+	int i, k;
+
+	if (ctx->sx_nrows == 0)
+		return;
+	printf("%s", ctx->sx_nresults == 0 ? "" : ", ");
+	json_string(ctx->sx_rows_name != NULL ? ctx->sx_rows_name : "rows");
+	printf(": [");
+	for (i = 0; i < ctx->sx_nrows; i++) {
+		printf("%s{", i == 0 ? "" : ", ");
+		for (k = 0; k < ctx->sx_rows[i].rw_n; k++) {
+			f = &ctx->sx_rows[i].rw_fields[k];
+			printf("%s", k == 0 ? "" : ", ");
+			json_string(f->rf_key);
+			printf(": ");
+			if (f->rf_text == NULL)
+				json_number(f->rf_num);
+			else if (f->rf_json)
+				printf("%s", f->rf_text);
+			else
+				json_string(f->rf_text);
+		}
+		printf("}");
+	}
+	printf("]");
+}
+
 void
 report_json(const struct scen_ctx *ctx, const char *backend, uint64_t seed)
 {
@@ -337,6 +455,7 @@ report_json(const struct scen_ctx *ctx, const char *backend, uint64_t seed)
 		printf(": ");
 		json_number(ctx->sx_results[i].rr_value);
 	}
+	report_json_rows(ctx);
 	printf("}, \"units\": {");
 	for (i = 0; i < ctx->sx_nresults; i++) {
 		printf("%s", i == 0 ? "" : ", ");

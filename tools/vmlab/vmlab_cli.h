@@ -69,18 +69,39 @@ struct report_result {
 	char rr_unit[16];
 };
 
+/*
+ * A row of a scenario's table: named fields, each a number, a string or
+ * raw JSON text (a nested list).  The rows go to the JSON results as the
+ * list sx_rows_name ("rows" unless the scenario names it).
+ */
+#define REPORT_ROWFIELDS 32
+struct report_field {
+	char rf_key[32];
+	double rf_num;
+	char *rf_text; /* NULL: a number */
+	bool rf_json;  /* rf_text is JSON, not a string */
+};
+struct report_row {
+	struct report_field rw_fields[REPORT_ROWFIELDS];
+	int rw_n;
+};
+
 struct scen_ctx {
 	const struct scenario *sx_scen;
 	int64_t sx_optval[SCEN_MAXOPTS][32]; /* parsed option values */
 	int sx_optcount[SCEN_MAXOPTS];
 	bool sx_json;
-	FILE *sx_out; /* human output (stderr with --json) */
+	const char *sx_plot; /* --plot FILE.png, or NULL */
+	FILE *sx_out;	     /* human output (stderr with --json) */
 	int sx_ncpus;
 	bool sx_sim;	  /* the simulated machine (md_nanotime() is virtual) */
 	uint64_t sx_seed; /* --seed: of the schedule (sim) and the workload */
 	struct report_result sx_results[REPORT_MAXRESULTS];
 	int sx_nresults;
-	int sx_failed; /* the scenario detected an error */
+	int sx_failed;		    /* the scenario detected an error */
+	struct report_row *sx_rows; /* the scenario's table (report_row_*) */
+	int sx_nrows;
+	const char *sx_rows_name; /* its JSON name; NULL: "rows" */
 	/* The progress line (scen_progress(): its callers, one at a time). */
 	bool sx_progress;	 /* stderr is a terminal (constant) */
 	uint64_t sx_progress_ns; /* host time of the last line */
@@ -147,6 +168,18 @@ void scen_progress_end(struct scen_ctx *ctx);
 
 void report_result(
     struct scen_ctx *ctx, const char *key, double value, const char *unit);
+/*
+ * The table: report_row_add() starts a row and returns its index (-1 out
+ * of memory); the others set one field of row i (a number, a string, raw
+ * JSON).  report_rows_free(): at the end of the run.
+ */
+int report_row_add(struct scen_ctx *ctx);
+void report_row_num(struct scen_ctx *ctx, int i, const char *key, double v);
+void report_row_str(
+    struct scen_ctx *ctx, int i, const char *key, const char *s);
+void report_row_json(
+    struct scen_ctx *ctx, int i, const char *key, const char *json);
+void report_rows_free(struct scen_ctx *ctx);
 const struct report_result *report_find(
     const struct scen_ctx *ctx, const char *key);
 /* Prints the lock profile table (top `max' rows) to `out'. */
