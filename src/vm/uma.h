@@ -151,8 +151,8 @@ struct uma_zone_stats {
  * Calls fn for every zone, in creation order, holding the zone list lock
  * (fn must not create or destroy zones).  Returns the number of zones.
  */
-int uma_zone_foreach(void (*fn)(const struct uma_zone_stats *, void *),
-    void *arg);
+int uma_zone_foreach(
+    void (*fn)(const struct uma_zone_stats *, void *), void *arg);
 
 /*
  * Consistency of every zone: slab bitmaps against free counts and lists,

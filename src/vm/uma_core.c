@@ -20,14 +20,13 @@
  * the cache is never half written at a point where an IPI is polled or a
  * thread switched.
  */
-#include "vm/uma.h"
-
 #include "kern/counter.h"
 #include "kern/lock.h"
 #include "kern/mutex.h"
 #include "kern/sleepq.h"
 #include "kern/sysctl.h"
 #include "md/md_atomic.h"
+#include "vm/uma.h"
 #include "vm/uma_int.h"
 #include "vm/vm_domain.h"
 #include "vm/vm_page.h"
@@ -45,9 +44,9 @@
 
 void (*uma_dbg_hook)(uma_zone_t zone, void *item, const char *what);
 
-static int64_t uma_grow_pages_tun;    /* registry's: uma.grow_pages */
-static uint32_t uma_grow_pages;	      /* (c) its value at boot */
-static struct mtx uma_zones_lock;     /* "uma zones" */
+static int64_t uma_grow_pages_tun; /* registry's: uma.grow_pages */
+static uint32_t uma_grow_pages;	   /* (c) its value at boot */
+static struct mtx uma_zones_lock;  /* "uma zones" */
 static TAILQ_HEAD(uma_zonelist, uma_zone) uma_zones; /* (L) */
 static bool uma_allcpus[MD_MAXCPU];		     /* (c) IPI set */
 static bool uma_started;			     /* (c) */
@@ -231,8 +230,8 @@ zone_get_bucket_locked(struct uma_zone_domain *zd, bool full)
 
 /* Puts `put' (if any) in the domain cache and takes a full/empty one. */
 static struct uma_bucket *
-zone_trade_bucket(uma_zone_t zone, int domain, struct uma_bucket *put,
-    bool full)
+zone_trade_bucket(
+    uma_zone_t zone, int domain, struct uma_bucket *put, bool full)
 {
 	struct uma_zone_domain *zd = &zone->uz_domain[domain];
 	struct uma_bucket *b;
@@ -274,8 +273,8 @@ keg_relist_locked(uma_zone_t zone, struct uma_keg_domain *ukd,
 
 /* Takes up to max items from the domain's slabs; returns how many. */
 static int
-keg_take_locked(uma_zone_t zone, struct uma_keg_domain *ukd, void **items,
-    int max)
+keg_take_locked(
+    uma_zone_t zone, struct uma_keg_domain *ukd, void **items, int max)
 {
 	struct uma_slab *s;
 	uint32_t w, old, bit;
@@ -304,8 +303,8 @@ keg_take_locked(uma_zone_t zone, struct uma_keg_domain *ukd, void **items,
 
 /* Returns one item to its slab. */
 static void
-keg_put_locked(uma_zone_t zone, struct uma_keg_domain *ukd,
-    struct uma_slab *s, void *item)
+keg_put_locked(
+    uma_zone_t zone, struct uma_keg_domain *ukd, struct uma_slab *s, void *item)
 {
 	uint32_t idx, old = s->us_free;
 
@@ -444,8 +443,8 @@ keg_burst(uma_zone_t zone, int flags, struct uma_slablist *out)
 	uint32_t got = 0, want = uma_grow_pages;
 	int class, req;
 
-	class = (flags & M_USE_RESERVE) != 0 ? VM_ALLOC_SYSTEM
-					     : VM_ALLOC_NORMAL;
+	class =
+	    (flags & M_USE_RESERVE) != 0 ? VM_ALLOC_SYSTEM : VM_ALLOC_NORMAL;
 	if (want < zone->uz_ppera)
 		want = zone->uz_ppera;
 	while (got < want) {
@@ -633,8 +632,8 @@ zone_bucket_fill(uma_zone_t zone, int domain, int flags, bool *emptyp)
 	if ((b = zone_trade_bucket(zone, domain, NULL, false)) == NULL &&
 	    (b = bucket_alloc(zone)) == NULL)
 		return (NULL);
-	b->ub_cnt = (uint32_t)keg_fetch(zone, flags, b->ub_bucket,
-	    (int)b->ub_entries);
+	b->ub_cnt =
+	    (uint32_t)keg_fetch(zone, flags, b->ub_bucket, (int)b->ub_entries);
 	if (b->ub_cnt == 0) {
 		md_free(b);
 		*emptyp = true;
@@ -908,8 +907,8 @@ uma_zcreate(const char *name, size_t size, uma_ctor ctor, uma_dtor dtor,
 	zone->uz_trash = uminit == NULL && fini == NULL;
 	zone_geometry(zone, size, align);
 	for (d = 0; d < MD_MAXDOMAIN; d++) {
-		mtx_init(&zone->uz_domain[d].uzd_lock, "uma zone domain",
-		    MTX_DEF);
+		mtx_init(
+		    &zone->uz_domain[d].uzd_lock, "uma zone domain", MTX_DEF);
 		TAILQ_INIT(&zone->uz_domain[d].uzd_full);
 		TAILQ_INIT(&zone->uz_domain[d].uzd_empty);
 		mtx_init(&zone->uz_keg[d].ukd_lock, "uma keg", MTX_DEF);
@@ -952,7 +951,7 @@ uma_drain_ipi(void *arg)
 		zone_drain_cache(zone, cpu);
 		return;
 	}
-	TAILQ_FOREACH(z, &uma_zones, uz_link)
+	TAILQ_FOREACH (z, &uma_zones, uz_link)
 		zone_drain_cache(z, cpu);
 }
 
@@ -979,7 +978,7 @@ uma_drain_cpus(uma_zone_t zone)
 	mtx_assert_owned(&uma_zones_lock);
 	counter_u64_add(uma_drains, 1);
 	md_ipi_send(uma_allcpus, uma_drain_ipi, zone, true);
-	TAILQ_FOREACH(z, &uma_zones, uz_link) {
+	TAILQ_FOREACH (z, &uma_zones, uz_link) {
 		if (zone != NULL && z != zone)
 			continue;
 		for (cpu = 0; cpu < md_ncpus(); cpu++)
@@ -1011,8 +1010,8 @@ zone_reclaim(uma_zone_t zone, int req, bool all)
 		zd = &zone->uz_domain[d];
 		TAILQ_INIT(&list);
 		mtx_lock(&zd->uzd_lock);
-		excess = req == UMA_RECLAIM_DRAIN ? zd->uzd_nitems
-						  : zd->uzd_imin;
+		excess =
+		    req == UMA_RECLAIM_DRAIN ? zd->uzd_nitems : zd->uzd_imin;
 		zd->uzd_wss = zd->uzd_nitems - zd->uzd_imin;
 		while ((b = TAILQ_FIRST(&zd->uzd_full)) != NULL &&
 		    b->ub_cnt <= excess) {
@@ -1075,7 +1074,7 @@ uma_reclaim(int req)
 	counter_u64_add(uma_reclaims, 1);
 	if (req == UMA_RECLAIM_DRAIN && !TAILQ_EMPTY(&uma_zones))
 		uma_drain_cpus(NULL);
-	TAILQ_FOREACH(zone, &uma_zones, uz_link)
+	TAILQ_FOREACH (zone, &uma_zones, uz_link)
 		(void)zone_reclaim(zone, req, false);
 	mtx_unlock(&uma_zones_lock);
 }
@@ -1113,7 +1112,8 @@ uma_zone_set_max(uma_zone_t zone, int nitems)
 
 	mtx_lock(&zd->uzd_lock);
 	if (nitems > 0 && atomic_load_64(&zone->uz_max) == 0)
-		atomic_store_64(&zone->uz_items, (uint64_t)uma_zone_get_cur(zone));
+		atomic_store_64(
+		    &zone->uz_items, (uint64_t)uma_zone_get_cur(zone));
 	atomic_store_64(&zone->uz_max, nitems > 0 ? (uint64_t)nitems : 0);
 	wakeup(&zone->uz_items);
 	mtx_unlock(&zd->uzd_lock);
@@ -1214,7 +1214,7 @@ uma_zone_foreach(void (*fn)(const struct uma_zone_stats *, void *), void *arg)
 	if (!uma_started)
 		return (0);
 	mtx_lock(&uma_zones_lock);
-	TAILQ_FOREACH(zone, &uma_zones, uz_link) {
+	TAILQ_FOREACH (zone, &uma_zones, uz_link) {
 		zone_stats(zone, &st);
 		fn(&st, arg);
 		n++;
@@ -1251,8 +1251,8 @@ uma_check_cached_item(uma_zone_t zone, void *item)
 }
 
 static void
-uma_check_bucket(uma_zone_t zone, struct uma_bucket *b, uint64_t *cached,
-    uint64_t *bad)
+uma_check_bucket(
+    uma_zone_t zone, struct uma_bucket *b, uint64_t *cached, uint64_t *bad)
 {
 	uint32_t i;
 
@@ -1277,8 +1277,8 @@ uma_check_ipi(void *arg)
 	cr->cr_cached[cpu] = cr->cr_bad[cpu] = 0;
 	uma_check_bucket(cr->cr_zone, cache->uc_allocbucket,
 	    &cr->cr_cached[cpu], &cr->cr_bad[cpu]);
-	uma_check_bucket(cr->cr_zone, cache->uc_freebucket,
-	    &cr->cr_cached[cpu], &cr->cr_bad[cpu]);
+	uma_check_bucket(cr->cr_zone, cache->uc_freebucket, &cr->cr_cached[cpu],
+	    &cr->cr_bad[cpu]);
 }
 
 /* One domain of the keg; adds its slabs, free items and debug-free. */
@@ -1296,12 +1296,13 @@ uma_check_keg(int *nerrp, uma_zone_t zone, int d, uint64_t *slabsp,
 
 	mtx_lock(&ukd->ukd_lock);
 	for (l = 0; l < 3; l++) {
-		LIST_FOREACH(s, lists[l], us_link) {
+		LIST_FOREACH (s, lists[l], us_link) {
 			for (w = 0, bits = 0; w < zone->uz_bitwords; w++)
-				bits += (uint32_t)__builtin_popcount(
-				    s->us_bits[w]);
-			if (bits != s->us_free || keg_slab_list(zone, ukd, s) !=
-				lists[l] || s->us_domain != (uint32_t)d)
+				bits +=
+				    (uint32_t)__builtin_popcount(s->us_bits[w]);
+			if (bits != s->us_free ||
+			    keg_slab_list(zone, ukd, s) != lists[l] ||
+			    s->us_domain != (uint32_t)d)
 				vm_check_fail(nerrp,
 				    "uma: zone %s slab %p: %u bits set, "
 				    "us_free %u, list %d, domain %u (keg %d)",
@@ -1321,8 +1322,8 @@ uma_check_keg(int *nerrp, uma_zone_t zone, int d, uint64_t *slabsp,
 					    "in the keg but allocated in the "
 					    "debug bitmap (word %u)",
 					    zone->uz_name, (void *)s, w);
-				*dbgfreep += (uint32_t)__builtin_popcount(
-				    s->us_dbg[w]);
+				*dbgfreep +=
+				    (uint32_t)__builtin_popcount(s->us_dbg[w]);
 			}
 			nslabs++;
 			nfree += s->us_free;
@@ -1356,13 +1357,13 @@ uma_check_zone_domain(int *nerrp, uma_zone_t zone, int d)
 	uint64_t items = 0, bad = 0, n = 0, nb = 0;
 
 	mtx_lock(&zd->uzd_lock);
-	TAILQ_FOREACH(b, &zd->uzd_full, ub_link) {
+	TAILQ_FOREACH (b, &zd->uzd_full, ub_link) {
 		if (b->ub_cnt == 0)
 			bad++;
 		uma_check_bucket(zone, b, &items, &bad);
 		nb++;
 	}
-	TAILQ_FOREACH(b, &zd->uzd_empty, ub_link) {
+	TAILQ_FOREACH (b, &zd->uzd_empty, ub_link) {
 		if (b->ub_cnt != 0)
 			bad++;
 		n++;
@@ -1402,7 +1403,8 @@ uma_check_zone(int *nerrp, uma_zone_t zone, struct uma_check_req *cr)
 		uma_check_keg(nerrp, zone, d, &slabs, &kfree, &dbgfree);
 	}
 	used = zone_used(zone);
-	if (used < 0 || slabs * zone->uz_ipers != kfree + cached + (uint64_t)used)
+	if (used < 0 ||
+	    slabs * zone->uz_ipers != kfree + cached + (uint64_t)used)
 		vm_check_fail(nerrp,
 		    "uma: zone %s: %llu slabs of %u items != %llu free in "
 		    "slabs + %llu cached + %lld used",
@@ -1419,8 +1421,8 @@ uma_check_zone(int *nerrp, uma_zone_t zone, struct uma_check_req *cr)
 #endif
 	if (atomic_load_64(&zone->uz_max) != 0 &&
 	    atomic_load_64(&zone->uz_items) != (uint64_t)used)
-		vm_check_fail(nerrp, "uma: zone %s: limit count %llu, used %lld",
-		    zone->uz_name,
+		vm_check_fail(nerrp,
+		    "uma: zone %s: limit count %llu, used %lld", zone->uz_name,
 		    (unsigned long long)atomic_load_64(&zone->uz_items),
 		    (long long)used);
 }
@@ -1439,7 +1441,7 @@ uma_check(void)
 		return (nerr);
 	}
 	mtx_lock(&uma_zones_lock);
-	TAILQ_FOREACH(zone, &uma_zones, uz_link)
+	TAILQ_FOREACH (zone, &uma_zones, uz_link)
 		uma_check_zone(&nerr, zone, cr);
 	mtx_unlock(&uma_zones_lock);
 	md_free(cr);
@@ -1517,16 +1519,16 @@ uma_shutdown(void)
 			md_free(zone->uz_cpu[cpu].uc_freebucket);
 		}
 		for (d = 0; d < MD_MAXDOMAIN; d++) {
-			while ((b = TAILQ_FIRST(&zone->uz_domain[d].uzd_full)) !=
-			    NULL) {
-				TAILQ_REMOVE(&zone->uz_domain[d].uzd_full, b,
-				    ub_link);
+			while ((b = TAILQ_FIRST(
+				    &zone->uz_domain[d].uzd_full)) != NULL) {
+				TAILQ_REMOVE(
+				    &zone->uz_domain[d].uzd_full, b, ub_link);
 				md_free(b);
 			}
 			while ((b = TAILQ_FIRST(
 				    &zone->uz_domain[d].uzd_empty)) != NULL) {
-				TAILQ_REMOVE(&zone->uz_domain[d].uzd_empty, b,
-				    ub_link);
+				TAILQ_REMOVE(
+				    &zone->uz_domain[d].uzd_empty, b, ub_link);
 				md_free(b);
 			}
 			ukd = &zone->uz_keg[d];
