@@ -205,8 +205,8 @@ ut_align_main(void *arg)
 			CHECK(z != NULL);
 			for (i = 0; i < 40; i++) {
 				it[i] = uma_zalloc(z, M_WAITOK | M_ZERO);
-				CHECKF(((uintptr_t)it[i] & (uintptr_t)aligns[a]) ==
-					0,
+				CHECKF(((uintptr_t)it[i] &
+					   (uintptr_t)aligns[a]) == 0,
 				    "size %zu align %d: %p", sizes[s],
 				    aligns[a], it[i]);
 				for (size_t b = 0; b < sizes[s]; b++)
@@ -288,12 +288,12 @@ ut_storm_main(void *arg)
 	int cpu, i;
 
 	(void)arg;
-	st.zones[0] = uma_zcreate("storm 16", 16, NULL, NULL, NULL, NULL,
-	    UMA_ALIGN_PTR, 0);
-	st.zones[1] = uma_zcreate("storm 600", 600, NULL, NULL, NULL, NULL,
-	    UMA_ALIGN_CACHE, 0);
-	st.zones[2] = uma_zcreate("storm 3000", 3000, NULL, NULL, NULL, NULL,
-	    UMA_ALIGN_PTR, 0);
+	st.zones[0] = uma_zcreate(
+	    "storm 16", 16, NULL, NULL, NULL, NULL, UMA_ALIGN_PTR, 0);
+	st.zones[1] = uma_zcreate(
+	    "storm 600", 600, NULL, NULL, NULL, NULL, UMA_ALIGN_CACHE, 0);
+	st.zones[2] = uma_zcreate(
+	    "storm 3000", 3000, NULL, NULL, NULL, NULL, UMA_ALIGN_PTR, 0);
 	for (cpu = 0; cpu < md_ncpus(); cpu++)
 		CHECK(kthread_create(ut_storm_thread, &st, cpu,
 			  KTHR_BOUND | KTHR_JOINABLE, &td[cpu], "storm%d",
@@ -387,8 +387,8 @@ ut_burst_main(void *arg)
 	free0 = vm_page_free_count();
 	b0 = ut_stat("uma.stats.grow_bursts");
 	p0 = ut_stat("uma.stats.grow_pages");
-	z = uma_zcreate("test burst", 128, NULL, NULL, NULL, NULL,
-	    UMA_ALIGN_PTR, 0);
+	z = uma_zcreate(
+	    "test burst", 128, NULL, NULL, NULL, NULL, UMA_ALIGN_PTR, 0);
 	it = uma_zalloc(z, M_WAITOK);
 	CHECK(ut_stat("uma.stats.grow_bursts") - b0 == 1);
 	CHECKF(ut_stat("uma.stats.grow_pages") - p0 == want,
@@ -460,8 +460,8 @@ ut_reserve_main(void *arg)
 
 	(void)arg;
 	h.ma = md_malloc(sizeof(*h.ma) * vm_page_count_total());
-	z = uma_zcreate("test reserve", 256, NULL, NULL, NULL, NULL,
-	    UMA_ALIGN_PTR, 0);
+	z = uma_zcreate(
+	    "test reserve", 256, NULL, NULL, NULL, NULL, UMA_ALIGN_PTR, 0);
 	ut_hog_to(&h, floor + 2);
 	CHECK(vm_page_free_count() == floor + 2);
 	p0 = ut_stat("uma.stats.grow_pages");
@@ -514,8 +514,8 @@ ut_reclaim_main(void *arg)
 
 	(void)arg;
 	it = md_malloc(sizeof(void *) * (size_t)n);
-	z = uma_zcreate("test reclaim", 200, NULL, NULL, NULL, NULL,
-	    UMA_ALIGN_PTR, 0);
+	z = uma_zcreate(
+	    "test reclaim", 200, NULL, NULL, NULL, NULL, UMA_ALIGN_PTR, 0);
 	for (i = 0; i < n; i++)
 		it[i] = uma_zalloc(z, M_WAITOK);
 	CHECK(vm_page_free_count() < free0);
@@ -577,10 +577,10 @@ ut_nomem_main(void *arg)
 
 	(void)arg;
 	h.ma = md_malloc(sizeof(*h.ma) * vm_page_count_total());
-	z = uma_zcreate("test nomem", 32, NULL, NULL, NULL, NULL,
-	    UMA_ALIGN_PTR, 0);
-	big = uma_zcreate("test nomem big", 5000, NULL, NULL, NULL, NULL,
-	    UMA_ALIGN_PTR, 0);
+	z = uma_zcreate(
+	    "test nomem", 32, NULL, NULL, NULL, NULL, UMA_ALIGN_PTR, 0);
+	big = uma_zcreate(
+	    "test nomem big", 5000, NULL, NULL, NULL, NULL, UMA_ALIGN_PTR, 0);
 	ut_hog_to(&h, 0);
 	CHECK(vm_page_free_count() == 0);
 	CHECK(uma_zalloc(z, M_NOWAIT) == NULL);
@@ -632,10 +632,10 @@ ut_dbg_main(void *arg)
 
 	(void)arg;
 	uma_dbg_hook = ut_hook;
-	z = uma_zcreate("test dbg", 48, NULL, NULL, NULL, NULL,
-	    UMA_ALIGN_PTR, 0);
-	other = uma_zcreate("test dbg other", 48, NULL, NULL, NULL, NULL,
-	    UMA_ALIGN_PTR, 0);
+	z = uma_zcreate(
+	    "test dbg", 48, NULL, NULL, NULL, NULL, UMA_ALIGN_PTR, 0);
+	other = uma_zcreate(
+	    "test dbg other", 48, NULL, NULL, NULL, NULL, UMA_ALIGN_PTR, 0);
 	/* Duplicate free. */
 	p = uma_zalloc(z, M_WAITOK);
 	uma_zfree(z, p);
