@@ -34,6 +34,7 @@
 #include "vm/vm_phys.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Pages at the start of a burst that may use the caller's class. */
@@ -897,7 +898,7 @@ uma_zcreate(const char *name, size_t size, uma_ctor ctor, uma_dtor dtor,
 		return (NULL);
 	zone = (uma_zone_t)roundup2((uintptr_t)mem, MD_CACHE_LINE);
 	zone->uz_mem = mem;
-	(void)strncpy(zone->uz_name, name, sizeof(zone->uz_name) - 1);
+	(void)snprintf(zone->uz_name, sizeof(zone->uz_name), "%s", name);
 	zone->uz_size = (uint32_t)size;
 	zone->uz_flags = flags;
 	zone->uz_ctor = ctor;
@@ -1181,7 +1182,7 @@ zone_stats(uma_zone_t zone, struct uma_zone_stats *st)
 	int cpu, d;
 
 	memset(st, 0, sizeof(*st));
-	(void)strncpy(st->name, zone->uz_name, sizeof(st->name) - 1);
+	memcpy(st->name, zone->uz_name, sizeof(st->name));
 	st->size = zone->uz_size;
 	for (d = 0; d < vm_ndomains; d++) {
 		ukd = &zone->uz_keg[d];
