@@ -3,7 +3,7 @@
  *
  * vm_init(): the domains and the physical allocator with its page array
  * (vm_page_startup), superpage reservations, the MMU (pmap), the per-CPU
- * page caches, the swap device, the page queues, objects, maps (lock
+ * page caches, the zone allocator (uma), the swap device, the page queues, objects, maps (lock
  * ranks and counters), the touch path's counters
  * (vm_fault), and last the page daemons (they
  * start running when the CPUs do).  vm_stop() stops the daemons from a
@@ -18,6 +18,7 @@
 #include "kern/boot.h"
 #include "kern/kassert.h"
 #include "pmap/pmap.h"
+#include "vm/uma.h"
 #include "vm/vm_fault.h"
 #include "vm/vm_kern.h"
 #include "vm/vm_map.h"
@@ -41,7 +42,8 @@ vm_tunables(void)
 	    (error = vm_swap_tunables()) != 0 ||
 	    (error = vm_pagequeue_tunables()) != 0 ||
 	    (error = vm_pageout_tunables()) != 0 ||
-	    (error = pmap_tunables()) != 0 || (error = vm_kern_tunables()) != 0)
+	    (error = pmap_tunables()) != 0 ||
+	    (error = vm_kern_tunables()) != 0 || (error = uma_tunables()) != 0)
 		return (error);
 	return (0);
 }
@@ -56,6 +58,7 @@ static const struct boot_step vm_boot_steps[] = {
 	{ "vm_reserv", vm_reserv_init, vm_reserv_fini, NULL },
 	{ "pmap", pmap_init, pmap_fini, NULL },
 	{ "vm_pgcache", vm_pgcache_init, vm_pgcache_fini, NULL },
+	{ "uma", uma_startup, uma_shutdown, uma_stop },
 	{ "vm_swap", vm_swap_init, vm_swap_fini, NULL },
 	{ "vm_pagequeue", vm_pagequeue_init, vm_pagequeue_fini, NULL },
 	{ "vm_object", vm_object_init, vm_object_fini, NULL },

@@ -46,6 +46,8 @@
 
 struct vm_domain vm_dom[MD_MAXDOMAIN];
 int vm_ndomains;
+/* Tag of uma slab pages (vm_page_set_uma_slab()); only its address counts. */
+const char vm_page_uma_tag;
 
 /*
  * Sleepers in vm_wait*() sleep on vm_wait_chan under vm_domainset_lock;

@@ -222,6 +222,36 @@ vm_page_pindex(const struct vm_page *m)
 	return (atomic_load_64(&m->pindex));
 }
 
+/*
+ * Pages of a uma slab (wired, without object, never on a page queue) keep
+ * their slab's header in the otherwise unused page-queue linkage, as
+ * FreeBSD's plinks.uma: tqe_next holds a tag that no queue link can
+ * equal (the address of vm_page_uma_tag), tqe_prevp the header.  Owner of
+ * the page (w).
+ */
+extern const char vm_page_uma_tag;
+
+static inline void
+vm_page_set_uma_slab(struct vm_page *m, void *slab)
+{
+	if (slab == NULL) {
+		m->plinks.tqe_next = NULL;
+		m->plinks.tqe_prevp = NULL;
+		return;
+	}
+	m->plinks.tqe_next = (struct vm_page *)(uintptr_t)&vm_page_uma_tag;
+	m->plinks.tqe_prevp = (struct vm_page **)slab;
+}
+
+/* The slab header of a uma slab page, or NULL for any other page. */
+static inline void *
+vm_page_uma_slab(const struct vm_page *m)
+{
+	if ((uintptr_t)m->plinks.tqe_next != (uintptr_t)&vm_page_uma_tag)
+		return (NULL);
+	return ((void *)m->plinks.tqe_prevp);
+}
+
 /* The page's bytes through the direct map. */
 static inline uint8_t *
 vm_page_dmap(const struct vm_page *m)

@@ -9,6 +9,7 @@
 #include "kern/sysctl.h"
 #include "kern/thread.h"
 #include "pmap/pmap.h"
+#include "vm/uma.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
 #include "vm/vm_pagequeue.h"
@@ -398,6 +399,31 @@ vm_pageout_drain_batches(void)
 }
 
 /*
+ * Zone caches under a shortage: a pass that starts short of pages trims
+ * the uma caches (UMA_RECLAIM_TRIM: cached buckets beyond their working
+ * set, empty slabs), or drains them when the shortage is severe
+ * (UMA_RECLAIM_DRAIN: every CPU's buckets too, by IPI).  At most once per
+ * VM_PAGEOUT_UMA_NS over all domains: the first daemon to win the
+ * compare-and-swap of the time stamp does it.  No lock held.
+ */
+#define VM_PAGEOUT_UMA_NS (100ull * 1000 * 1000)
+static uint64_t vm_pageout_uma_last; /* (a) md_nanotime() of the last */
+
+static void
+vm_pageout_uma_reclaim(int domain)
+{
+	uint64_t now = md_nanotime(), last;
+
+	last = atomic_load_64(&vm_pageout_uma_last);
+	if (last != 0 && now - last < VM_PAGEOUT_UMA_NS)
+		return;
+	if (!atomic_cmpset_64(&vm_pageout_uma_last, last, now))
+		return;
+	uma_reclaim(vm_page_count_severe_domain(domain) ? UMA_RECLAIM_DRAIN
+							: UMA_RECLAIM_TRIM);
+}
+
+/*
  * One pass (steps 0-5).
  */
 uint64_t
@@ -408,9 +434,14 @@ vm_pageout_pass(int domain)
 	uint64_t free, freed = 0, shortage, act, inact, laundered, moved;
 	uint64_t aged = 0, drained = 0;
 
-	/* Step 0, outside the scan mutex: draining sleeps. */
+	/*
+	 * Step 0, outside the scan mutex: draining sleeps; the zone caches
+	 * give back what they hold beyond their needs.
+	 */
 	if (atomic_load_64(&pd->pd_fruitless) > 0)
 		drained = vm_pageout_drain_batches();
+	if (vm_domain_free_count(vmd) < vmd->vmd_free_target)
+		vm_pageout_uma_reclaim(domain);
 	mtx_lock(&pd->pd_scan_mtx);
 	if (atomic_load_int(&vm_pageout_paused) != 0) {
 		mtx_unlock(&pd->pd_scan_mtx);
@@ -797,6 +828,7 @@ vm_pageout_init(void)
 	if ((error = witness_register(ranks, nitems(ranks))) != 0)
 		return (error);
 	vm_pageout_started = false;
+	atomic_store_64(&vm_pageout_uma_last, 0);
 	atomic_store_int(&vm_pageout_oom, 0);
 	atomic_store_int(&vm_pageout_paused, 0);
 	for (d = 0; d < vm_ndomains; d++) {

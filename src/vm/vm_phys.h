@@ -87,6 +87,20 @@ vm_phys_paddr_to_vm_page(vm_paddr_t pa)
 }
 #define PHYS_TO_VM_PAGE(pa) vm_phys_paddr_to_vm_page(pa)
 
+/*
+ * The page that direct-map address va lies in (the reverse of
+ * vm_page_dmap()), or NULL if va is not in the direct map of memory.
+ */
+static inline struct vm_page *
+vm_phys_dmap_to_vm_page(const void *va)
+{
+	uintptr_t base = (uintptr_t)md_phys_base();
+
+	if ((uintptr_t)va < base || (uintptr_t)va - base >= vm_phys_end)
+		return (NULL);
+	return (PHYS_TO_VM_PAGE((vm_paddr_t)((uintptr_t)va - base)));
+}
+
 /* Allocation and freeing of blocks (free lock of `domain' or m's). */
 struct vm_page *vm_phys_alloc_pages(int domain, int pool, int order);
 struct vm_page *vm_phys_alloc_freelist_pages(

@@ -7,7 +7,8 @@
  *	vmlab --help | --version
  *
  * Global options may appear anywhere: --cpus N[,N...], --mem SIZE,
- * --domains N, --seed N, --backend host|sim, --pin, -o name=value, --json.
+ * --domains N, --seed N, --backend host|sim, --pin, -o name=value, --json,
+ * --zones.
  * Any bad word gets a one-line message naming it (at most WORDMAX of its
  * characters) and exit status 2, as does a machine that cannot boot.
  */
@@ -51,6 +52,7 @@ struct cli {
 	bool pin;
 	bool json;
 	const char *plot; /* --plot: a PNG the scenario draws */
+	bool zones;
 	const char *tunables[MAX_TUNABLES];
 	int ntunables;
 	const char *scen_args[SCEN_MAXOPTS]; /* raw --opt values */
@@ -116,6 +118,8 @@ print_help(void)
 	    "  --json              print one JSON object per run on stdout\n"
 	    "  --plot FILE.png     draw the scenario's plot with gnuplot\n"
 	    "                      (a text plot is printed without it)\n"
+	    "  --zones             print the zone table (vmstat -z) after "
+	    "a run\n"
 	    "  --help, --version\n");
 }
 
@@ -248,6 +252,8 @@ parse_global(
 		if (v[0] == '\0' || v[0] == '-')
 			usage_error("--plot: %s is not a file name", word(v));
 		cli->plot = v;
+	} else if (strcmp(a, "--zones") == 0) {
+		cli->zones = true;
 	} else if (strcmp(a, "-o") == 0 || strncmp(a, "-o", 2) == 0) {
 		v = a[2] != '\0' ? a + 2 : need_arg(argc, argv, i);
 		if (vmlab_tunable_check(v, err, sizeof(err)) != 0)
@@ -301,8 +307,9 @@ static bool
 flag_without_value(const char *a)
 {
 	return (strcmp(a, "--pin") == 0 || strcmp(a, "--json") == 0 ||
-	    strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 ||
-	    strcmp(a, "--version") == 0 || (strncmp(a, "-o", 2) == 0 && a[2]));
+	    strcmp(a, "--zones") == 0 || strcmp(a, "--help") == 0 ||
+	    strcmp(a, "-h") == 0 || strcmp(a, "--version") == 0 ||
+	    (strncmp(a, "-o", 2) == 0 && a[2]));
 }
 
 static void
@@ -367,6 +374,7 @@ run_thread(void *arg)
 
 	ctx->sx_scen->sc_run(ctx);
 	scen_progress_end(ctx);
+	report_zones_snapshot(ctx);
 }
 
 static void
@@ -528,6 +536,11 @@ cmd_run(const struct cli *cli)
 			report_json(run_ctx,
 			    cli->backend == VMLAB_BACKEND_SIM ? "sim" : "host",
 			    cli->seed);
+		if (cli->zones) {
+			fprintf(run_ctx->sx_out, "\nzones (vmstat -z):\n");
+			report_zones(run_ctx->sx_out, run_ctx, false);
+		}
+		report_zones_free(run_ctx);
 		failed |= run_ctx->sx_failed;
 		if (vmlab_shutdown() != 0) {
 			fprintf(stderr, "vmlab: kernel threads left running\n");

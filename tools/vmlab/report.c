@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "kern/lock.h"
 #include "kern/sysctl.h"
+#include "vm/uma.h"
 #include "vmlab/vmlab.h"
 #include "vmlab_cli.h"
 
@@ -491,8 +492,94 @@ report_json(const struct scen_ctx *ctx, const char *backend, uint64_t seed)
 	printf("}, \"tunables\": {");
 	first = 1;
 	(void)sysctl_foreach(json_tunable, &first);
-	printf("}}\n");
+	printf("}, \"zones\": [");
+	report_zones(stdout, ctx, true);
+	printf("]}\n");
 	fflush(stdout);
+}
+
+static void
+zone_snapshot_fn(const struct uma_zone_stats *st, void *arg)
+{
+	struct scen_ctx *ctx = arg;
+	struct report_zone *rz, *nz;
+
+	nz = realloc(ctx->sx_zones, sizeof(*nz) * (size_t)(ctx->sx_nzones + 1));
+	if (nz == NULL)
+		return;
+	ctx->sx_zones = nz;
+	rz = &nz[ctx->sx_nzones++];
+	memcpy(rz->rz_name, st->name, sizeof(rz->rz_name));
+	rz->rz_size = st->size;
+	rz->rz_limit = st->limit;
+	rz->rz_used = st->used;
+	rz->rz_free = st->free;
+	rz->rz_requests = st->requests;
+	rz->rz_fails = st->fails;
+	rz->rz_sleeps = st->sleeps;
+	rz->rz_xdomain = st->xdomain;
+	rz->rz_pages = st->pages;
+}
+
+void
+report_zones_snapshot(struct scen_ctx *ctx)
+{
+	report_zones_free(ctx);
+	(void)uma_zone_foreach(zone_snapshot_fn, ctx);
+}
+
+void
+report_zones_free(struct scen_ctx *ctx)
+{
+	free(ctx->sx_zones);
+	ctx->sx_zones = NULL;
+	ctx->sx_nzones = 0;
+}
+
+void
+report_zones(FILE *out, const struct scen_ctx *ctx, bool json)
+{
+	const struct report_zone *rz;
+	int i;
+
+	if (!json)
+		fprintf(out, "%-24s %6s %8s %8s %8s %12s %6s %6s %8s %8s\n",
+		    "ITEM", "SIZE", "LIMIT", "USED", "FREE", "REQ", "FAIL",
+		    "SLEEP", "XDOMAIN", "PAGES");
+	for (i = 0; i < ctx->sx_nzones; i++) {
+		rz = &ctx->sx_zones[i];
+		if (!json) {
+			fprintf(out,
+			    "%-24s %6llu %8llu %8llu %8llu %12llu %6llu %6llu "
+			    "%8llu %8llu\n",
+			    rz->rz_name, (unsigned long long)rz->rz_size,
+			    (unsigned long long)rz->rz_limit,
+			    (unsigned long long)rz->rz_used,
+			    (unsigned long long)rz->rz_free,
+			    (unsigned long long)rz->rz_requests,
+			    (unsigned long long)rz->rz_fails,
+			    (unsigned long long)rz->rz_sleeps,
+			    (unsigned long long)rz->rz_xdomain,
+			    (unsigned long long)rz->rz_pages);
+			continue;
+		}
+		/* JSON goes to stdout, where json_string() writes. */
+		fprintf(out, "%s{\"name\": ", i == 0 ? "" : ", ");
+		json_string(rz->rz_name);
+		fprintf(out,
+		    ", \"size\": %llu, \"limit\": %llu, \"used\": %llu, "
+		    "\"free\": %llu, \"requests\": %llu, \"fails\": %llu, "
+		    "\"sleeps\": %llu, \"xdomain\": %llu, \"pages\": %llu}",
+		    (unsigned long long)rz->rz_size,
+		    (unsigned long long)rz->rz_limit,
+		    (unsigned long long)rz->rz_used,
+		    (unsigned long long)rz->rz_free,
+		    (unsigned long long)rz->rz_requests,
+		    (unsigned long long)rz->rz_fails,
+		    (unsigned long long)rz->rz_sleeps,
+		    (unsigned long long)rz->rz_xdomain,
+		    (unsigned long long)rz->rz_pages);
+	}
 }
 
 static int

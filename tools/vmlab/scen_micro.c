@@ -13,7 +13,7 @@
  *	    (one round trip = two wakeups and two sleeps);
  *	IPI round trip: CPU 0 sends a waited IPI to CPU 1;
  *	physical page alloc+free with per-CPU caches on and off, bulk and
- *	    2 MiB (scen_micro_vm.c);
+ *	    2 MiB, zone alloc+free on a bucket hit and miss (scen_micro_vm.c);
  *	counter add; kthread create+exit+join.
  */
 #include "kern/counter.h"

@@ -12,9 +12,13 @@
  *	    "spin:vm domain free");
  *	bulk alloc+free of 64 pages, per page;
  *	2 MiB block (order 9) alloc+free;
- *	object page alloc+free through a superpage reservation.
+ *	object page alloc+free through a superpage reservation;
+ *	zone (uma) alloc+free of a 64-byte item, one pair at a time: a
+ *	    per-CPU bucket hit (the fast path), and a miss to the slab
+ *	    (a UMA_ZONE_NOBUCKET zone: keg lock and slab bitmap every time).
  */
 #include "kern/thread.h"
+#include "vm/uma.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
 #include "vm/vm_pgcache.h"
@@ -27,17 +31,19 @@
 #define MICRO_VM_RUNS 5
 #define MICRO_VM_BATCH 64
 
-enum micro_vm_op { MV_PAGE, MV_BULK, MV_BLOCK, MV_OBJECT };
+enum micro_vm_op { MV_PAGE, MV_BULK, MV_BLOCK, MV_OBJECT, MV_ZONE };
 
 struct micro_vm_arg {
 	enum micro_vm_op mv_op;
 	uint64_t mv_rounds; /* batches per timed run */
+	uma_zone_t mv_zone; /* MV_ZONE */
 };
 
 /* One batch: allocate 64 of the kind, free them all. */
 static __attribute__((noinline)) void
-micro_vm_batch(enum micro_vm_op op, struct vm_object *obj)
+micro_vm_batch(enum micro_vm_op op, struct vm_object *obj, uma_zone_t zone)
 {
+	void *item;
 	struct vm_page *ma[MICRO_VM_BATCH];
 	int i, n = MICRO_VM_BATCH;
 
@@ -66,6 +72,12 @@ micro_vm_batch(enum micro_vm_op op, struct vm_object *obj)
 			if (ma[i] != NULL)
 				vm_page_free(ma[i]);
 		break;
+	case MV_ZONE:
+		for (i = 0; i < n; i++) {
+			item = uma_zalloc(zone, M_NOWAIT);
+			uma_zfree(zone, item);
+		}
+		break;
 	}
 }
 
@@ -78,7 +90,7 @@ micro_vm_loop(void *arg)
 	uint64_t r;
 
 	for (r = 0; r < mv->mv_rounds; r++)
-		micro_vm_batch(mv->mv_op, &obj);
+		micro_vm_batch(mv->mv_op, &obj, mv->mv_zone);
 }
 
 /* ns per operation of one run on `ncpus' CPUs at once (per CPU). */
@@ -111,6 +123,29 @@ micro_vm_row(struct scen_ctx *ctx, const char *label, const char *key,
 
 	fprintf(ctx->sx_out, "  %-40s %10.1f\n", label, ns);
 	report_result(ctx, key, ns, "ns");
+}
+
+/* The zone rows: a bucket hit, and a miss to the slab. */
+static void
+micro_zone_rows(struct scen_ctx *ctx, uint64_t pairs)
+{
+	struct micro_vm_arg mv = { .mv_op = MV_ZONE };
+
+	mv.mv_rounds = pairs / MICRO_VM_BATCH;
+	mv.mv_zone =
+	    uma_zcreate("micro", 64, NULL, NULL, NULL, NULL, UMA_ALIGN_PTR, 0);
+	if (mv.mv_zone != NULL) {
+		micro_vm_row(ctx, "zone alloc+free (per-CPU bucket hit)",
+		    "uma_bucket_hit", &mv, 1);
+		uma_zdestroy(mv.mv_zone);
+	}
+	mv.mv_zone = uma_zcreate("micro nobucket", 64, NULL, NULL, NULL, NULL,
+	    UMA_ALIGN_PTR, UMA_ZONE_NOBUCKET);
+	if (mv.mv_zone != NULL) {
+		micro_vm_row(ctx, "zone alloc+free (bucket miss, slab)",
+		    "uma_slab", &mv, 1);
+		uma_zdestroy(mv.mv_zone);
+	}
 }
 
 void
@@ -146,4 +181,5 @@ micro_vm_rows(struct scen_ctx *ctx, uint64_t iters)
 	mv.mv_op = MV_OBJECT;
 	micro_vm_row(ctx, "object page alloc+free (reservation)",
 	    "vm_page_object", &mv, 1);
+	micro_zone_rows(ctx, pairs);
 }

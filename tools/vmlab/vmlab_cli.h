@@ -62,6 +62,13 @@ struct scenario {
 	struct scen_knob sc_knobs[SCEN_MAXKNOBS]; /* ends at a NULL name */
 };
 
+/* One zone's row of the `vmstat -z' table (uma_zone_stats). */
+struct report_zone {
+	char rz_name[32];
+	uint64_t rz_size, rz_limit, rz_used, rz_free, rz_requests, rz_fails,
+	    rz_sleeps, rz_xdomain, rz_pages;
+};
+
 /* One recorded figure. */
 struct report_result {
 	char rr_key[64];
@@ -106,6 +113,9 @@ struct scen_ctx {
 	bool sx_progress;	 /* stderr is a terminal (constant) */
 	uint64_t sx_progress_ns; /* host time of the last line */
 	int sx_progress_len;	 /* characters on screen, 0: none */
+	/* The zones at the end of the run (report_zones_snapshot()). */
+	struct report_zone *sx_zones;
+	int sx_nzones;
 };
 
 extern const struct scenario scen_micro;
@@ -187,6 +197,16 @@ void report_lockstat(FILE *out, int max);
 /* Prints one JSON object for the run on stdout. */
 void report_json(
     const struct scen_ctx *ctx, const char *backend, uint64_t seed);
+/*
+ * Zones.  report_zones_snapshot() records every zone's statistics in
+ * ctx (a kernel thread of the booted machine, at the end of the run);
+ * report_zones() prints them as a `vmstat -z' table (ITEM SIZE LIMIT
+ * USED FREE REQ FAIL SLEEP XDOMAIN PAGES), or with json the elements of
+ * the JSON "zones" array.  report_zones_free() frees the snapshot.
+ */
+void report_zones_snapshot(struct scen_ctx *ctx);
+void report_zones(FILE *out, const struct scen_ctx *ctx, bool json);
+void report_zones_free(struct scen_ctx *ctx);
 /* Prints the non-zero statistics (vmstat-like). */
 void report_counters(FILE *out);
 /* Prints tunables and statistics (all, or those named); 0 or 2. */
