@@ -37,13 +37,12 @@
  * (v) the arena lock vm_lock; (x) the CPU's own (others read the
  * counters with atomic loads); (l) vmem_list_lock.
  */
-#include "kern/vmem.h"
-
 #include "kern/kassert.h"
 #include "kern/mutex.h"
 #include "kern/queue.h"
 #include "kern/sleepq.h"
 #include "kern/thread.h"
+#include "kern/vmem.h"
 #include "md/md_atomic.h"
 
 #include <errno.h>
@@ -96,16 +95,16 @@ struct vmem_pcpu {
 
 struct vmem {
 	struct mtx vm_lock;
-	char vm_name[32];		   /* (c) */
-	vmem_size_t vm_quantum;		   /* (c) */
-	int vm_qshift;			   /* (c) log2(quantum) */
-	int vm_nqcache;			   /* (c) cached size classes */
-	int vm_ncpus;			   /* (c) */
-	vmem_import_t *vm_importfn;	   /* (c) */
-	vmem_release_t *vm_releasefn;	   /* (c) */
-	void *vm_arg;			   /* (c) */
-	vmem_size_t vm_import_quantum;	   /* (c) */
-	struct vmem_btag vm_seg;	   /* (v) sentinel of the tag list */
+	char vm_name[32];	       /* (c) */
+	vmem_size_t vm_quantum;	       /* (c) */
+	int vm_qshift;		       /* (c) log2(quantum) */
+	int vm_nqcache;		       /* (c) cached size classes */
+	int vm_ncpus;		       /* (c) */
+	vmem_import_t *vm_importfn;    /* (c) */
+	vmem_release_t *vm_releasefn;  /* (c) */
+	void *vm_arg;		       /* (c) */
+	vmem_size_t vm_import_quantum; /* (c) */
+	struct vmem_btag vm_seg;       /* (v) sentinel of the tag list */
 	struct vmem_btlist vm_freelist[VMEM_NFREELIST]; /* (v) */
 	struct vmem_btlist *vm_hash;			/* (v) */
 	uint64_t vm_hashmask;				/* (v) */
@@ -119,12 +118,12 @@ struct vmem {
 	uint64_t vm_qmisses, vm_imports, vm_sleeps;	/* (v) */
 	uint32_t vm_waiters;				/* (v) */
 	vmem_size_t vm_depot_bytes;			/* (v) */
-	struct vmem_depot *vm_depot;   /* (v) [nqcache] */
+	struct vmem_depot *vm_depot;			/* (v) [nqcache] */
 	struct vmem_qcache *vm_qcache; /* (x) [ncpus][nqcache] */
 	struct vmem_pcpu *vm_pcpu;     /* (x) [ncpus] */
 	TAILQ_ENTRY(vmem) vm_alllist;  /* (l) */
 #ifdef VM_INVARIANTS
-	int vm_corrupt;		       /* (v) planted bug, 0: none */
+	int vm_corrupt;			 /* (v) planted bug, 0: none */
 	struct vmem_btag *vm_corrupt_bt; /* (v) its tag */
 #endif
 };
@@ -133,11 +132,36 @@ TAILQ_HEAD(vmem_list, vmem);
 static struct vmem_list vmem_list; /* (l) */
 static struct mtx vmem_list_lock;
 
-#define VMEM_LOCK(vm) mtx_lock(&(vm)->vm_lock)
-#define VMEM_UNLOCK(vm) mtx_unlock(&(vm)->vm_lock)
+/*
+ * Before the CPUs start and after they stop (boot steps and their finis:
+ * kern/boot.h) one external thread runs alone and takes no sleep lock:
+ * an arena made or destroyed then (the kernel arena) is used unlocked,
+ * without quantum caches (there is no current CPU) and without sleeps.
+ */
+#define VMEM_ALONE() (curthread == NULL)
+#define VMEM_LOCK(vm)                                                          \
+	do {                                                                   \
+		if (!VMEM_ALONE())                                             \
+			mtx_lock(&(vm)->vm_lock);                              \
+	} while (0)
+#define VMEM_UNLOCK(vm)                                                        \
+	do {                                                                   \
+		if (!VMEM_ALONE())                                             \
+			mtx_unlock(&(vm)->vm_lock);                            \
+	} while (0)
 #define VMEM_ASSERT_LOCKED(vm)                                                 \
-	VM_ASSERT(mtx_owned(&(vm)->vm_lock),                                   \
+	VM_ASSERT(VMEM_ALONE() || mtx_owned(&(vm)->vm_lock),                   \
 	    ("%s: arena %s not locked", __func__, (vm)->vm_name))
+#define VMEM_LIST_LOCK()                                                       \
+	do {                                                                   \
+		if (!VMEM_ALONE())                                             \
+			mtx_lock(&vmem_list_lock);                             \
+	} while (0)
+#define VMEM_LIST_UNLOCK()                                                     \
+	do {                                                                   \
+		if (!VMEM_ALONE())                                             \
+			mtx_unlock(&vmem_list_lock);                           \
+	} while (0)
 
 /* A span to give back to the parent once the lock is dropped. */
 struct vmem_release {
@@ -183,8 +207,8 @@ vmem_bt_get(vmem_t *vm)
 	struct vmem_btag *bt = LIST_FIRST(&vm->vm_reserve);
 
 	VMEM_ASSERT_LOCKED(vm);
-	VM_ASSERT(bt != NULL, ("%s: %s: tag reserve empty", __func__,
-				  vm->vm_name));
+	VM_ASSERT(
+	    bt != NULL, ("%s: %s: tag reserve empty", __func__, vm->vm_name));
 	LIST_REMOVE(bt, bt_link);
 	vm->vm_nreserve--;
 	vm->vm_nbtags++;
@@ -290,7 +314,7 @@ vmem_hash_lookup(vmem_t *vm, vmem_addr_t addr)
 {
 	struct vmem_btag *bt;
 
-	LIST_FOREACH(bt, vmem_hash_bucket(vm, addr), bt_link)
+	LIST_FOREACH (bt, vmem_hash_bucket(vm, addr), bt_link)
 		if (bt->bt_start == addr)
 			return (bt);
 	return (NULL);
@@ -352,8 +376,8 @@ struct vmem_req {
 
 /* The least a >= x with a % align == phase; false on overflow. */
 static bool
-vmem_align_up(vmem_addr_t x, vmem_size_t align, vmem_size_t phase,
-    vmem_addr_t *ap)
+vmem_align_up(
+    vmem_addr_t x, vmem_size_t align, vmem_size_t phase, vmem_addr_t *ap)
 {
 	vmem_addr_t a;
 
@@ -369,8 +393,8 @@ vmem_align_up(vmem_addr_t x, vmem_size_t align, vmem_size_t phase,
 }
 
 static bool
-vmem_fit(const struct vmem_btag *bt, const struct vmem_req *rq,
-    vmem_addr_t *addrp)
+vmem_fit(
+    const struct vmem_btag *bt, const struct vmem_req *rq, vmem_addr_t *addrp)
 {
 	vmem_addr_t start, last, a;
 
@@ -378,14 +402,14 @@ vmem_fit(const struct vmem_btag *bt, const struct vmem_req *rq,
 		return (false);
 	start = bt->bt_start > rq->rq_min ? bt->bt_start : rq->rq_min;
 	last = vmem_last(bt) < rq->rq_max ? vmem_last(bt) : rq->rq_max;
-	if (start > last || !vmem_align_up(start, rq->rq_align, rq->rq_phase,
-				 &a))
+	if (start > last ||
+	    !vmem_align_up(start, rq->rq_align, rq->rq_phase, &a))
 		return (false);
 	if (rq->rq_nocross != 0 &&
 	    ((a ^ (a + rq->rq_size - 1)) & ~(rq->rq_nocross - 1)) != 0) {
 		if ((a | (rq->rq_nocross - 1)) == VMEM_ADDR_MAX ||
-		    !vmem_align_up((a | (rq->rq_nocross - 1)) + 1,
-			rq->rq_align, rq->rq_phase, &a))
+		    !vmem_align_up((a | (rq->rq_nocross - 1)) + 1, rq->rq_align,
+			rq->rq_phase, &a))
 			return (false);
 		if (((a ^ (a + rq->rq_size - 1)) & ~(rq->rq_nocross - 1)) != 0)
 			return (false);
@@ -398,13 +422,13 @@ vmem_fit(const struct vmem_btag *bt, const struct vmem_req *rq,
 
 /* Scans free list i; best: the smallest fit, else the first. */
 static struct vmem_btag *
-vmem_scan_list(vmem_t *vm, int i, const struct vmem_req *rq, bool best,
-    vmem_addr_t *addrp)
+vmem_scan_list(
+    vmem_t *vm, int i, const struct vmem_req *rq, bool best, vmem_addr_t *addrp)
 {
 	struct vmem_btag *bt, *found = NULL;
 	vmem_addr_t a;
 
-	LIST_FOREACH(bt, &vm->vm_freelist[i], bt_link) {
+	LIST_FOREACH (bt, &vm->vm_freelist[i], bt_link) {
 		if (!vmem_fit(bt, rq, &a))
 			continue;
 		if (found == NULL || bt->bt_size < found->bt_size) {
@@ -655,7 +679,7 @@ vmem_xalloc_locked(
 		}
 		if (vm->vm_importfn != NULL && vmem_import(vm, rq, flags) == 0)
 			continue;
-		if ((flags & M_WAITOK) == 0)
+		if ((flags & M_WAITOK) == 0 || VMEM_ALONE())
 			return (ENOMEM);
 		/*
 		 * Before sleeping, the depot's full magazines go back to the
@@ -942,9 +966,9 @@ vmem_qc_free_detached(vmem_t *vm, struct vmem_mag *list)
 			continue;
 		}
 		bt = vmem_hash_lookup(vm, mg->mg_rounds[0]);
-		VM_ASSERT(bt != NULL, ("%s: %s: cached %#llx not allocated",
-					  __func__, vm->vm_name,
-					  (unsigned long long)mg->mg_rounds[0]));
+		VM_ASSERT(bt != NULL,
+		    ("%s: %s: cached %#llx not allocated", __func__,
+			vm->vm_name, (unsigned long long)mg->mg_rounds[0]));
 		vmem_mag_free_list(vm, mg, bt->bt_size);
 	}
 }
@@ -998,6 +1022,13 @@ vmem_qcache_drain(vmem_t *vm)
 
 	if (vm->vm_nqcache == 0)
 		return;
+	if (VMEM_ALONE()) {
+		/* No CPU runs: every cache may be touched from here. */
+		for (cpu = 0; cpu < vm->vm_ncpus; cpu++)
+			vmem_qc_free_detached(vm, vmem_qc_detach(vm, cpu));
+		vmem_depot_drain(vm);
+		return;
+	}
 	dr.dr_vm = vm;
 	dr.dr_lists = md_calloc((size_t)vm->vm_ncpus, sizeof(*dr.dr_lists));
 	set = md_calloc((size_t)vm->vm_ncpus, sizeof(*set));
@@ -1042,7 +1073,8 @@ vmem_alloc(vmem_t *vm, vmem_size_t size, int flags, vmem_addr_t *addrp)
 	rq.rq_size = roundup2(size, vm->vm_quantum);
 	if (rq.rq_size < size)
 		return (ENOMEM);
-	if ((rq.rq_size >> vm->vm_qshift) <= (vmem_size_t)vm->vm_nqcache)
+	if ((rq.rq_size >> vm->vm_qshift) <= (vmem_size_t)vm->vm_nqcache &&
+	    !VMEM_ALONE())
 		return (vmem_qc_alloc(
 		    vm, (int)(rq.rq_size >> vm->vm_qshift) - 1, flags, addrp));
 	VMEM_LOCK(vm);
@@ -1055,7 +1087,8 @@ void
 vmem_free(vmem_t *vm, vmem_addr_t addr, vmem_size_t size)
 {
 	size = roundup2(size, vm->vm_quantum);
-	if ((size >> vm->vm_qshift) <= (vmem_size_t)vm->vm_nqcache) {
+	if ((size >> vm->vm_qshift) <= (vmem_size_t)vm->vm_nqcache &&
+	    !VMEM_ALONE()) {
 		vmem_qc_free(vm, (int)(size >> vm->vm_qshift) - 1, addr);
 		return;
 	}
@@ -1180,10 +1213,11 @@ vmem_create(const char *name, vmem_addr_t base, vmem_size_t size,
 	vm->vm_pcpu = md_aligned_alloc(
 	    MD_CACHE_LINE, (size_t)ncpus * sizeof(*vm->vm_pcpu));
 	if (vm->vm_nqcache > 0) {
-		vm->vm_depot = md_calloc(
-		    (size_t)vm->vm_nqcache, sizeof(*vm->vm_depot));
-		vm->vm_qcache = md_calloc((size_t)ncpus * (size_t)vm->vm_nqcache,
-		    sizeof(*vm->vm_qcache));
+		vm->vm_depot =
+		    md_calloc((size_t)vm->vm_nqcache, sizeof(*vm->vm_depot));
+		vm->vm_qcache =
+		    md_calloc((size_t)ncpus * (size_t)vm->vm_nqcache,
+			sizeof(*vm->vm_qcache));
 	}
 	if (vm->vm_hash == NULL || vm->vm_pcpu == NULL ||
 	    (vm->vm_nqcache > 0 &&
@@ -1200,9 +1234,9 @@ vmem_create(const char *name, vmem_addr_t base, vmem_size_t size,
 		vmem_free_struct(vm);
 		return (NULL);
 	}
-	mtx_lock(&vmem_list_lock);
+	VMEM_LIST_LOCK();
 	TAILQ_INSERT_TAIL(&vmem_list, vm, vm_alllist);
-	mtx_unlock(&vmem_list_lock);
+	VMEM_LIST_UNLOCK();
 	return (vm);
 }
 
@@ -1220,7 +1254,8 @@ vmem_free_all(vmem_t *vm)
 		while ((bt = LIST_FIRST(&vm->vm_hash[i])) != NULL) {
 			n += bt->bt_size;
 			vm->vm_frees++;
-			if (vmem_free_locked(vm, bt->bt_start, bt->bt_size, &rl)) {
+			if (vmem_free_locked(
+				vm, bt->bt_start, bt->bt_size, &rl)) {
 				VMEM_UNLOCK(vm);
 				vmem_release(vm, &rl);
 				VMEM_LOCK(vm);
@@ -1242,9 +1277,9 @@ vmem_destroy(vmem_t *vm)
 	struct vmem_btag *bt, *next;
 	int cpu;
 
-	mtx_lock(&vmem_list_lock);
+	VMEM_LIST_LOCK();
 	TAILQ_REMOVE(&vmem_list, vm, vm_alllist);
-	mtx_unlock(&vmem_list_lock);
+	VMEM_LIST_UNLOCK();
 	VMEM_LOCK(vm);
 	for (cpu = 0; cpu < vm->vm_ncpus && vm->vm_nqcache > 0; cpu++)
 		vmem_qc_free_detached(vm, vmem_qc_detach(vm, cpu));
@@ -1332,12 +1367,12 @@ vmem_foreach(void (*fn)(vmem_t *, void *), void *arg)
 	vmem_t *vm;
 	int n = 0;
 
-	mtx_lock(&vmem_list_lock);
-	TAILQ_FOREACH(vm, &vmem_list, vm_alllist) {
+	VMEM_LIST_LOCK();
+	TAILQ_FOREACH (vm, &vmem_list, vm_alllist) {
 		fn(vm, arg);
 		n++;
 	}
-	mtx_unlock(&vmem_list_lock);
+	VMEM_LIST_UNLOCK();
 	return (n);
 }
 
@@ -1362,7 +1397,8 @@ vmem_check_seglist(vmem_t *vm, uint64_t *nfreep, uint64_t *nbusyp)
 	uint64_t ntags = 0;
 	int bad = 0;
 
-	for (bt = vm->vm_seg.bt_next; bt != &vm->vm_seg && ntags <= vm->vm_nbtags;
+	for (bt = vm->vm_seg.bt_next;
+	     bt != &vm->vm_seg && ntags <= vm->vm_nbtags;
 	     bt = bt->bt_next, ntags++) {
 		if (bt->bt_next->bt_prev != bt)
 			VMEM_BAD("tag %p: broken links", (void *)bt);
@@ -1387,8 +1423,9 @@ vmem_check_seglist(vmem_t *vm, uint64_t *nfreep, uint64_t *nbusyp)
 		}
 		if (span == NULL || bt->bt_start != expect ||
 		    vmem_last(bt) > vmem_last(span))
-			VMEM_BAD("segment [%#llx, +%#llx) not contiguous in its "
-				 "span (expected at %#llx)",
+			VMEM_BAD(
+			    "segment [%#llx, +%#llx) not contiguous in its "
+			    "span (expected at %#llx)",
 			    (unsigned long long)bt->bt_start,
 			    (unsigned long long)bt->bt_size,
 			    (unsigned long long)expect);
@@ -1435,7 +1472,7 @@ vmem_check_lists(vmem_t *vm, uint64_t nfree, uint64_t nbusy)
 	int bad = 0, k;
 
 	for (k = 0; k < VMEM_NFREELIST; k++)
-		LIST_FOREACH(bt, &vm->vm_freelist[k], bt_link) {
+		LIST_FOREACH (bt, &vm->vm_freelist[k], bt_link) {
 			if (bt->bt_type != BT_FREE ||
 			    vmem_freelist_idx(vm, bt->bt_size) != k)
 				VMEM_BAD("segment [%#llx, +%#llx) type %d on "
@@ -1451,9 +1488,10 @@ vmem_check_lists(vmem_t *vm, uint64_t nfree, uint64_t nbusy)
 		    (unsigned long long)n, (unsigned long long)nfree);
 	n = 0;
 	for (i = 0; i <= vm->vm_hashmask; i++)
-		LIST_FOREACH(bt, &vm->vm_hash[i], bt_link) {
+		LIST_FOREACH (bt, &vm->vm_hash[i], bt_link) {
 			if (bt->bt_type != BT_BUSY ||
-			    vmem_hash_bucket(vm, bt->bt_start) != &vm->vm_hash[i])
+			    vmem_hash_bucket(vm, bt->bt_start) !=
+				&vm->vm_hash[i])
 				VMEM_BAD("tag %#llx type %d in hash bucket "
 					 "%llu",
 				    (unsigned long long)bt->bt_start,
@@ -1578,7 +1616,8 @@ vmem_init(void)
 void
 vmem_fini(void)
 {
-	VM_ASSERT(TAILQ_EMPTY(&vmem_list), ("vmem_fini: arena %s still exists",
-					       TAILQ_FIRST(&vmem_list)->vm_name));
+	VM_ASSERT(TAILQ_EMPTY(&vmem_list),
+	    ("vmem_fini: arena %s still exists",
+		TAILQ_FIRST(&vmem_list)->vm_name));
 	mtx_destroy(&vmem_list_lock);
 }

@@ -102,9 +102,9 @@ int vmem_foreach(void (*fn)(vmem_t *, void *), void *arg);
 
 #ifdef VM_INVARIANTS
 /* Planted bugs for the tests of vmem_check(). */
-#define VMEM_CORRUPT_OVERLAP 1	 /* a tag grows over its neighbour */
-#define VMEM_CORRUPT_FREELIST 2	 /* a free tag on the wrong list */
-#define VMEM_CORRUPT_HASH 3	 /* an allocated tag leaves the hash */
+#define VMEM_CORRUPT_OVERLAP 1	/* a tag grows over its neighbour */
+#define VMEM_CORRUPT_FREELIST 2 /* a free tag on the wrong list */
+#define VMEM_CORRUPT_HASH 3	/* an allocated tag leaves the hash */
 int vmem_debug_corrupt(vmem_t *vm, int kind);
 #endif
 
