@@ -101,8 +101,8 @@ tv_model_mark(struct tv_model *m, vmem_addr_t a, vmem_size_t size, uint8_t v)
 	int i, q = (int)((a - TV_BASE) / TV_Q);
 
 	for (i = 0; i < (int)(size / TV_Q); i++) {
-		CHECKF(m->m_used[q + i] != v, "quantum %d already %d", q + i,
-		    v);
+		CHECKF(
+		    m->m_used[q + i] != v, "quantum %d already %d", q + i, v);
 		m->m_used[q + i] = v;
 	}
 }
@@ -131,8 +131,7 @@ tv_random_alloc(vmem_t *vm, struct tv_model *m, uint64_t *rng)
 		    "first fit at %#llx, model %d", (unsigned long long)a,
 		    first);
 	if (fit == M_BESTFIT)
-		CHECKF(tv_run_at(m, (int)((a - TV_BASE) / TV_Q), &s) ==
-			bestlen,
+		CHECKF(tv_run_at(m, (int)((a - TV_BASE) / TV_Q), &s) == bestlen,
 		    "best fit of %d in a run of %d, best %d", n,
 		    tv_run_at(m, (int)((a - TV_BASE) / TV_Q), &s), bestlen);
 	tv_model_mark(m, a, (vmem_size_t)n * TV_Q, 1);
@@ -173,12 +172,14 @@ tv_random_xalloc(vmem_t *vm, struct tv_model *m, uint64_t *rng)
 static void
 tv_random_fn(void *arg)
 {
-	uint64_t rng = *(uint64_t *)arg, k, nops = test_sanitizer() ? 2000 : 20000;
+	uint64_t rng = *(uint64_t *)arg, k,
+		 nops = test_sanitizer() ? 2000 : 20000;
 	struct tv_model *m = calloc(1, sizeof(*m));
 	vmem_t *vm;
 	int i;
 
-	vm = vmem_create("test random", TV_BASE, TV_N * TV_Q, TV_Q, 0, M_WAITOK);
+	vm =
+	    vmem_create("test random", TV_BASE, TV_N * TV_Q, TV_Q, 0, M_WAITOK);
 	CHECK(vm != NULL && m != NULL);
 	if (vm == NULL || m == NULL)
 		return;
@@ -334,8 +335,8 @@ test_qcache(void)
 static int
 tv_import(void *arg, vmem_size_t size, int flags, vmem_addr_t *addrp)
 {
-	return (vmem_xalloc(arg, size, 0, 0, 0, VMEM_ADDR_MIN, VMEM_ADDR_MAX,
-	    flags, addrp));
+	return (vmem_xalloc(
+	    arg, size, 0, 0, 0, VMEM_ADDR_MIN, VMEM_ADDR_MAX, flags, addrp));
 }
 
 static void
@@ -560,7 +561,8 @@ tv_planted_fn(void *arg)
 {
 	static const int kinds[] = { VMEM_CORRUPT_OVERLAP,
 		VMEM_CORRUPT_FREELIST, VMEM_CORRUPT_HASH };
-	vmem_t *vm = vmem_create("test planted", TV_BASE, 64 * TV_Q, TV_Q, 0, 0);
+	vmem_t *vm =
+	    vmem_create("test planted", TV_BASE, 64 * TV_Q, TV_Q, 0, 0);
 	vmem_addr_t a, b;
 	size_t k;
 	int n;
@@ -650,8 +652,8 @@ tv_worker_thread(void *arg)
 		}
 		q = (uint32_t)((addr[i] - TV_BASE) / TV_Q);
 		for (j = 0; j < n; j++)
-			if (!atomic_cmpset_int(&s->s_owner[q + j], 0,
-				(uint32_t)w->w_id + 1))
+			if (!atomic_cmpset_int(
+				&s->s_owner[q + j], 0, (uint32_t)w->w_id + 1))
 				w->w_bad++;
 		if (k % 64 == 0)
 			maybe_yield();
@@ -685,9 +687,9 @@ tv_threads_fn(void *arg)
 	for (t = 0; t < nthr; t++) {
 		w[t].w_s = s;
 		w[t].w_id = t;
-		CHECK(kthread_create(tv_worker_thread, &w[t], t % ncpu,
-			  KTHR_JOINABLE | KTHR_BOUND, &td[t], "vmem %d",
-			  t) == 0);
+		CHECK(
+		    kthread_create(tv_worker_thread, &w[t], t % ncpu,
+			KTHR_JOINABLE | KTHR_BOUND, &td[t], "vmem %d", t) == 0);
 	}
 	for (t = 0; t < nthr; t++) {
 		kthread_join(td[t]);
