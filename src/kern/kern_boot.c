@@ -1,7 +1,7 @@
 /*
  * kern_boot.c: the kernel services as one boot step of the front door
  * (src/vmlab/vmlab.c): per-CPU data and run queues, counters, the kernel's
- * statistics, sleep queues and epochs, in that order (boot.h).  A failed
+ * statistics, sleep queues, epochs and the list of vmem arenas, in that order (boot.h).  A failed
  * step unwinds the ones before it; kern_fini() undoes them in reverse
  * once the CPUs have stopped, lock profiles last (after every lock is
  * destroyed).  Nothing here knows what runs above the kernel.
@@ -15,6 +15,7 @@
 #include "kern/sleepq.h"
 #include "kern/sysctl.h"
 #include "kern/thread.h"
+#include "kern/vmem.h"
 
 static uint64_t
 kern_stat_ncpus(void *arg)
@@ -65,6 +66,7 @@ static const struct boot_step kern_boot_steps[] = {
 	{ "kern_stats", kern_stats_init, sysctl_stat_unregister_all, NULL },
 	{ "sleepq", sleepq_init, sleepq_fini, NULL },
 	{ "epoch", epoch_init, epoch_fini, NULL },
+	{ "vmem", vmem_init, vmem_fini, NULL },
 };
 
 int

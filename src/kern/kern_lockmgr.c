@@ -109,6 +109,66 @@ lockmgr_unlock(struct lockmgr *lk)
 	mtx_unlock_spin(&lk->lk_interlock);
 }
 
+/*
+ * The try variants never wait, so they are not checked for lock order
+ * (as the other try-locks).  A failed try counts nothing.
+ */
+bool
+lockmgr_try_xlock(struct lockmgr *lk)
+{
+	struct thread *td = curthread;
+	bool got;
+
+	mtx_lock_spin(&lk->lk_interlock);
+	got = lk->lk_owner == NULL && lk->lk_sharecount == 0;
+	if (got) {
+		lk->lk_owner = td;
+		lock_prof_acquired(&lk->lock_object);
+	}
+	mtx_unlock_spin(&lk->lk_interlock);
+	if (got)
+		witness_lock(&lk->lock_object);
+	return (got);
+}
+
+bool
+lockmgr_try_slock(struct lockmgr *lk)
+{
+	bool got;
+
+	mtx_lock_spin(&lk->lk_interlock);
+	got = lk->lk_owner == NULL;
+	if (got) {
+		lk->lk_sharecount++;
+		lock_prof_acquired(&lk->lock_object);
+	}
+	mtx_unlock_spin(&lk->lk_interlock);
+	return (got);
+}
+
+/*
+ * The exclusive hold becomes a shared one: the exclusive hold ends (its
+ * hold time is profiled) and, as every release, wakes all waiters (the
+ * shared ones can now come in; the exclusive ones sleep again).
+ */
+void
+lockmgr_downgrade(struct lockmgr *lk)
+{
+	struct thread *td = curthread;
+
+	mtx_lock_spin(&lk->lk_interlock);
+	VM_ASSERT(lk->lk_owner == td,
+	    ("lockmgr_downgrade: %s not held exclusive by %s",
+		lk->lock_object.lo_name, td->td_name));
+	lock_prof_release(&lk->lock_object);
+	lk->lk_owner = NULL;
+	lk->lk_sharecount = 1;
+	witness_unlock(&lk->lock_object);
+	if (lk->lk_waiters > 0)
+		wakeup(TS_WCHAN(lk));
+	mtx_unlock_spin(&lk->lk_interlock);
+}
+
 uint32_t
 lockmgr_waiters(struct lockmgr *lk)
 {

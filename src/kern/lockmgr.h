@@ -28,6 +28,11 @@ void lockmgr_destroy(struct lockmgr *lk);
 void lockmgr_xlock(struct lockmgr *lk);
 void lockmgr_slock(struct lockmgr *lk);
 void lockmgr_unlock(struct lockmgr *lk);
+/* Never wait: true with the lock held, else false (nothing changed). */
+bool lockmgr_try_xlock(struct lockmgr *lk);
+bool lockmgr_try_slock(struct lockmgr *lk);
+/* Exclusive to shared without letting a writer in; wakes all waiters. */
+void lockmgr_downgrade(struct lockmgr *lk);
 uint32_t lockmgr_waiters(struct lockmgr *lk);
 bool lockmgr_xowned(struct lockmgr *lk);
 

@@ -1,24 +1,38 @@
 /*
- * vm_kern.c: the kernel map and kernel memory (vm_kern.h).
+ * vm_kern.c: the kernel map, the kernel's KVA and kernel memory
+ * (vm_kern.h).
  *
- * The kernel map spans [VM_MIN_KERNEL_ADDRESS, VM_MAX_KERNEL_ADDRESS)
- * over the kernel pmap.  Its KVA is found with the map's own gap search
- * (the pipes issue replaces it with vmem arenas).  Kernel memory pages
- * belong to one OBJT_PHYS object, the kernel object, at the index of
- * their address (pindex = atop(va - VM_MIN_KERNEL_ADDRESS)): wired and
- * unmanaged, entered in the kernel pmap when allocated, so kernel memory
- * never faults.  The map entries (MAP_ENTRY_KERNEL) carry no object.
+ * KVA: kernel_arena, a vmem arena over [VM_MIN_KERNEL_ADDRESS,
+ * VM_MAX_KERNEL_ADDRESS) with page quantum and quantum caches up to 16
+ * pages.  The kernel map spans the same range over the kernel pmap and
+ * holds only pageable kernel memory, each entry at the address the arena
+ * gave.
  *
- * kmem_malloc() steps: 1. KVA: a kernel map entry; 2. pages: one at a time into the kernel object (zeroed with
- * M_ZERO); 3. mappings: pmap_enter, wired.  A failure undoes what was
- * done.  kmem_free() steps: 1. unmap: one ranged pmap_remove
- * (vm.kmem.bulk_remove=1) or one pmap_remove per page (0); 2. free the
- * pages; 3. remove the map entry (its pmap_remove finds nothing left).
+ * Wired kernel memory (kmem_malloc) has no map entry, as FreeBSD's: its
+ * pages belong to one OBJT_PHYS object, the kernel object, at the index
+ * of their address (pindex = atop(va - VM_MIN_KERNEL_ADDRESS)): wired and
+ * unmanaged, entered in the kernel pmap when allocated, so it never
+ * faults.  kmem_malloc() steps: 1. KVA from the arena (best fit above
+ * the quantum caches, instant fit below); 2. pages: one at a time into
+ * the kernel object (zeroed with M_ZERO); 3. mappings: pmap_enter, wired.
+ * A failure undoes what was done.  kmem_free() steps: 1. unmap: one
+ * ranged pmap_remove (vm.kmem.bulk_remove=1) or one pmap_remove per page
+ * (0); 2. free the pages; 3. the KVA back to the arena.
+ *
+ * Pageable kernel memory (kmem_alloc_pageable, DragonFly's pipe
+ * buffers): KVA from the arena, then a kernel map entry exactly there
+ * with a new anonymous (OBJT_DEFAULT, swap-backed) object, read/write.
+ * Its pages fault in on first access (uaccess of kernel addresses faults
+ * through the kernel map) and are paged out like anonymous user memory.
+ * kmem_free_pageable(): vm_map_remove (whose pmap_remove honours
+ * vm.kmem.bulk_remove for the kernel map, see vm_map_delete), then the
+ * KVA back to the arena.
  */
 #include "vm/vm_kern.h"
 
 #include "kern/counter.h"
 #include "kern/sysctl.h"
+#include "kern/vmem.h"
 #include "pmap/pmap.h"
 #include "vm/vm_map.h"
 #include "vm/vm_object.h"
@@ -31,17 +45,52 @@
 static struct vm_map kernel_map_store;
 struct vm_map *kernel_map;
 static struct vm_object *kernel_object;
+vmem_t *kernel_arena;
+
+#define KMEM_QCACHE_PAGES 16
 
 static int64_t vm_kmem_bulk_remove; /* (c) vm.kmem.bulk_remove */
 
 static counter_u64_t vm_kmem_allocs, vm_kmem_frees, vm_kmem_pages;
+static counter_u64_t vm_kmem_pageable_allocs, vm_kmem_pageable_frees;
 
 static const struct counter_spec vm_kern_counters[] = {
 	{ &vm_kmem_allocs, "vm.stats.kmem.allocs", "kmem_malloc calls" },
 	{ &vm_kmem_frees, "vm.stats.kmem.frees", "kmem_free calls" },
 	{ &vm_kmem_pages, "vm.stats.kmem.pages",
 	    "kernel memory pages currently allocated" },
+	{ &vm_kmem_pageable_allocs, "vm.stats.kmem.pageable_allocs",
+	    "kmem_alloc_pageable calls that succeeded" },
+	{ &vm_kmem_pageable_frees, "vm.stats.kmem.pageable_frees",
+	    "kmem_free_pageable calls" },
 };
+
+bool
+kmem_bulk_remove(void)
+{
+	return (vm_kmem_bulk_remove != 0);
+}
+
+/*
+ * KVA of len bytes (page-rounded) from the kernel arena: the caller's
+ * fit if any, else best fit above the quantum caches (large requests
+ * keep the arena compact), instant fit below.  0 if none (M_NOWAIT).
+ */
+static vm_offset_t
+kmem_kva_alloc(vm_offset_t len, int flags)
+{
+	vmem_addr_t addr;
+	int vflags = (flags & M_WAITOK) != 0 ? M_WAITOK : M_NOWAIT;
+
+	if ((flags & M_FITMASK) != 0)
+		vflags |= flags & M_FITMASK;
+	else
+		vflags |=
+		    len > ptoa(KMEM_QCACHE_PAGES) ? M_BESTFIT : M_INSTANTFIT;
+	if (vmem_alloc(kernel_arena, len, vflags, &addr) != 0)
+		return (0);
+	return ((vm_offset_t)addr);
+}
 
 static vm_pindex_t
 kmem_pindex(vm_offset_t va)
@@ -131,23 +180,18 @@ kmem_object_ready(void)
 vm_offset_t
 kmem_malloc(size_t size, int flags)
 {
-	vm_offset_t addr = VM_MIN_KERNEL_ADDRESS, off;
+	vm_offset_t addr, off;
 	vm_offset_t len = round_page(size);
 
 	if (size == 0 || len < size || !kmem_object_ready())
 		return (0);
-	/*
-	 * The entry has no object: kmem keeps its pages in the kernel
-	 * object itself, and kernel entries are never faulted on.
-	 */
-	if (vm_map_find(kernel_map, NULL, 0, &addr, len, VMFS_ANY_SPACE,
-		VM_PROT_RW, VM_PROT_RW, MAP_ENTRY_KERNEL) != 0)
+	if ((addr = kmem_kva_alloc(len, flags)) == 0)
 		return (0);
 	for (off = 0; off < len; off += PAGE_SIZE) {
 		if (kmem_back_page(addr + off, flags) != 0) {
 			pmap_remove(kernel_pmap, addr, addr + off + PAGE_SIZE);
 			kmem_free_pages(addr, off + PAGE_SIZE);
-			(void)vm_map_remove(kernel_map, addr, addr + len);
+			vmem_free(kernel_arena, addr, len);
 			return (0);
 		}
 	}
@@ -169,8 +213,60 @@ kmem_free(vm_offset_t addr, size_t size)
 			pmap_remove(
 			    kernel_pmap, addr + off, addr + off + PAGE_SIZE);
 	kmem_free_pages(addr, len);
-	(void)vm_map_remove(kernel_map, addr, addr + len);
+	vmem_free(kernel_arena, addr, len);
 	counter_u64_add(vm_kmem_frees, 1);
+}
+
+vm_offset_t
+kmem_alloc_pageable(size_t size, int flags)
+{
+	struct vm_object *obj;
+	vm_offset_t addr, len = round_page(size);
+	int error;
+
+	if (size == 0 || len < size)
+		return (0);
+	if ((addr = kmem_kva_alloc(len, flags)) == 0)
+		return (0);
+	if ((obj = vm_object_allocate(OBJT_DEFAULT, atop(len))) == NULL)
+		goto fail_kva;
+	/* The arena owns the range: the map has nothing there. */
+	vm_map_lock(kernel_map);
+	error = vm_map_insert(
+	    kernel_map, obj, 0, addr, addr + len, VM_PROT_RW, VM_PROT_RW, 0);
+	vm_map_unlock(kernel_map);
+	if (error != 0) {
+		VM_ASSERT(error == ENOMEM,
+		    ("%s: insert at %#lx: %d", __func__, (unsigned long)addr,
+			error));
+		vm_object_deallocate(obj);
+		goto fail_kva;
+	}
+	counter_u64_add(vm_kmem_pageable_allocs, 1);
+	return (addr);
+fail_kva:
+	vmem_free(kernel_arena, addr, len);
+	return (0);
+}
+
+void
+kmem_free_pageable(vm_offset_t addr, size_t size)
+{
+	vm_offset_t len = round_page(size);
+	int error;
+
+	VM_ASSERT(addr >= VM_MIN_KERNEL_ADDRESS && (addr & PAGE_MASK) == 0,
+	    ("%s: bad address %#lx", __func__, (unsigned long)addr));
+	/*
+	 * The whole entry goes: no clip, so no allocation, so no failure.
+	 * Its translations are gone before its object (and pages) is.
+	 */
+	error = vm_map_remove(kernel_map, addr, addr + len);
+	VM_ASSERT(error == 0,
+	    ("%s: remove of %#lx: %d", __func__, (unsigned long)addr, error));
+	(void)error;
+	vmem_free(kernel_arena, addr, len);
+	counter_u64_add(vm_kmem_pageable_frees, 1);
 }
 
 void *
@@ -189,11 +285,13 @@ vm_kern_tunables(void)
 }
 
 /*
- * Boot: the counters and the kernel map (no thread runs yet, so the
- * kernel object is made by the first kmem_malloc).  Stop (a kernel
- * thread, before the CPUs halt): what kmem users left is unmapped and
- * freed with the map and the object.  Fini: the rest; after a boot that
- * failed later, the map is still empty and only its lock goes.
+ * Boot: the counters, the kernel arena and the kernel map (no thread
+ * runs yet, so the kernel object is made by the first kmem_malloc).
+ * Stop (a kernel thread, before the CPUs halt): the kernel map's entries
+ * go with their objects; what kmem users left is unmapped and freed with
+ * the kernel object, its KVA returned; then the arena goes.  Fini: the
+ * rest; after a boot that failed later, the map and the arena are still
+ * empty.
  */
 int
 vm_kern_init(void)
@@ -203,6 +301,14 @@ vm_kern_init(void)
 	if ((error = counter_u64_alloc_table(
 		 vm_kern_counters, nitems(vm_kern_counters))) != 0)
 		return (error);
+	kernel_arena = vmem_create("kernel arena", VM_MIN_KERNEL_ADDRESS,
+	    VM_MAX_KERNEL_ADDRESS - VM_MIN_KERNEL_ADDRESS, PAGE_SIZE,
+	    ptoa(KMEM_QCACHE_PAGES), M_WAITOK);
+	if (kernel_arena == NULL) {
+		counter_u64_free_table(
+		    vm_kern_counters, nitems(vm_kern_counters));
+		return (ENOMEM);
+	}
 	vm_map_init(&kernel_map_store, kernel_pmap, VM_MIN_KERNEL_ADDRESS,
 	    VM_MAX_KERNEL_ADDRESS, true);
 	kernel_map = &kernel_map_store;
@@ -216,18 +322,30 @@ vm_kern_stop(void)
 
 	vm_map_destroy(kernel_map);
 	kernel_map = NULL;
+	vmem_qcache_drain(kernel_arena);
+	/* Leaked kmem: its wired mappings, before its pages go. */
+	if (vmem_size(kernel_arena, VMEM_ALLOC) != 0)
+		pmap_remove(
+		    kernel_pmap, VM_MIN_KERNEL_ADDRESS, VM_MAX_KERNEL_ADDRESS);
 	obj =
 	    (struct vm_object *)atomic_swap_ptr((uintptr_t *)&kernel_object, 0);
 	if (obj != NULL)
 		vm_object_deallocate(obj);
+	(void)vmem_free_all(kernel_arena);
+	vmem_destroy(kernel_arena);
+	kernel_arena = NULL;
 }
 
 void
 vm_kern_fini(void)
 {
 	if (kernel_map != NULL) {
-		sx_destroy(&kernel_map->lock);
+		vm_map_lock_destroy(kernel_map);
 		kernel_map = NULL;
+	}
+	if (kernel_arena != NULL) {
+		vmem_destroy(kernel_arena);
+		kernel_arena = NULL;
 	}
 	counter_u64_free_table(vm_kern_counters, nitems(vm_kern_counters));
 }

@@ -33,6 +33,7 @@
 #include "kern/kassert.h"
 #include "kern/lock.h"
 #include "md/md.h"
+#include "vm/vm_kern.h"
 #include "vm/vm_map_int.h"
 #include "vm/vm_object.h"
 
@@ -355,49 +356,76 @@ vm_map_lookup_entry(struct vm_map *map, vm_offset_t addr)
 void
 vm_map_lock(struct vm_map *map)
 {
-	sx_xlock(&map->lock);
+	if (map->system_map)
+		lockmgr_xlock(&map->lock.lk);
+	else
+		sx_xlock(&map->lock.sx);
 }
 
 bool
 vm_map_trylock(struct vm_map *map)
 {
-	return (sx_try_xlock(&map->lock));
+	if (map->system_map)
+		return (lockmgr_try_xlock(&map->lock.lk));
+	return (sx_try_xlock(&map->lock.sx));
 }
 
 void
 vm_map_unlock(struct vm_map *map)
 {
 	map->timestamp++;
-	sx_xunlock(&map->lock);
+	if (map->system_map)
+		lockmgr_unlock(&map->lock.lk);
+	else
+		sx_xunlock(&map->lock.sx);
 }
 
 void
 vm_map_lock_read(struct vm_map *map)
 {
-	sx_slock(&map->lock);
+	if (map->system_map)
+		lockmgr_slock(&map->lock.lk);
+	else
+		sx_slock(&map->lock.sx);
 }
 
 void
 vm_map_unlock_read(struct vm_map *map)
 {
-	sx_sunlock(&map->lock);
+	if (map->system_map)
+		lockmgr_unlock(&map->lock.lk);
+	else
+		sx_sunlock(&map->lock.sx);
 }
 
 bool
 vm_map_trylock_upgrade(struct vm_map *map)
 {
-	return (sx_try_upgrade(&map->lock));
+	if (map->system_map)
+		return (false);
+	return (sx_try_upgrade(&map->lock.sx));
 }
 
 void
 vm_map_lock_downgrade(struct vm_map *map)
 {
 	map->timestamp++;
-	sx_downgrade(&map->lock);
+	if (map->system_map)
+		lockmgr_downgrade(&map->lock.lk);
+	else
+		sx_downgrade(&map->lock.sx);
+}
+
+static bool
+vm_map_xlocked(struct vm_map *map)
+{
+	if (map->system_map)
+		return (lockmgr_xowned(&map->lock.lk));
+	return (sx_xowned(&map->lock.sx));
 }
 
 #define VM_MAP_ASSERT_LOCKED(map)                                              \
-	VM_ASSERT(sx_xowned(&(map)->lock),                                     \
+	VM_ASSERT(vm_map_xlocked(map),                                         \
 	    ("%s: map %p not locked exclusive", __func__, (void *)(map)))
 
 /*
@@ -411,7 +439,10 @@ vm_map_init(struct vm_map *map, pmap_t pmap, vm_offset_t min, vm_offset_t max,
 	    ("%s: range [%#llx, %#llx)", __func__, (unsigned long long)min,
 		(unsigned long long)max));
 	memset(map, 0, sizeof(*map));
-	sx_init(&map->lock, kernel ? "vm map (kernel)" : "vm map (user)");
+	if (kernel)
+		lockmgr_init(&map->lock.lk, "vm map (kernel)");
+	else
+		sx_init(&map->lock.sx, "vm map (user)");
 	map->root = NULL;
 	map->header.next = map->header.prev = &map->header;
 	map->header.start = max;
@@ -432,7 +463,16 @@ vm_map_destroy(struct vm_map *map)
 	/* The whole map: no entry needs clipping, so no spare either. */
 	vm_map_delete(map, map->min_offset, map->max_offset, &sp);
 	vm_map_unlock(map);
-	sx_destroy(&map->lock);
+	vm_map_lock_destroy(map);
+}
+
+void
+vm_map_lock_destroy(struct vm_map *map)
+{
+	if (map->system_map)
+		lockmgr_destroy(&map->lock.lk);
+	else
+		sx_destroy(&map->lock.sx);
 }
 
 /*
@@ -726,9 +766,26 @@ vm_map_clip_range(struct vm_map *map, vm_offset_t start, vm_offset_t end,
 }
 
 /*
+ * The kernel map with vm.kmem.bulk_remove=0 (DragonFly before 5eab490e):
+ * one pmap_remove per page of each entry from e up to `end', so one
+ * shootdown per resident page.
+ */
+static void
+vm_map_pmap_remove_pages(
+    struct vm_map *map, struct vm_map_entry *e, vm_offset_t end)
+{
+	vm_offset_t va;
+
+	for (; e != &map->header && e->start < end; e = e->next)
+		for (va = e->start; va < e->end; va += PAGE_SIZE)
+			pmap_remove(map->pmap, va, va + PAGE_SIZE);
+}
+
+/*
  * Removing.  vm_map_delete(): (1) clips at start and end with the spares
  * reserved by the caller; (2) removes the range's translations with one
- * pmap_remove over the mapped span (its walk skips empty tables), before
+ * pmap_remove over the mapped span (its walk skips empty tables; the
+ * kernel map with vm.kmem.bulk_remove=0: one per page), before
  * any object is released, so no CPU can reach a page freed in (3); (3)
  * unlinks the entries, dropping their object references.  Map locked
  * exclusive.
@@ -743,7 +800,9 @@ vm_map_delete(struct vm_map *map, vm_offset_t start, vm_offset_t end,
 	e = vm_map_clip_range(map, start, end, sp);
 	if (e == &map->header || e->start >= end)
 		return;
-	if (map->pmap != NULL) {
+	if (map->pmap != NULL && map->system_map && !kmem_bulk_remove())
+		vm_map_pmap_remove_pages(map, e, end);
+	else if (map->pmap != NULL) {
 		(void)vm_map_lookup_entry_int(map, end - 1, &last);
 		pmap_remove(map->pmap, e->start, last->end);
 	}

@@ -19,8 +19,12 @@
  * marks both entries NEEDS_COPY; VM_INHERIT_SHARE shares the object;
  * VM_INHERIT_NONE leaves a hole.
  *
- * Locking: the map lock is an sx named "vm map (user)" or "vm map
- * (kernel)"; faults hold it shared, changes exclusive.  The timestamp is
+ * Locking: a user map's lock is an sx named "vm map (user)"; the kernel
+ * map's a lockmgr named "vm map (kernel)", whose every release wakes all
+ * its waiters (the historical behaviour, the "before" of the mass pipe
+ * closure experiment), and which cannot be upgraded (a fault's upgrade
+ * drops and relocks).  Faults hold it shared, changes exclusive.  The
+ * timestamp is
  * bumped whenever an exclusive hold ends (unlock or downgrade), so a
  * fault that dropped the lock to
  * sleep can tell whether its lookup is still good.  Lock order: map, then
@@ -31,6 +35,7 @@
 #ifndef VMLAB_VM_MAP_H
 #define VMLAB_VM_MAP_H
 
+#include "kern/lockmgr.h"
 #include "kern/rwlock.h"
 #include "pmap/pmap.h"
 #include "vm/vm_param.h"
@@ -71,7 +76,10 @@ struct vm_map_entry {
 };
 
 struct vm_map {
-	struct sx lock;		    /* "vm map (user|kernel)" */
+	union {
+		struct sx sx;	    /* user maps: "vm map (user)" */
+		struct lockmgr lk;  /* the kernel map: "vm map (kernel)" */
+	} lock;			    /* by system_map */
 	struct vm_map_entry *root;  /* (m) tree */
 	struct vm_map_entry header; /* (m) list head: prev last, next
 					   first; header.start = max,
@@ -93,6 +101,8 @@ void vm_map_init(struct vm_map *map, pmap_t pmap, vm_offset_t min,
     vm_offset_t max, bool kernel);
 /* Removes every entry (releasing objects) and destroys the lock. */
 void vm_map_destroy(struct vm_map *map);
+/* Destroys the lock of a map without entries (vm_map_destroy's last step). */
+void vm_map_lock_destroy(struct vm_map *map);
 
 void vm_map_lock(struct vm_map *map);
 /*
@@ -103,7 +113,10 @@ bool vm_map_trylock(struct vm_map *map);
 void vm_map_unlock(struct vm_map *map);
 void vm_map_lock_read(struct vm_map *map);
 void vm_map_unlock_read(struct vm_map *map);
-/* A shared lock becomes exclusive if no one else holds it. */
+/*
+ * A shared lock becomes exclusive if no one else holds it (a user map;
+ * the kernel map's lockmgr never upgrades: false).
+ */
 bool vm_map_trylock_upgrade(struct vm_map *map);
 void vm_map_lock_downgrade(struct vm_map *map);
 

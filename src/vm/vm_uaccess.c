@@ -6,7 +6,8 @@
  *	   the running thread's vmspace for user ones (loading its pmap on
  *	   this CPU if another one is loaded); anything else is EFAULT;
  *	2. the TLB (a hit), else the page-table walk (a fill);
- *	3. neither: vm_fault() the address in, and go back to 1 (the fault
+ *	3. neither: vm_fault() the address in (a kernel address through
+ *	   the kernel map: pageable kernel memory), and go back to 1 (the fault
  *	   may have slept and the thread moved to another CPU).
  * A fault that resolves but whose mapping is taken away before the walk
  * (the page daemon, another thread's munmap) just faults again.
@@ -50,9 +51,12 @@ uaccess_translate(vm_offset_t va, vm_prot_t access, int *errorp)
 		    (p = pmap_tlb_fill(pm, va, access)) != NULL)
 			return (p);
 		tries++;
-		/* Kernel memory is wired and entered: it never faults. */
-		if (pm == kernel_pmap ||
-		    (error = vm_fault(
+		/*
+		 * Wired kernel memory is entered at once and has no kernel
+		 * map entry (the fault fails); pageable kernel memory
+		 * faults in through the kernel map.
+		 */
+		if ((error = vm_fault(
 			 map, va, access, VM_FAULT_NORMAL, NULL)) != 0) {
 			*errorp = EFAULT;
 			return (NULL);

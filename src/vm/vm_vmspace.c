@@ -73,7 +73,7 @@ vmspace_free(struct vmspace *vm)
 	/* The whole map: nothing to clip, so no spare entries. */
 	vm_map_delete(map, map->min_offset, map->max_offset, &sp);
 	vm_map_unlock(map);
-	sx_destroy(&map->lock);
+	vm_map_lock_destroy(map);
 	pmap_release(vmspace_pmap(vm));
 	md_free(vm);
 }
