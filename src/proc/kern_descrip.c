@@ -12,6 +12,7 @@
 #include "proc/file.h"
 #include "proc/proc.h"
 #include "proc/proc_int.h"
+#include "vm/uma.h"
 
 #include <errno.h>
 #include <string.h>
@@ -21,43 +22,73 @@
 
 static uint64_t file_nopen; /* (a) files not yet freed */
 
+/*
+ * The zones of the process layer, as FreeBSD's "PROC", "Files" and
+ * "pipe" zones: made at proc_init(), destroyed at proc_fini().
+ */
+static uma_zone_t proc_zone, file_zone, pipe_zone;
+
+/* The size of struct pipe is private to sys_pipe.c. */
+extern const size_t pipe_struct_size;
+
 struct proc *
 proc_zalloc(void)
 {
-	return (md_malloc(sizeof(struct proc)));
+	return (uma_zalloc(proc_zone, M_WAITOK));
 }
 
 void
 proc_zfree(struct proc *p)
 {
-	md_free(p);
+	uma_zfree(proc_zone, p);
 }
-
-/* The size of struct pipe is private to sys_pipe.c. */
-extern const size_t pipe_struct_size;
 
 struct pipe *
 pipe_zalloc(void)
 {
-	return (md_malloc(pipe_struct_size));
+	return (uma_zalloc(pipe_zone, M_WAITOK));
 }
 
 void
 pipe_zfree(struct pipe *pi)
 {
-	md_free(pi);
+	uma_zfree(pipe_zone, pi);
 }
 
+/*
+ * Made by the first proc_spawn() (a kernel thread: uma needs one, and
+ * nothing else makes processes, files or pipes), under proctree_lock;
+ * destroyed at proc_stop().
+ */
 int
 proc_zones_init(void)
 {
+	if (proc_zone != NULL)
+		return (0);
 	file_nopen = 0;
+	proc_zone = uma_zcreate("PROC", sizeof(struct proc), NULL, NULL, NULL,
+	    NULL, UMA_ALIGN_PTR, 0);
+	file_zone = uma_zcreate("Files", sizeof(struct file), NULL, NULL, NULL,
+	    NULL, UMA_ALIGN_PTR, 0);
+	pipe_zone = uma_zcreate("pipe", pipe_struct_size, NULL, NULL, NULL,
+	    NULL, UMA_ALIGN_CACHE, 0);
+	if (proc_zone == NULL || file_zone == NULL || pipe_zone == NULL) {
+		proc_zones_fini();
+		return (ENOMEM);
+	}
 	return (0);
 }
 
 void
 proc_zones_fini(void)
 {
+	if (proc_zone != NULL)
+		uma_zdestroy(proc_zone);
+	if (file_zone != NULL)
+		uma_zdestroy(file_zone);
+	if (pipe_zone != NULL)
+		uma_zdestroy(pipe_zone);
+	proc_zone = file_zone = pipe_zone = NULL;
 }
 
 struct file *
@@ -65,7 +96,7 @@ falloc(const struct fileops *ops, void *data, uint32_t flag)
 {
 	struct file *fp;
 
-	fp = md_malloc(sizeof(*fp));
+	fp = uma_zalloc(file_zone, M_WAITOK);
 	if (fp == NULL)
 		return (NULL);
 	fp->f_ops = ops;
@@ -90,14 +121,14 @@ fdrop(struct file *fp)
 		return;
 	atomic_thread_fence_acq();
 	fp->f_ops->fo_close(fp);
-	md_free(fp);
+	uma_zfree(file_zone, fp);
 	(void)atomic_fetchadd_64(&file_nopen, (uint64_t)-1);
 }
 
 void
 ffree_unused(struct file *fp)
 {
-	md_free(fp);
+	uma_zfree(file_zone, fp);
 	(void)atomic_fetchadd_64(&file_nopen, (uint64_t)-1);
 }
 

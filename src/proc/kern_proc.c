@@ -28,12 +28,15 @@
 #include "kern/sleepq.h"
 #include "kern/sysctl.h"
 #include "kern/thread.h"
+#include "pmap/pmap.h"
 #include "proc/file.h"
 #include "proc/proc.h"
 #include "proc/proc_int.h"
+#include "vm/uma.h"
 #include "vm/vm_map.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
+#include "vm/vm_pagequeue.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -284,6 +287,11 @@ proc_spawn(const char *name, int (*fn)(intptr_t), intptr_t arg, int *pidp)
 
 	if (fn == NULL || !proc_booted)
 		return (EINVAL);
+	sx_xlock(&proctree_lock);
+	error = proc_zones_init();
+	sx_xunlock(&proctree_lock);
+	if (error != 0)
+		return (error);
 	if ((error = proc_reserve()) != 0)
 		return (error);
 	if ((p = proc_alloc()) == NULL) {
@@ -612,6 +620,31 @@ proc_stats(struct proc_stats *st)
 	st->maxproc = (uint64_t)proc_maxproc;
 }
 
+static void
+proc_zone_pages(const struct uma_zone_stats *zs, void *arg)
+{
+	*(uint64_t *)arg += zs->pages;
+}
+
+uint64_t
+proc_pages_in_use(void)
+{
+	struct sysctl_info si;
+	uint64_t n, zpages = 0;
+
+	/* Pages whose free a batch deferred are freed when it is applied. */
+	(void)vm_pagequeue_drain_all();
+	n = vm_page_count_allocated();
+
+	PMAP_LOCK(kernel_pmap);
+	n -= kernel_pmap->pm_ptpages;
+	PMAP_UNLOCK(kernel_pmap);
+	if (sysctl_get("vm.pmap.pv_chunks", &si))
+		n -= (uint64_t)si.si_value;
+	(void)uma_zone_foreach(proc_zone_pages, &zpages);
+	return (n - zpages);
+}
+
 int
 proc_check(void)
 {
@@ -708,7 +741,7 @@ proc_init(void)
 	proc_nzombies = 0;
 	proc_reaper_stop = 0;
 	proc_reaper_td = NULL;
-	if ((error = proc_zones_init()) != 0 || (error = pipe_init()) != 0 ||
+	if ((error = pipe_init()) != 0 ||
 	    (error = kthread_create(proc_reaper, NULL, -1,
 		 KTHR_SYSTEM | KTHR_JOINABLE, &proc_reaper_td,
 		 "proc reaper")) != 0) {
@@ -775,6 +808,7 @@ proc_stop(void)
 		vm_object_deallocate(pi->pi_layout.vi_object);
 		md_free(pi);
 	}
+	proc_zones_fini();
 	proc_booted = false;
 }
 
@@ -782,7 +816,6 @@ void
 proc_fini(void)
 {
 	pipe_fini();
-	proc_zones_fini();
 	counter_u64_free_table(proc_counters, nitems(proc_counters));
 	if (proc_hash != NULL) {
 		sx_destroy(&proctree_lock);

@@ -146,6 +146,12 @@ struct proc_stats {
 	uint64_t maxproc;
 };
 void proc_stats(struct proc_stats *st);
+/*
+ * Pages allocated less those of the kernel's long-lived structures (the
+ * kernel pmap's page tables, pv chunks, zone slabs): what a workload's
+ * pages are counted against to find a leak.  Racy while things run.
+ */
+uint64_t proc_pages_in_use(void);
 /* Tree, hash and counts agree; returns violations (vm_check_fail). */
 int proc_check(void);
 

@@ -85,10 +85,6 @@ struct pipe_pcpu {
 
 const size_t pipe_struct_size = sizeof(struct pipe);
 
-/* XXX until the pageable kmem of the vmem work lands. */
-#define kmem_alloc_pageable(s, f) kmem_malloc((s), (f) | M_ZERO)
-#define kmem_free_pageable(a, s) kmem_free((a), (s))
-
 /* The tunables' storage (the registry's), and the module's copies. */
 static int64_t pipe_size_tun, pipe_maxcache_tun, pipe_teardown_tun;
 static uint32_t pipe_size;	    /* (c) kern.pipe.size */

@@ -46,7 +46,7 @@
 void (*uma_dbg_hook)(uma_zone_t zone, void *item, const char *what);
 
 static int64_t uma_grow_pages_tun; /* registry's: uma.grow_pages */
-static uint32_t uma_grow_pages;	   /* (c) its value at boot */
+static uint32_t uma_grow_pages;	   /* (a) its value (boot, run time) */
 static struct mtx uma_zones_lock;  /* "uma zones" */
 static TAILQ_HEAD(uma_zonelist, uma_zone) uma_zones; /* (L) */
 static bool uma_allcpus[MD_MAXCPU];		     /* (c) IPI set */
@@ -441,7 +441,7 @@ keg_burst(uma_zone_t zone, int flags, struct uma_slablist *out)
 {
 	struct uma_slab *s;
 	struct vm_page *m;
-	uint32_t got = 0, want = uma_grow_pages;
+	uint32_t got = 0, want = atomic_load_int(&uma_grow_pages);
 	int class, req;
 
 	class =
@@ -1455,13 +1455,27 @@ uma_check(void)
  * halt): destroys the zones left, reporting them in debug builds.
  * uma_fini() frees what remains after a boot that failed later.
  */
+/* Run-time change of uma.grow_pages: the next burst uses it. */
+static int
+uma_set_grow_pages(int64_t value, void *arg)
+{
+	(void)arg;
+	atomic_store_int(&uma_grow_pages, (uint32_t)value);
+	return (0);
+}
+
 int
 uma_tunables(void)
 {
-	return (tunable_int_register("uma.grow_pages", &uma_grow_pages_tun, 32,
-	    1, 64,
-	    "pages a keg grows by at once (a burst); the first 4 may use the "
-	    "caller's reserve class"));
+	int error;
+
+	if ((error = tunable_int_register("uma.grow_pages", &uma_grow_pages_tun,
+		 32, 1, 64,
+		 "pages a keg grows by at once (a burst); the first 4 may use "
+		 "the caller's reserve class")) != 0)
+		return (error);
+	return (
+	    tunable_set_handler("uma.grow_pages", uma_set_grow_pages, NULL));
 }
 
 int
@@ -1479,7 +1493,7 @@ uma_startup(void)
 	if ((error = counter_u64_alloc_table(
 		 uma_counters, nitems(uma_counters))) != 0)
 		return (error);
-	uma_grow_pages = (uint32_t)uma_grow_pages_tun;
+	atomic_store_int(&uma_grow_pages, (uint32_t)uma_grow_pages_tun);
 	mtx_init(&uma_zones_lock, "uma zones", MTX_DEF);
 	TAILQ_INIT(&uma_zones);
 	for (cpu = 0; cpu < MD_MAXCPU; cpu++)

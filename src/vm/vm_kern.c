@@ -49,7 +49,8 @@ vmem_t *kernel_arena;
 
 #define KMEM_QCACHE_PAGES 16
 
-static int64_t vm_kmem_bulk_remove; /* (c) vm.kmem.bulk_remove */
+static int64_t vm_kmem_bulk_remove_tun; /* vm.kmem.bulk_remove's storage */
+static uint32_t vm_kmem_bulk_remove;	/* (a) its value (boot, run time) */
 
 static counter_u64_t vm_kmem_allocs, vm_kmem_frees, vm_kmem_pages;
 static counter_u64_t vm_kmem_pageable_allocs, vm_kmem_pageable_frees;
@@ -68,7 +69,7 @@ static const struct counter_spec vm_kern_counters[] = {
 bool
 kmem_bulk_remove(void)
 {
-	return (vm_kmem_bulk_remove != 0);
+	return (atomic_load_int(&vm_kmem_bulk_remove) != 0);
 }
 
 /*
@@ -206,7 +207,7 @@ kmem_free(vm_offset_t addr, size_t size)
 
 	VM_ASSERT(addr >= VM_MIN_KERNEL_ADDRESS && (addr & PAGE_MASK) == 0,
 	    ("%s: bad address %#lx", __func__, (unsigned long)addr));
-	if (vm_kmem_bulk_remove)
+	if (kmem_bulk_remove())
 		pmap_remove(kernel_pmap, addr, addr + len);
 	else
 		for (off = 0; off < len; off += PAGE_SIZE)
@@ -275,13 +276,27 @@ kmem_dmap(vm_offset_t addr)
 	return (pmap_kextract_dmap(addr));
 }
 
+/* Run-time change of vm.kmem.bulk_remove: the next removal uses it. */
+static int
+vm_kern_set_bulk_remove(int64_t value, void *arg)
+{
+	(void)arg;
+	atomic_store_int(&vm_kmem_bulk_remove, (uint32_t)value);
+	return (0);
+}
+
 int
 vm_kern_tunables(void)
 {
-	return (tunable_int_register("vm.kmem.bulk_remove",
-	    &vm_kmem_bulk_remove, 1, 0, 1,
-	    "kmem_free: 1 one ranged pmap_remove (one shootdown), 0 one per "
-	    "page"));
+	int error;
+
+	if ((error = tunable_int_register("vm.kmem.bulk_remove",
+		 &vm_kmem_bulk_remove_tun, 1, 0, 1,
+		 "kmem_free and kernel-map removal: 1 one ranged pmap_remove "
+		 "(one shootdown), 0 one per page")) != 0)
+		return (error);
+	return (tunable_set_handler(
+	    "vm.kmem.bulk_remove", vm_kern_set_bulk_remove, NULL));
 }
 
 /*
@@ -301,6 +316,8 @@ vm_kern_init(void)
 	if ((error = counter_u64_alloc_table(
 		 vm_kern_counters, nitems(vm_kern_counters))) != 0)
 		return (error);
+	atomic_store_int(
+	    &vm_kmem_bulk_remove, (uint32_t)vm_kmem_bulk_remove_tun);
 	kernel_arena = vmem_create("kernel arena", VM_MIN_KERNEL_ADDRESS,
 	    VM_MAX_KERNEL_ADDRESS - VM_MIN_KERNEL_ADDRESS, PAGE_SIZE,
 	    ptoa(KMEM_QCACHE_PAGES), M_WAITOK);

@@ -18,17 +18,20 @@
  */
 #include "kern/sleepq.h"
 #include "kern/thread.h"
+#include "kern/vmem.h"
 #include "pmap/pmap.h"
 #include "proc/file.h"
 #include "proc/pipe.h"
 #include "proc/proc.h"
 #include "proc/syscall.h"
+#include "vm/vm_kern.h"
 #include "vm/vm_map.h"
 #include "vm/vm_uaccess.h"
 #include "vm_test.h"
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TP_MEM (64ull << 20)
 
@@ -54,12 +57,17 @@ tp_load(vm_offset_t va)
 /* What every case leaves: nothing. */
 struct tp_base {
 	uint64_t kmem_pages;
+	uint64_t kva;
+	uint64_t pages;
 };
 
 static void
 tp_base_take(struct tp_base *b)
 {
 	b->kmem_pages = vm_test_stat("vm.stats.kmem.pages");
+	vmem_qcache_drain(kernel_arena);
+	b->kva = vmem_size(kernel_arena, VMEM_ALLOC);
+	b->pages = proc_pages_in_use();
 }
 
 static void
@@ -81,6 +89,12 @@ tp_check_clean(const struct tp_base *b)
 	    "kmem pages %ju, %ju before",
 	    (uintmax_t)vm_test_stat("vm.stats.kmem.pages"),
 	    (uintmax_t)b->kmem_pages);
+	vmem_qcache_drain(kernel_arena);
+	CHECKF(vmem_size(kernel_arena, VMEM_ALLOC) == b->kva,
+	    "kernel KVA in use %ju, %ju before",
+	    (uintmax_t)vmem_size(kernel_arena, VMEM_ALLOC), (uintmax_t)b->kva);
+	CHECKF(proc_pages_in_use() == b->pages, "pages in use %ju, %ju before",
+	    (uintmax_t)proc_pages_in_use(), (uintmax_t)b->pages);
 	n = proc_check();
 	CHECKF(n == 0, "proc_check: %d violations", n);
 	n = pmap_check(kernel_pmap);
@@ -278,8 +292,9 @@ test_exec(void)
 	FILE *f;
 	int i;
 
-	snprintf(path, sizeof(path), "%s/vmlab-proc-%llx",
-	    dir != NULL ? dir : "/tmp", (unsigned long long)test_seed());
+	snprintf(path, sizeof(path), "%s/vmlab-proc-%ld-%llx",
+	    dir != NULL ? dir : "/tmp", (long)getpid(),
+	    (unsigned long long)test_seed());
 	f = fopen(path, "w+b");
 	CHECKF(f != NULL, "cannot create %s", path);
 	if (f == NULL)
