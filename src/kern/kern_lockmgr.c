@@ -15,6 +15,28 @@ const struct lock_class lock_class_lockmgr = {
 	.lc_unlock = unlock_lockmgr,
 };
 
+/*
+ * Wakes the waiters after a release: all of them (the historical
+ * behaviour), or the oldest one with lockmgr_set_wakeone().  Interlock
+ * held.
+ */
+static void
+lockmgr_wake(struct lockmgr *lk)
+{
+	if (lk->lk_wakeone)
+		wakeup_one(TS_WCHAN(lk));
+	else
+		wakeup(TS_WCHAN(lk));
+}
+
+void
+lockmgr_set_wakeone(struct lockmgr *lk, bool on)
+{
+	mtx_lock_spin(&lk->lk_interlock);
+	lk->lk_wakeone = on;
+	mtx_unlock_spin(&lk->lk_interlock);
+}
+
 void
 lockmgr_init(struct lockmgr *lk, const char *name)
 {
@@ -24,6 +46,7 @@ lockmgr_init(struct lockmgr *lk, const char *name)
 	lk->lk_owner = NULL;
 	lk->lk_sharecount = 0;
 	lk->lk_waiters = 0;
+	lk->lk_wakeone = false;
 }
 
 void
@@ -105,7 +128,7 @@ lockmgr_unlock(struct lockmgr *lk)
 	}
 	/* The historical behaviour: wake every waiter. */
 	if (lk->lk_waiters > 0 && lk->lk_sharecount == 0)
-		wakeup(TS_WCHAN(lk));
+		lockmgr_wake(lk);
 	mtx_unlock_spin(&lk->lk_interlock);
 }
 
@@ -165,7 +188,7 @@ lockmgr_downgrade(struct lockmgr *lk)
 	lk->lk_sharecount = 1;
 	witness_unlock(&lk->lock_object);
 	if (lk->lk_waiters > 0)
-		wakeup(TS_WCHAN(lk));
+		lockmgr_wake(lk);
 	mtx_unlock_spin(&lk->lk_interlock);
 }
 

@@ -21,6 +21,7 @@ struct lockmgr {
 	struct thread *lk_owner; /* (i) exclusive holder */
 	uint32_t lk_sharecount;	 /* (i) shared holders */
 	uint32_t lk_waiters;	 /* (i) threads asleep on the lock */
+	bool lk_wakeone;	 /* (i) a release wakes one waiter */
 };
 
 void lockmgr_init(struct lockmgr *lk, const char *name);
@@ -35,5 +36,12 @@ bool lockmgr_try_slock(struct lockmgr *lk);
 void lockmgr_downgrade(struct lockmgr *lk);
 uint32_t lockmgr_waiters(struct lockmgr *lk);
 bool lockmgr_xowned(struct lockmgr *lk);
+/*
+ * Not the historical lockmgr: every release wakes only the oldest waiter
+ * (as long as `on').  For draining a lock on which a measured run has
+ * piled up thousands of waiters, once the measurement is over: each
+ * release still wakes someone, so no waiter is stranded.
+ */
+void lockmgr_set_wakeone(struct lockmgr *lk, bool on);
 
 #endif /* !VMLAB_LOCKMGR_H */

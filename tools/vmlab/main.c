@@ -35,6 +35,7 @@ static const struct scenario *const scenarios[] = {
 	&scen_superpage,
 	&scen_pressure,
 	&scen_fault,
+	&scen_pipechain,
 };
 #define NSCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
 
@@ -378,12 +379,15 @@ run_thread(void *arg)
 }
 
 static void
-boot_or_die(const struct cli *cli, int ncpus)
+boot_or_die(const struct cli *cli, int ncpus, uint64_t need)
 {
 	struct vmlab_config cfg;
 	char err[256];
 
 	vmlab_config_default(&cfg);
+	/* What the scenario needs, when no --mem says otherwise. */
+	if (need > cfg.physmem)
+		cfg.physmem = need;
 	cfg.backend = cli->backend;
 	cfg.ncpus = ncpus;
 	cfg.ndomains = cli->domains;
@@ -519,7 +523,8 @@ cmd_run(const struct cli *cli)
 		run_ctx->sx_sim = cli->backend == VMLAB_BACKEND_SIM;
 		run_ctx->sx_progress = isatty(STDERR_FILENO) != 0;
 		parse_scen_opts(cli, sc, run_ctx);
-		boot_or_die(cli, run_ctx->sx_ncpus);
+		boot_or_die(cli, run_ctx->sx_ncpus,
+		    sc->sc_physmem != NULL ? sc->sc_physmem(run_ctx) : 0);
 		fprintf(run_ctx->sx_out,
 		    "vmlab %s: scenario %s, %d CPUs (%s)\n", vmlab_version(),
 		    sc->sc_name, run_ctx->sx_ncpus,
@@ -587,7 +592,8 @@ cmd_sysctl(const struct cli *cli)
 {
 	int i;
 
-	boot_or_die(cli, cli->ncpus > 0 ? cli->cpus[0] : vmlab_host_cpus());
+	boot_or_die(
+	    cli, cli->ncpus > 0 ? cli->cpus[0] : vmlab_host_cpus(), 0);
 	(void)vmlab_run(sysctl_noop, NULL);
 	i = report_sysctl(stdout, cli->words, cli->nwords);
 	(void)vmlab_shutdown();

@@ -57,6 +57,12 @@ struct scenario {
 	 * (NULL: none); 0, or non-0 with a one-line message in err.
 	 */
 	int (*sc_check)(const struct scen_ctx *ctx, char *err, size_t errlen);
+	/*
+	 * The physical memory the run needs with these options (bytes; NULL
+	 * or 0: the default is enough).  Without --mem the machine gets
+	 * that much; with a smaller --mem the scenario says so itself.
+	 */
+	uint64_t (*sc_physmem)(const struct scen_ctx *ctx);
 	/* Runs in a kernel thread of the booted machine. */
 	void (*sc_run)(struct scen_ctx *ctx);
 	struct scen_knob sc_knobs[SCEN_MAXKNOBS]; /* ends at a NULL name */
@@ -124,6 +130,7 @@ extern const struct scenario scen_scaling;
 extern const struct scenario scen_superpage;
 extern const struct scenario scen_pressure;
 extern const struct scenario scen_fault;
+extern const struct scenario scen_pipechain;
 /* Page-queue lock wait (ns) and contentions so far, from the profile. */
 void pqstat_lock_wait(uint64_t *waitp, uint64_t *contp);
 
