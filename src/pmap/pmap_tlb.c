@@ -289,16 +289,28 @@ pmap_tlb_unload(void *arg)
 	}
 }
 
+/*
+ * The CPUs that still have pm loaded (pm_active: a CPU that switched to a
+ * thread without an address space keeps the last one loaded) must drop
+ * it before its struct is freed and reused.  A CPU that only keeps a slot
+ * tagged with pm's ASID needs nothing: ASIDs are never reused, so the
+ * slot can never match again and is recycled when the CPU needs one (as
+ * PCIDs of a dead pmap are on amd64).  So an exit IPIs no CPU at all in
+ * the common case, where the exiting thread unloaded its own.
+ */
 void
 pmap_tlb_forget(pmap_t pm)
 {
 	bool set[MD_MAXCPU];
-	int cpu, ncpu = md_ncpus();
+	int cpu, ncpu = md_ncpus(), n = 0;
 
-	/* Every CPU: those that keep a slot of pm too, to free it. */
-	for (cpu = 0; cpu < ncpu; cpu++)
-		set[cpu] = true;
-	md_ipi_send(set, pmap_tlb_unload, pm, true);
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		set[cpu] = (atomic_load_64(&pm->pm_active[cpu / 64]) &
+			       (1ull << (cpu % 64))) != 0;
+		n += set[cpu];
+	}
+	if (n > 0)
+		md_ipi_send(set, pmap_tlb_unload, pm, true);
 }
 
 /* Step of the fill: sets `bits' in the leaf *p if it still allows it. */
