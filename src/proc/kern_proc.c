@@ -256,8 +256,9 @@ proc_start(struct proc *p, struct proc *parent, int *pidp)
 	p->p_state = PRS_NEW;
 	LIST_INSERT_HEAD(&proc_hash[p->p_pid & (PROC_HASHSIZE - 1)], p, p_hash);
 	LIST_INSERT_HEAD(&parent->p_children, p, p_sibling);
-	error = kthread_create(proc_thread_start, p, -1, KTHR_JOINABLE, &td,
-	    "%s %d", p->p_comm, p->p_pid);
+	error = kthread_create(proc_thread_start, p, p->p_bindcpu,
+	    KTHR_JOINABLE | (p->p_bindcpu >= 0 ? KTHR_BOUND : 0), &td, "%s %d",
+	    p->p_comm, p->p_pid);
 	if (error != 0) {
 		LIST_REMOVE(p, p_hash);
 		LIST_REMOVE(p, p_sibling);
@@ -282,10 +283,17 @@ proc_start(struct proc *p, struct proc *parent, int *pidp)
 int
 proc_spawn(const char *name, int (*fn)(intptr_t), intptr_t arg, int *pidp)
 {
+	return (proc_spawn_cpu(name, -1, fn, arg, pidp));
+}
+
+int
+proc_spawn_cpu(
+    const char *name, int cpu, int (*fn)(intptr_t), intptr_t arg, int *pidp)
+{
 	struct proc *p;
 	int error;
 
-	if (fn == NULL || !proc_booted)
+	if (fn == NULL || !proc_booted || cpu < -1 || cpu >= md_ncpus())
 		return (EINVAL);
 	sx_xlock(&proctree_lock);
 	error = proc_zones_init();
@@ -336,6 +344,7 @@ kern_fork(struct proc *p1, int (*fn)(intptr_t), intptr_t arg, int *pidp)
 		return (error);
 	}
 	memcpy(p2->p_comm, p1->p_comm, sizeof(p2->p_comm));
+	p2->p_bindcpu = p1->p_bindcpu;
 	p2->p_main = fn;
 	p2->p_arg = arg;
 	return (proc_start(p2, p1, pidp));

@@ -196,3 +196,11 @@ u_fcntl_nonblock(int fd, int on)
 		atomic_clear_int(&fp->f_flag, FNONBLOCK);
 	return ((int)syscall_ret(p, 0));
 }
+
+int64_t
+u_clock_ns(void)
+{
+	struct proc *p = syscall_enter();
+
+	return (syscall_ret(p, (int64_t)md_nanotime()));
+}

@@ -93,6 +93,8 @@ struct proc {
 	struct thread *p_thread;      /* (t) */
 	struct vmspace *p_vmspace;    /* (o) */
 	struct filedesc p_fd;	      /* (o) */
+	int p_bindcpu;		      /* (c) CPU its thread is bound to,
+					 inherited by fork; -1: none */
 	int (*p_main)(intptr_t);      /* (c) what the thread runs first */
 	intptr_t p_arg;		      /* (c) */
 	uint64_t p_rss_peak;	      /* (o) resident pages at exit */
@@ -130,6 +132,9 @@ int proc_image_unregister(const char *name);
  * signal), EPERM (proc0).
  */
 int proc_spawn(const char *name, int (*fn)(intptr_t), intptr_t arg, int *pidp);
+/* proc_spawn() with the process (and its descendants) bound to `cpu'. */
+int proc_spawn_cpu(
+    const char *name, int cpu, int (*fn)(intptr_t), intptr_t arg, int *pidp);
 int proc_wait(int pid, int *statusp, int options);
 int proc_kill(int pid, int sig);
 /*

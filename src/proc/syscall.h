@@ -25,6 +25,8 @@
  *			 [0] reads, [1] writes; flags 0 or O_NONBLOCK
  *	u_read/u_write(fd, buf, len) bytes moved; 0 at EOF
  *	u_fcntl_nonblock(fd, on) sets or clears O_NONBLOCK
+ *	u_clock_ns()	 the machine's clock in ns (virtual on the
+ *			 simulated machine), as clock_gettime(CLOCK_MONOTONIC)
  */
 #ifndef VMLAB_SYSCALL_H
 #define VMLAB_SYSCALL_H
@@ -51,5 +53,6 @@ int64_t u_read(int fd, vm_offset_t buf, size_t len);
 int64_t u_write(int fd, vm_offset_t buf, size_t len);
 int u_close(int fd);
 int u_fcntl_nonblock(int fd, int on);
+int64_t u_clock_ns(void);
 
 #endif /* !VMLAB_SYSCALL_H */

@@ -592,8 +592,7 @@ cmd_sysctl(const struct cli *cli)
 {
 	int i;
 
-	boot_or_die(
-	    cli, cli->ncpus > 0 ? cli->cpus[0] : vmlab_host_cpus(), 0);
+	boot_or_die(cli, cli->ncpus > 0 ? cli->cpus[0] : vmlab_host_cpus(), 0);
 	(void)vmlab_run(sysctl_noop, NULL);
 	i = report_sysctl(stdout, cli->words, cli->nwords);
 	(void)vmlab_shutdown();

@@ -469,6 +469,7 @@ micro_run(struct scen_ctx *ctx)
 	}
 	micro_vm_rows(ctx, iters);
 	micro_pq_rows(ctx, iters);
+	micro_proc_rows(ctx, iters);
 	ma.ma_iters = iters;
 	micro_row(ctx, "counter add", "counter_add",
 	    micro_measure(micro_counter_add, &ma));

@@ -175,8 +175,8 @@ pc_driver(intptr_t arg)
 	int32_t first_w, prev_r, r, w;
 	int pid;
 
-	va = u_mmap(0, PAGE_SIZE + round_page(msg), VM_PROT_RW,
-	    MAP_ANON | MAP_PRIVATE);
+	va = u_mmap(
+	    0, PAGE_SIZE + round_page(msg), VM_PROT_RW, MAP_ANON | MAP_PRIVATE);
 	if (va < 0)
 		return (1);
 	u = (vm_offset_t)va;
@@ -189,10 +189,10 @@ pc_driver(intptr_t arg)
 		if (u_pipe(fds, 0) != 0 || pc_load32(fds, &r) != 0 ||
 		    pc_load32(fds + 4, &w) != 0)
 			break; /* out of memory: a shorter chain */
-		(void)ustore(u + offsetof(struct pc_args, pa_left), 4,
-		    (uint32_t)prev_r);
-		(void)ustore(u + offsetof(struct pc_args, pa_right), 4,
-		    (uint32_t)w);
+		(void)ustore(
+		    u + offsetof(struct pc_args, pa_left), 4, (uint32_t)prev_r);
+		(void)ustore(
+		    u + offsetof(struct pc_args, pa_right), 4, (uint32_t)w);
 		(void)ustore(u + offsetof(struct pc_args, pa_close[0]), 4,
 		    (uint32_t)first_w);
 		(void)ustore(
@@ -299,8 +299,8 @@ pc_locks(struct pc_lockrow *out, int max)
 	for (i = 0; i < n && k < max; i++) {
 		if (pr[i].lpr_wait_total_ns == 0)
 			continue;
-		snprintf(out[k].name, sizeof(out[k].name), "%s",
-		    pr[i].lpr_name);
+		snprintf(
+		    out[k].name, sizeof(out[k].name), "%s", pr[i].lpr_name);
 		snprintf(out[k].cls, sizeof(out[k].cls), "%s", pr[i].lpr_class);
 		out[k].wait_ns = pr[i].lpr_wait_total_ns;
 		out[k].acq = pr[i].lpr_acquisitions;
@@ -338,8 +338,8 @@ pc_set_variant(struct scen_ctx *ctx, const struct pc_variant *v)
 
 /* Setup: until the token is back or the driver ends.  False: it ended. */
 static bool
-pc_setup(struct scen_ctx *ctx, const struct pc_snap *s0, int dpid,
-    uint32_t msg, uint64_t n, uint64_t budget_ns, struct pc_row *row)
+pc_setup(struct scen_ctx *ctx, const struct pc_snap *s0, int dpid, uint32_t msg,
+    uint64_t n, uint64_t budget_ns, struct pc_row *row)
 {
 	struct pc_snap s1;
 	uint64_t children;
@@ -377,8 +377,8 @@ pc_setup(struct scen_ctx *ctx, const struct pc_snap *s0, int dpid,
 
 /* Everything back?  Fills the row's leak figures; false if not. */
 static bool
-pc_verify(const struct pc_snap *s0, const struct pc_snap *s3,
-    struct pc_row *row)
+pc_verify(
+    const struct pc_snap *s0, const struct pc_snap *s3, struct pc_row *row)
 {
 	row->r_leaked_pages = (int64_t)(s3->pages - s0->pages);
 	row->r_leaked_kva = (int64_t)(s3->kva - s0->kva);
@@ -444,8 +444,8 @@ pc_one(struct scen_ctx *ctx, const struct pc_variant *v, uint64_t n,
 			row->r_reaped_at_budget = s2.reaped - s1.reaped;
 			lockmgr_set_wakeone(klk, true);
 		}
-		scen_progress(ctx, what, s2.reaped - s1.reaped, row->r_created,
-		    "reaped");
+		scen_progress(
+		    ctx, what, s2.reaped - s1.reaped, row->r_created, "reaped");
 		pause_ns("pcteardown", 1000000);
 	}
 	lockmgr_set_wakeone(klk, false);
@@ -496,8 +496,7 @@ pc_record(struct scen_ctx *ctx, const struct pc_row *r)
 	report_row_num(ctx, k, "pages_freed", (double)r->r_pages_freed);
 	report_row_num(ctx, k, "leaked_pages", (double)r->r_leaked_pages);
 	report_row_num(ctx, k, "leaked_kva_bytes", (double)r->r_leaked_kva);
-	report_row_num(
-	    ctx, k, "leaked_zone_items", (double)r->r_leaked_items);
+	report_row_num(ctx, k, "leaked_zone_items", (double)r->r_leaked_items);
 	report_row_num(ctx, k, "pages_per_proc", r->r_pages_per_proc);
 	report_row_num(ctx, k, "stack_bytes_per_proc", r->r_stack_per_proc);
 	report_row_num(ctx, k, "mem_per_proc_bytes", r->r_mem_per_proc);
@@ -525,8 +524,8 @@ pc_print_row(FILE *out, const struct pc_row *r)
 	else
 		snprintf(td, sizeof(td), "%.1f", r->r_teardown_ms);
 	fprintf(out,
-	    "%-8s %8" PRIu64 " %9.1f %12s %12" PRIu64 " %9" PRIu64
-	    " %10" PRIu64 " %11" PRId64 " %7" PRId64 " %9.0f\n",
+	    "%-8s %8" PRIu64 " %9.1f %12s %12" PRIu64 " %9" PRIu64 " %10" PRIu64
+	    " %11" PRId64 " %7" PRId64 " %9.0f\n",
 	    r->r_var->pv_name, r->r_created, r->r_setup_ms, td, r->r_wakeups,
 	    r->r_ipis, r->r_shootdowns, r->r_pages_freed, r->r_leaked_pages,
 	    r->r_mem_per_proc);
@@ -594,8 +593,7 @@ pc_gnuplot(struct scen_ctx *ctx, const struct pc_row *rows, int nrows)
 	    data);
 	if (system(cmd) != 0)
 		return (false);
-	fprintf(ctx->sx_out, "\nplot: %s (its data: %s)\n", ctx->sx_plot,
-	    data);
+	fprintf(ctx->sx_out, "\nplot: %s (its data: %s)\n", ctx->sx_plot, data);
 	return (true);
 }
 
@@ -651,10 +649,10 @@ pc_ratios(struct scen_ctx *ctx, const struct pc_row *rows, int nrows)
 
 	fprintf(ctx->sx_out, "\n");
 	for (i = 0; i < nprocs; i++) {
-		a = pc_find(rows, nrows, "before",
-		    (uint64_t)scen_opt(ctx, "procs", i));
-		b = pc_find(rows, nrows, "after",
-		    (uint64_t)scen_opt(ctx, "procs", i));
+		a = pc_find(
+		    rows, nrows, "before", (uint64_t)scen_opt(ctx, "procs", i));
+		b = pc_find(
+		    rows, nrows, "after", (uint64_t)scen_opt(ctx, "procs", i));
 		if (a == NULL || b == NULL || b->r_teardown_ms <= 0)
 			continue;
 		snprintf(key, sizeof(key), "before_after_ratio_%" PRIu64,
@@ -748,9 +746,8 @@ pc_run(struct scen_ctx *ctx)
 		}
 out:
 	scen_progress_end(ctx);
-	fprintf(ctx->sx_out,
-	    "\n%-8s %8s %9s %12s %12s %9s %10s %11s %7s %9s\n", "variant",
-	    "procs", "setup_ms", "teardown_ms", "wakeups", "ipis",
+	fprintf(ctx->sx_out, "\n%-8s %8s %9s %12s %12s %9s %10s %11s %7s %9s\n",
+	    "variant", "procs", "setup_ms", "teardown_ms", "wakeups", "ipis",
 	    "shootdowns", "pages_freed", "leaked", "mem/proc");
 	for (i = 0; i < nrows; i++)
 		pc_print_row(ctx->sx_out, &rows[i]);

@@ -139,6 +139,8 @@ void pqstat_lock_wait(uint64_t *waitp, uint64_t *contp);
  * page alloc+free with per-CPU caches on and off, bulk, 2 MiB blocks.
  */
 void micro_vm_rows(struct scen_ctx *ctx, uint64_t iters);
+/* The process rows (scen_micro_proc.c): a pipe byte, fork+exit+wait. */
+void micro_proc_rows(struct scen_ctx *ctx, uint64_t iters);
 /* The page-queue rows (scen_micro_pq.c): requeue, batch sizes 0-63. */
 void micro_pq_rows(struct scen_ctx *ctx, uint64_t iters);
 
