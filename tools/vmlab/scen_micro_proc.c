@@ -100,8 +100,8 @@ micro_fork_parent(intptr_t arg)
 
 /* ns per op of `ops' operations of main(arg) on CPU 0; 0 on failure. */
 static double
-micro_proc_time(struct scen_ctx *ctx, int (*main)(intptr_t), intptr_t arg,
-    uint64_t ops)
+micro_proc_time(
+    struct scen_ctx *ctx, int (*main)(intptr_t), intptr_t arg, uint64_t ops)
 {
 	double v[MICRO_PROC_RUNS];
 	uint64_t t0;
@@ -127,8 +127,8 @@ micro_proc_rows(struct scen_ctx *ctx, uint64_t iters)
 	uint64_t forks = iters / 1000 > 0 ? iters / 1000 : 1;
 	double ns;
 
-	ns = micro_proc_time(ctx, micro_pipe_parent, (intptr_t)trips,
-	    2 * trips);
+	ns =
+	    micro_proc_time(ctx, micro_pipe_parent, (intptr_t)trips, 2 * trips);
 	fprintf(ctx->sx_out, "  %-40s %10.1f\n",
 	    "pipe write+read 1 byte, 2 procs, 1 CPU", ns);
 	report_result(ctx, "pipe_1byte_same_cpu", ns, "ns");
