@@ -370,7 +370,7 @@ kern_exec(struct proc *p, const char *name, intptr_t arg)
 	error = vmspace_exec(&pi->pi_layout, &vm, &entry, &stack);
 	if (error == 0) {
 		old = p->p_vmspace;
-		p->p_vmspace = vm;
+		atomic_store_ptr((uintptr_t *)&p->p_vmspace, (uintptr_t)vm);
 		vmspace_switch(vm);
 		vmspace_free(old);
 		snprintf(p->p_comm, sizeof(p->p_comm), "%s", pi->pi_name);
@@ -401,9 +401,8 @@ proc_exit(int xstat)
 	atomic_set_int(&p->p_flag, P_WEXIT);
 	fd_free(p);
 	vm = p->p_vmspace;
-	p->p_rss_peak = vmspace_pmap(vm)->pm_stats.resident_count;
 	vmspace_switch(NULL);
-	p->p_vmspace = NULL;
+	atomic_store_ptr((uintptr_t *)&p->p_vmspace, 0);
 	vmspace_free(vm);
 
 	sx_xlock(&proctree_lock);
@@ -679,8 +678,8 @@ proc_check(void)
 				    "children",
 				    p->p_pid, p->p_pptr->p_pid);
 			if (p->p_state == PRS_NORMAL &&
-			    (p->p_vmspace == NULL &&
-				(p->p_flag & P_WEXIT) == 0))
+			    atomic_load_ptr((uintptr_t *)&p->p_vmspace) == 0 &&
+			    (atomic_load_int(&p->p_flag) & P_WEXIT) == 0)
 				vm_check_fail(&nerr,
 				    "running proc %d has no vmspace", p->p_pid);
 		}

@@ -91,13 +91,12 @@ struct proc {
 	int p_xstat;		      /* (t) wait status once a zombie */
 	uint32_t p_flag;	      /* (a) P_* */
 	struct thread *p_thread;      /* (t) */
-	struct vmspace *p_vmspace;    /* (o) */
+	struct vmspace *p_vmspace;    /* (o), atomic: others read it */
 	struct filedesc p_fd;	      /* (o) */
 	int p_bindcpu;		      /* (c) CPU its thread is bound to,
 					 inherited by fork; -1: none */
 	int (*p_main)(intptr_t);      /* (c) what the thread runs first */
 	intptr_t p_arg;		      /* (c) */
-	uint64_t p_rss_peak;	      /* (o) resident pages at exit */
 	char p_comm[32];	      /* (o) program name */
 };
 

@@ -457,8 +457,11 @@ pipe_stats(struct pipe_stats *st)
 
 	st->live = atomic_load_64(&pipe_nlive);
 	st->cached = 0;
-	for (cpu = 0; cpu < pipe_ncpus; cpu++)
-		st->cached += atomic_load_int(&pipe_pcpu[cpu].pc_count);
+	for (cpu = 0; cpu < pipe_ncpus; cpu++) {
+		mtx_lock(&pipe_pcpu[cpu].pc_mtx);
+		st->cached += pipe_pcpu[cpu].pc_count;
+		mtx_unlock(&pipe_pcpu[cpu].pc_mtx);
+	}
 	st->creates = counter_u64_fetch(pipe_creates);
 	st->cache_hits = counter_u64_fetch(pipe_cache_hits);
 	st->kva_frees = counter_u64_fetch(pipe_kva_frees);
