@@ -313,6 +313,7 @@ proc_spawn_cpu(
 	}
 	snprintf(
 	    p->p_comm, sizeof(p->p_comm), "%s", name != NULL ? name : "spawn");
+	p->p_bindcpu = cpu;
 	p->p_main = fn;
 	p->p_arg = arg;
 	return (proc_start(p, &proc0, pidp));

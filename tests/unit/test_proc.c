@@ -622,7 +622,62 @@ test_maxproc(void)
 	test_shutdown();
 }
 
+/*
+ * CPU placement: proc_spawn_cpu() binds, fork inherits it; proc_spawn()
+ * spreads processes over the CPUs.
+ */
+static int
+tp_where(intptr_t arg)
+{
+	(void)arg;
+	return (curcpu);
+}
+
+static int
+tp_where_child(intptr_t arg)
+{
+	int pid = u_fork(tp_where, 0);
+	vm_offset_t u = tp_ubuf(1);
+
+	(void)arg;
+	if (pid <= 0 || u == 0 || u_wait(pid, u, 0) != pid)
+		return (100);
+	/* The child's CPU, and whether it ran where its parent runs. */
+	return (WEXITSTATUS((int)tp_load(u)) == curcpu ? curcpu : 101);
+}
+
+static void
+tp_cpu_fn(void *arg)
+{
+	int cpus[4] = { 0 }, i, pid, status;
+
+	(void)arg;
+	CHECK(proc_spawn_cpu("bound", 1, tp_where_child, 0, &pid) == 0);
+	CHECK(proc_wait(pid, &status, 0) == pid);
+	CHECKF(WEXITSTATUS(status) == 1,
+	    "bound to CPU 1, the child ran on %d (status %#x)",
+	    WEXITSTATUS(status), status);
+	CHECK(proc_spawn_cpu("bad", 2, tp_where, 0, &pid) == EINVAL);
+	for (i = 0; i < 8; i++) {
+		CHECK(proc_spawn("free", tp_where, 0, &pid) == 0);
+		CHECK(proc_wait(pid, &status, 0) == pid);
+		cpus[WEXITSTATUS(status) & 3]++;
+	}
+	CHECKF(cpus[0] > 0 && cpus[1] > 0,
+	    "8 unbound processes ran on CPU 0 %d times, CPU 1 %d times",
+	    cpus[0], cpus[1]);
+}
+
+static void
+test_cpu(void)
+{
+	vm_test_boot(2, 1, TP_MEM, NULL);
+	test_run(tp_cpu_fn, NULL);
+	test_shutdown();
+}
+
 static const struct test_case cases[] = {
+	TEST_CASE(test_cpu),
 	TEST_CASE(test_fork),
 	TEST_CASE(test_exec),
 	TEST_CASE(test_pipe),
