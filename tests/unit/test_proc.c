@@ -657,7 +657,8 @@ tp_cpu_fn(void *arg)
 	CHECKF(WEXITSTATUS(status) == 1,
 	    "bound to CPU 1, the child ran on %d (status %#x)",
 	    WEXITSTATUS(status), status);
-	CHECK(proc_spawn_cpu("bad", 2, tp_where, 0, &pid) == EINVAL);
+	CHECK(proc_spawn_cpu("bad", md_ncpus(), tp_where, 0, &pid) == EINVAL);
+	CHECK(proc_spawn_cpu("bad", -2, tp_where, 0, &pid) == EINVAL);
 	for (i = 0; i < 8; i++) {
 		CHECK(proc_spawn("free", tp_where, 0, &pid) == 0);
 		CHECK(proc_wait(pid, &status, 0) == pid);
