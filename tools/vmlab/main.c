@@ -522,6 +522,7 @@ cmd_run(const struct cli *cli)
 		run_ctx->sx_seed = cli->seed;
 		run_ctx->sx_sim = cli->backend == VMLAB_BACKEND_SIM;
 		run_ctx->sx_progress = isatty(STDERR_FILENO) != 0;
+		run_ctx->sx_mem = cli->mem; /* 0: the default, or the need */
 		parse_scen_opts(cli, sc, run_ctx);
 		boot_or_die(cli, run_ctx->sx_ncpus,
 		    sc->sc_physmem != NULL ? sc->sc_physmem(run_ctx) : 0);

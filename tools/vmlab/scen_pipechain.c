@@ -708,6 +708,23 @@ pc_physmem(const struct scen_ctx *ctx)
 	return (ptoa(pc_pages_needed(ctx)));
 }
 
+/* A --mem too small for the chains is refused before the boot. */
+static int
+pc_check(const struct scen_ctx *ctx, char *err, size_t errlen)
+{
+	uint64_t need = pc_physmem(ctx);
+
+	if (ctx->sx_mem != 0 && ctx->sx_mem < need) {
+		snprintf(err, errlen,
+		    "pipe-chain: the chains need about %" PRIu64
+		    " MiB of memory, --mem gives %" PRIu64
+		    " MiB (omit --mem to get what they need)",
+		    need >> 20, ctx->sx_mem >> 20);
+		return (1);
+	}
+	return (0);
+}
+
 static void
 pc_run(struct scen_ctx *ctx)
 {
@@ -775,7 +792,7 @@ const struct scenario scen_pipechain = {
 	},
 	.sc_nopts = 4,
 	.sc_tunables = NULL,
-	.sc_check = NULL,
+	.sc_check = pc_check,
 	.sc_physmem = pc_physmem,
 	.sc_run = pc_run,
 	.sc_knobs = {

@@ -105,6 +105,7 @@ struct scen_ctx {
 	int sx_optcount[SCEN_MAXOPTS];
 	bool sx_json;
 	const char *sx_plot; /* --plot FILE.png, or NULL */
+	uint64_t sx_mem;     /* --mem in bytes, 0 if not given */
 	FILE *sx_out;	     /* human output (stderr with --json) */
 	int sx_ncpus;
 	bool sx_sim;	  /* the simulated machine (md_nanotime() is virtual) */
