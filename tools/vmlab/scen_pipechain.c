@@ -53,7 +53,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,12 +83,19 @@ static const char *const pc_variant_words[] = { "before", "after", "qmtx",
  * system calls).
  */
 
-/* A link's "argv", in the driver's memory, inherited by fork. */
-struct pc_args {
-	int32_t pa_left, pa_right; /* read from, write to */
-	int32_t pa_close[2];	   /* inherited descriptors it must close */
-	uint32_t pa_msg;
-};
+/*
+ * A link's descriptors travel in fork's argument (16 bits each: a
+ * process here holds a handful): the one it reads, the one it writes,
+ * and two inherited ones it must close.  Passing them in the driver's
+ * private memory would make every fork shadow the driver's object once
+ * more, and its faults walk a chain as long as the links made so far
+ * (FreeBSD's long shadow chains of a forking parent): setup would grow
+ * as N^2.
+ */
+#define PC_ARG(l, r, c0, c1)                                                  \
+	((intptr_t)((uint64_t)(l) | (uint64_t)(r) << 16 |                      \
+	    (uint64_t)(c0) << 32 | (uint64_t)(c1) << 48))
+#define PC_ARG_FD(a, i) ((int)(((uint64_t)(a) >> (16 * (i))) & 0xffff))
 
 static int
 pc_load32(vm_offset_t va, int32_t *vp)
@@ -103,29 +109,27 @@ pc_load32(vm_offset_t va, int32_t *vp)
 	return (0);
 }
 
+/* A link: its own buffer, then read left, write right, until EOF. */
 static int
 pc_link(intptr_t arg)
 {
-	vm_offset_t a = (vm_offset_t)arg, buf;
-	int32_t left, right, c0, c1, msg;
-	int64_t n, w, off;
+	int64_t va, n, w, off;
+	vm_offset_t buf;
 
-	if (pc_load32(a + offsetof(struct pc_args, pa_left), &left) != 0 ||
-	    pc_load32(a + offsetof(struct pc_args, pa_right), &right) != 0 ||
-	    pc_load32(a + offsetof(struct pc_args, pa_close[0]), &c0) != 0 ||
-	    pc_load32(a + offsetof(struct pc_args, pa_close[1]), &c1) != 0 ||
-	    pc_load32(a + offsetof(struct pc_args, pa_msg), &msg) != 0)
+	(void)u_close(PC_ARG_FD(arg, 2));
+	(void)u_close(PC_ARG_FD(arg, 3));
+	va = u_mmap(0, PC_MAXMSG, VM_PROT_RW, MAP_ANON | MAP_PRIVATE);
+	if (va < 0)
 		return (1);
-	(void)u_close(c0);
-	(void)u_close(c1);
-	buf = a + PAGE_SIZE; /* the driver's buffer: copy-on-write here */
+	buf = (vm_offset_t)va;
 	for (;;) {
-		n = u_read(left, buf, (size_t)msg);
+		n = u_read(PC_ARG_FD(arg, 0), buf, PC_MAXMSG);
 		if (n <= 0)
 			return (n == 0 ? 0 : 2);
 		for (off = 0; off < n; off += w)
-			if ((w = u_write(right, buf + (vm_offset_t)off,
-				 (size_t)(n - off))) <= 0)
+			if ((w = u_write(PC_ARG_FD(arg, 1),
+				 buf + (vm_offset_t)off, (size_t)(n - off))) <=
+			    0)
 				return (3);
 	}
 }
@@ -175,12 +179,13 @@ pc_driver(intptr_t arg)
 	int32_t first_w, prev_r, r, w;
 	int pid;
 
+	/* Shared memory: the driver's writes shadow nothing. */
 	va = u_mmap(
-	    0, PAGE_SIZE + round_page(msg), VM_PROT_RW, MAP_ANON | MAP_PRIVATE);
+	    0, PAGE_SIZE + round_page(msg), VM_PROT_RW, MAP_ANON | MAP_SHARED);
 	if (va < 0)
 		return (1);
 	u = (vm_offset_t)va;
-	fds = u + sizeof(struct pc_args);
+	fds = u;
 	buf = u + PAGE_SIZE;
 	if (u_pipe(fds, 0) != 0 || pc_load32(fds, &prev_r) != 0 ||
 	    pc_load32(fds + 4, &first_w) != 0)
@@ -189,16 +194,7 @@ pc_driver(intptr_t arg)
 		if (u_pipe(fds, 0) != 0 || pc_load32(fds, &r) != 0 ||
 		    pc_load32(fds + 4, &w) != 0)
 			break; /* out of memory: a shorter chain */
-		(void)ustore(
-		    u + offsetof(struct pc_args, pa_left), 4, (uint32_t)prev_r);
-		(void)ustore(
-		    u + offsetof(struct pc_args, pa_right), 4, (uint32_t)w);
-		(void)ustore(u + offsetof(struct pc_args, pa_close[0]), 4,
-		    (uint32_t)first_w);
-		(void)ustore(
-		    u + offsetof(struct pc_args, pa_close[1]), 4, (uint32_t)r);
-		(void)ustore(u + offsetof(struct pc_args, pa_msg), 4, msg);
-		pid = u_fork(pc_link, (intptr_t)u);
+		pid = u_fork(pc_link, PC_ARG(prev_r, w, first_w, r));
 		(void)u_close(w);
 		if (pid < 0) {
 			(void)u_close(r);
