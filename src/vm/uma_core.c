@@ -1478,6 +1478,13 @@ uma_tunables(void)
 	    tunable_set_handler("uma.grow_pages", uma_set_grow_pages, NULL));
 }
 
+/* The page daemon's low-memory call (vm_pageout_lowmem_register()). */
+static void
+uma_lowmem(bool severe)
+{
+	uma_reclaim(severe ? UMA_RECLAIM_DRAIN : UMA_RECLAIM_TRIM);
+}
+
 int
 uma_startup(void)
 {
@@ -1498,6 +1505,8 @@ uma_startup(void)
 	TAILQ_INIT(&uma_zones);
 	for (cpu = 0; cpu < MD_MAXCPU; cpu++)
 		uma_allcpus[cpu] = cpu < md_ncpus();
+	if ((error = vm_pageout_lowmem_register(uma_lowmem)) != 0)
+		return (error);
 	uma_started = true;
 	return (0);
 }

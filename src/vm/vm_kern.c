@@ -282,6 +282,8 @@ vm_kern_set_bulk_remove(int64_t value, void *arg)
 {
 	(void)arg;
 	atomic_store_int(&vm_kmem_bulk_remove, (uint32_t)value);
+	if (kernel_map != NULL)
+		atomic_store_int(&kernel_map->remove_per_page, value == 0);
 	return (0);
 }
 
@@ -329,6 +331,8 @@ vm_kern_init(void)
 	vm_map_init(&kernel_map_store, kernel_pmap, VM_MIN_KERNEL_ADDRESS,
 	    VM_MAX_KERNEL_ADDRESS, true);
 	kernel_map = &kernel_map_store;
+	atomic_store_int(&kernel_map->remove_per_page,
+	    atomic_load_int(&vm_kmem_bulk_remove) == 0);
 	return (0);
 }
 

@@ -33,7 +33,6 @@
 #include "kern/kassert.h"
 #include "kern/lock.h"
 #include "md/md.h"
-#include "vm/vm_kern.h"
 #include "vm/vm_map_int.h"
 #include "vm/vm_object.h"
 
@@ -800,7 +799,7 @@ vm_map_delete(struct vm_map *map, vm_offset_t start, vm_offset_t end,
 	e = vm_map_clip_range(map, start, end, sp);
 	if (e == &map->header || e->start >= end)
 		return;
-	if (map->pmap != NULL && map->system_map && !kmem_bulk_remove())
+	if (map->pmap != NULL && atomic_load_int(&map->remove_per_page) != 0)
 		vm_map_pmap_remove_pages(map, e, end);
 	else if (map->pmap != NULL) {
 		(void)vm_map_lookup_entry_int(map, end - 1, &last);

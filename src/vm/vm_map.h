@@ -92,6 +92,8 @@ struct vm_map {
 	pmap_t pmap;		    /* (c) NULL: a map without an MMU
 					   (tests of the entry tree) */
 	bool system_map;	    /* (c) the kernel map */
+	uint32_t remove_per_page;   /* (a) one pmap_remove per page
+				     (vm.kmem.bulk_remove=0) */
 };
 
 #define vm_map_min(map) ((map)->min_offset)

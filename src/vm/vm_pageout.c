@@ -9,7 +9,6 @@
 #include "kern/sysctl.h"
 #include "kern/thread.h"
 #include "pmap/pmap.h"
-#include "vm/uma.h"
 #include "vm/vm_object.h"
 #include "vm/vm_page.h"
 #include "vm/vm_pagequeue.h"
@@ -408,19 +407,38 @@ vm_pageout_drain_batches(void)
  */
 #define VM_PAGEOUT_UMA_NS (100ull * 1000 * 1000)
 static uint64_t vm_pageout_uma_last; /* (a) md_nanotime() of the last */
+#define VM_PAGEOUT_NLOWMEM 4
+static void (*vm_pageout_lowmem[VM_PAGEOUT_NLOWMEM])(bool); /* boot */
+static int vm_pageout_nlowmem;				    /* boot */
+
+int
+vm_pageout_lowmem_register(void (*fn)(bool severe))
+{
+	int i;
+
+	/* Each boot registers again: once is enough. */
+	for (i = 0; i < vm_pageout_nlowmem; i++)
+		if (vm_pageout_lowmem[i] == fn)
+			return (0);
+	if (vm_pageout_nlowmem == VM_PAGEOUT_NLOWMEM)
+		return (EBUSY);
+	vm_pageout_lowmem[vm_pageout_nlowmem++] = fn;
+	return (0);
+}
 
 static void
 vm_pageout_uma_reclaim(int domain)
 {
 	uint64_t now = md_nanotime(), last;
+	int i;
 
 	last = atomic_load_64(&vm_pageout_uma_last);
 	if (last != 0 && now - last < VM_PAGEOUT_UMA_NS)
 		return;
 	if (!atomic_cmpset_64(&vm_pageout_uma_last, last, now))
 		return;
-	uma_reclaim(vm_page_count_severe_domain(domain) ? UMA_RECLAIM_DRAIN
-							: UMA_RECLAIM_TRIM);
+	for (i = 0; i < vm_pageout_nlowmem; i++)
+		vm_pageout_lowmem[i](vm_page_count_severe_domain(domain));
 }
 
 /*

@@ -70,6 +70,14 @@
 void vm_pageout_wait_free(void);
 /* Whether the OOM condition (see above) holds now. */
 bool vm_pageout_oom_declared(void);
+/*
+ * Low-memory handlers: a daemon pass that starts short of its free
+ * target calls each (at most every 100 ms), `severe' when the domain is
+ * below its severe threshold; the zone allocator gives back its caches.
+ * Registered at boot, before the daemons run (again at each boot: a
+ * handler is kept once); at most 4 of them, EBUSY beyond.
+ */
+int vm_pageout_lowmem_register(void (*fn)(bool severe));
 
 /*
  * Runs one daemon pass on `domain' from the calling thread (tests and

@@ -92,7 +92,7 @@ static const char *const pc_variant_words[] = { "before", "after", "qmtx",
  * (FreeBSD's long shadow chains of a forking parent): setup would grow
  * as N^2.
  */
-#define PC_ARG(l, r, c0, c1)                                                  \
+#define PC_ARG(l, r, c0, c1)                                                   \
 	((intptr_t)((uint64_t)(l) | (uint64_t)(r) << 16 |                      \
 	    (uint64_t)(c0) << 32 | (uint64_t)(c1) << 48))
 #define PC_ARG_FD(a, i) ((int)(((uint64_t)(a) >> (16 * (i))) & 0xffff))
