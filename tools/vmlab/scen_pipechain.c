@@ -312,7 +312,8 @@ struct pc_row {
 	uint64_t r_procs;   /* asked */
 	uint64_t r_created; /* links made */
 	double r_setup_ms, r_teardown_ms;
-	bool r_over; /* past the budget */
+	bool r_over;	  /* past the budget */
+	bool r_setup_cut; /* in setup: the chain is shorter than asked */
 	uint64_t r_reaped_at_budget;
 	uint64_t r_wakeups, r_ipis, r_shootdowns;
 	int64_t r_pages_freed, r_leaked_pages, r_leaked_kva;
@@ -360,7 +361,7 @@ pc_setup(struct scen_ctx *ctx, const struct pc_snap *s0, int dpid, uint32_t msg,
 			return (false);
 		}
 		if (s1.ns - s0->ns > budget_ns) {
-			row->r_over = true; /* the kill ends it */
+			row->r_over = row->r_setup_cut = true;
 			break;
 		}
 		scen_progress(ctx, what, children, n, "procs");
@@ -383,11 +384,14 @@ pc_verify(
 	row->r_left_files = s3->files;
 	row->r_left_pipes = s3->pipes;
 	row->r_pv_entries = pc_stat("vm.pmap.pv_entries");
+	/* A driver cut short by the budget was killed; else it exits 0. */
 	return (row->r_leaked_pages == 0 && row->r_leaked_kva == 0 &&
 	    row->r_leaked_items == 0 && row->r_left_procs == 0 &&
 	    row->r_left_files == 0 && row->r_left_pipes == 0 &&
-	    row->r_pv_entries == 0 && WIFEXITED(row->r_status) &&
-	    WEXITSTATUS(row->r_status) == 0);
+	    row->r_pv_entries == 0 &&
+	    (row->r_setup_cut ? WTERMSIG(row->r_status) == SIGKILL
+			      : WIFEXITED(row->r_status) &&
+			WEXITSTATUS(row->r_status) == 0));
 }
 
 /* One variant at one N.  False: the run cannot go on. */
@@ -399,6 +403,7 @@ pc_one(struct scen_ctx *ctx, const struct pc_variant *v, uint64_t n,
 	struct pc_snap s0, s1, s2, s3;
 	char what[64];
 	int dpid, error, status = -1;
+	bool reaped;
 
 	memset(row, 0, sizeof(*row));
 	row->r_var = v;
@@ -425,15 +430,26 @@ pc_one(struct scen_ctx *ctx, const struct pc_variant *v, uint64_t n,
 		row->r_mem_per_proc =
 		    row->r_pages_per_proc * PAGE_SIZE + row->r_stack_per_proc;
 	}
-	/* Teardown: kill them all, wait for the driver to reap them. */
+	/*
+	 * Teardown: kill every link, wait for the driver to reap them all.
+	 * A setup past its budget is cut short: the driver is killed first
+	 * (it would go on forking), its links become proc0's orphans, and
+	 * they are killed and reaped by proc0's reaper.
+	 */
 	lock_prof_reset();
+	reaped = false;
+	if (row->r_over) {
+		(void)proc_kill(dpid, SIGKILL);
+		reaped = proc_wait(dpid, &status, 0) == dpid;
+	}
 	pc_snap(&s1, false);
-	(void)proc_kill_children(dpid, SIGKILL);
+	(void)proc_kill_children(row->r_over ? 0 : dpid, SIGKILL);
 	snprintf(what, sizeof(what), "%s, teardown", v->pv_name);
 	for (;;) {
-		error = proc_wait(dpid, &status, WNOHANG);
+		if (!reaped && proc_wait(dpid, &status, WNOHANG) == dpid)
+			reaped = true;
 		pc_snap(&s2, false);
-		if (error == dpid)
+		if (reaped && s2.nprocs == 0)
 			break;
 		if (!row->r_over && s2.ns - s1.ns > budget_ns) {
 			row->r_over = true;
@@ -444,6 +460,8 @@ pc_one(struct scen_ctx *ctx, const struct pc_variant *v, uint64_t n,
 		    ctx, what, s2.reaped - s1.reaped, row->r_created, "reaped");
 		pause_ns("pcteardown", 1000000);
 	}
+	if (row->r_over && row->r_reaped_at_budget == 0)
+		row->r_reaped_at_budget = s2.reaped - s1.reaped;
 	lockmgr_set_wakeone(klk, false);
 	row->r_status = status;
 	row->r_teardown_ms = (double)(s2.ns - s1.ns) / 1e6;
@@ -484,6 +502,7 @@ pc_record(struct scen_ctx *ctx, const struct pc_row *r)
 	report_row_num(ctx, k, "setup_ms", r->r_setup_ms);
 	report_row_num(ctx, k, "teardown_ms", r->r_teardown_ms);
 	report_row_num(ctx, k, "over_budget", r->r_over ? 1 : 0);
+	report_row_num(ctx, k, "setup_cut", r->r_setup_cut ? 1 : 0);
 	report_row_num(
 	    ctx, k, "reaped_at_budget", (double)r->r_reaped_at_budget);
 	report_row_num(ctx, k, "wakeups", (double)r->r_wakeups);
@@ -525,7 +544,13 @@ pc_print_row(FILE *out, const struct pc_row *r)
 	    r->r_var->pv_name, r->r_created, r->r_setup_ms, td, r->r_wakeups,
 	    r->r_ipis, r->r_shootdowns, r->r_pages_freed, r->r_leaked_pages,
 	    r->r_mem_per_proc);
-	if (r->r_over)
+	if (r->r_setup_cut)
+		fprintf(out,
+		    "         (setup past the budget with %" PRIu64
+		    " links made of %" PRIu64 "; the driver and they were "
+		    "killed)\n",
+		    r->r_created, r->r_procs);
+	else if (r->r_over)
 		fprintf(out,
 		    "         (past the budget with %" PRIu64 " of %" PRIu64
 		    " reaped; all reaped after %.1f ms, the rest with one "
