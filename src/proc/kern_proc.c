@@ -751,7 +751,12 @@ proc_init(void)
 	proc_reaper_stop = 0;
 	proc_reaper_td = NULL;
 	if ((error = pipe_init()) != 0 ||
-	    (error = kthread_create(proc_reaper, NULL, -1,
+	    /*
+	     * On CPU 0, not round-robin: a daemon made at boot would move
+	     * every later thread's CPU by one (tests place threads on
+	     * CPUs relative to the round-robin order).
+	     */
+	    (error = kthread_create(proc_reaper, NULL, 0,
 		 KTHR_SYSTEM | KTHR_JOINABLE, &proc_reaper_td,
 		 "proc reaper")) != 0) {
 		proc_fini();
