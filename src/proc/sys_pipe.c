@@ -245,18 +245,24 @@ fail:
 	return (error);
 }
 
-/* Waits for `flag' (PIPE_RLOCK or PIPE_WLOCK) and takes it.  pi_mtx held. */
+/*
+ * Locks pi_mtx, waits for `flag' (PIPE_RLOCK or PIPE_WLOCK) and takes it:
+ * 0 with pi_mtx held, or EINTR (killed while waiting) with it dropped.
+ */
 static int
 pipe_iolock(struct pipe *pi, uint32_t flag)
 {
 	int error;
 
+	mtx_lock(&pi->pi_mtx);
 	while ((pi->pi_state & flag) != 0) {
 		pi->pi_state |= PIPE_LWANT;
 		error = msleep(&pi->pi_state, &pi->pi_mtx.lock_object, PCATCH,
 		    "pipelk", 0);
-		if (error != 0)
+		if (error != 0) {
+			mtx_unlock(&pi->pi_mtx);
 			return (error);
+		}
 	}
 	pi->pi_state |= flag;
 	return (0);
@@ -311,11 +317,8 @@ pipe_read(struct file *fp, vm_offset_t uaddr, size_t len)
 
 	if (len == 0)
 		return (0);
-	mtx_lock(&pi->pi_mtx);
-	if ((error = pipe_iolock(pi, PIPE_RLOCK)) != 0) {
-		mtx_unlock(&pi->pi_mtx);
+	if ((error = pipe_iolock(pi, PIPE_RLOCK)) != 0)
 		return (-error);
-	}
 	while ((size_t)done < len) {
 		if (pi->pi_cnt == 0) {
 			/* Return what was read rather than wait for more. */
@@ -372,11 +375,8 @@ pipe_write(struct file *fp, vm_offset_t uaddr, size_t len)
 
 	if (len == 0)
 		return (0);
-	mtx_lock(&pi->pi_mtx);
-	if ((error = pipe_iolock(pi, PIPE_WLOCK)) != 0) {
-		mtx_unlock(&pi->pi_mtx);
+	if ((error = pipe_iolock(pi, PIPE_WLOCK)) != 0)
 		return (-error);
-	}
 	while ((size_t)done < len) {
 		if ((pi->pi_state & PIPE_RCLOSED) != 0) {
 			error = EPIPE;

@@ -502,23 +502,13 @@ static void
 zone_snapshot_fn(const struct uma_zone_stats *st, void *arg)
 {
 	struct scen_ctx *ctx = arg;
-	struct report_zone *rz, *nz;
+	struct uma_zone_stats *nz;
 
 	nz = realloc(ctx->sx_zones, sizeof(*nz) * (size_t)(ctx->sx_nzones + 1));
 	if (nz == NULL)
 		return;
 	ctx->sx_zones = nz;
-	rz = &nz[ctx->sx_nzones++];
-	memcpy(rz->rz_name, st->name, sizeof(rz->rz_name));
-	rz->rz_size = st->size;
-	rz->rz_limit = st->limit;
-	rz->rz_used = st->used;
-	rz->rz_free = st->free;
-	rz->rz_requests = st->requests;
-	rz->rz_fails = st->fails;
-	rz->rz_sleeps = st->sleeps;
-	rz->rz_xdomain = st->xdomain;
-	rz->rz_pages = st->pages;
+	nz[ctx->sx_nzones++] = *st;
 }
 
 void
@@ -539,7 +529,7 @@ report_zones_free(struct scen_ctx *ctx)
 void
 report_zones(FILE *out, const struct scen_ctx *ctx, bool json)
 {
-	const struct report_zone *rz;
+	const struct uma_zone_stats *rz;
 	int i;
 
 	if (!json)
@@ -552,33 +542,31 @@ report_zones(FILE *out, const struct scen_ctx *ctx, bool json)
 			fprintf(out,
 			    "%-24s %6llu %8llu %8llu %8llu %12llu %6llu %6llu "
 			    "%8llu %8llu\n",
-			    rz->rz_name, (unsigned long long)rz->rz_size,
-			    (unsigned long long)rz->rz_limit,
-			    (unsigned long long)rz->rz_used,
-			    (unsigned long long)rz->rz_free,
-			    (unsigned long long)rz->rz_requests,
-			    (unsigned long long)rz->rz_fails,
-			    (unsigned long long)rz->rz_sleeps,
-			    (unsigned long long)rz->rz_xdomain,
-			    (unsigned long long)rz->rz_pages);
+			    rz->name, (unsigned long long)rz->size,
+			    (unsigned long long)rz->limit,
+			    (unsigned long long)rz->used,
+			    (unsigned long long)rz->free,
+			    (unsigned long long)rz->requests,
+			    (unsigned long long)rz->fails,
+			    (unsigned long long)rz->sleeps,
+			    (unsigned long long)rz->xdomain,
+			    (unsigned long long)rz->pages);
 			continue;
 		}
 		/* JSON goes to stdout, where json_string() writes. */
 		fprintf(out, "%s{\"name\": ", i == 0 ? "" : ", ");
-		json_string(rz->rz_name);
+		json_string(rz->name);
 		fprintf(out,
 		    ", \"size\": %llu, \"limit\": %llu, \"used\": %llu, "
 		    "\"free\": %llu, \"requests\": %llu, \"fails\": %llu, "
 		    "\"sleeps\": %llu, \"xdomain\": %llu, \"pages\": %llu}",
-		    (unsigned long long)rz->rz_size,
-		    (unsigned long long)rz->rz_limit,
-		    (unsigned long long)rz->rz_used,
-		    (unsigned long long)rz->rz_free,
-		    (unsigned long long)rz->rz_requests,
-		    (unsigned long long)rz->rz_fails,
-		    (unsigned long long)rz->rz_sleeps,
-		    (unsigned long long)rz->rz_xdomain,
-		    (unsigned long long)rz->rz_pages);
+		    (unsigned long long)rz->size, (unsigned long long)rz->limit,
+		    (unsigned long long)rz->used, (unsigned long long)rz->free,
+		    (unsigned long long)rz->requests,
+		    (unsigned long long)rz->fails,
+		    (unsigned long long)rz->sleeps,
+		    (unsigned long long)rz->xdomain,
+		    (unsigned long long)rz->pages);
 	}
 }
 

@@ -9,6 +9,8 @@
 #ifndef VMLAB_CLI_H
 #define VMLAB_CLI_H
 
+#include "vm/uma.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,12 +71,6 @@ struct scenario {
 };
 
 /* One zone's row of the `vmstat -z' table (uma_zone_stats). */
-struct report_zone {
-	char rz_name[32];
-	uint64_t rz_size, rz_limit, rz_used, rz_free, rz_requests, rz_fails,
-	    rz_sleeps, rz_xdomain, rz_pages;
-};
-
 /* One recorded figure. */
 struct report_result {
 	char rr_key[64];
@@ -121,7 +117,7 @@ struct scen_ctx {
 	uint64_t sx_progress_ns; /* host time of the last line */
 	int sx_progress_len;	 /* characters on screen, 0: none */
 	/* The zones at the end of the run (report_zones_snapshot()). */
-	struct report_zone *sx_zones;
+	struct uma_zone_stats *sx_zones; /* the zones at the end of the run */
 	int sx_nzones;
 };
 
