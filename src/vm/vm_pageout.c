@@ -160,7 +160,11 @@ vm_pageout_lock_page(struct vm_page *m, bool *busyp)
 		return (NULL);
 	/* Objects are type-stable: locking a dead one is harmless. */
 	vm_object_lock(obj);
-	if (m->object != obj) {
+	/*
+	 * Atomic: the page may have moved to another object, whose lock
+	 * (not obj's) its writer held.
+	 */
+	if (vm_page_object(m) != obj) {
 		vm_object_unlock(obj);
 		return (NULL);
 	}
