@@ -199,6 +199,22 @@ pipe_destroy(struct pipe *pi)
 		pipe_free(trim[i]);
 }
 
+/* A pipe from pc's cache, or NULL if it is empty. */
+static struct pipe *
+pipe_cache_pop(struct pipe_pcpu *pc)
+{
+	struct pipe *pi;
+
+	mtx_lock(&pc->pc_mtx);
+	pi = TAILQ_FIRST(&pc->pc_cache);
+	if (pi != NULL) {
+		TAILQ_REMOVE(&pc->pc_cache, pi, pi_cacheq);
+		pc->pc_count--;
+	}
+	mtx_unlock(&pc->pc_mtx);
+	return (pi);
+}
+
 int
 kern_pipe(struct proc *p, int fds[2], int flags)
 {
@@ -208,13 +224,7 @@ kern_pipe(struct proc *p, int fds[2], int flags)
 	uint32_t nb = (flags & O_NONBLOCK) != 0 ? FNONBLOCK : 0;
 	int error;
 
-	mtx_lock(&pc->pc_mtx);
-	pi = TAILQ_FIRST(&pc->pc_cache);
-	if (pi != NULL) {
-		TAILQ_REMOVE(&pc->pc_cache, pi, pi_cacheq);
-		pc->pc_count--;
-	}
-	mtx_unlock(&pc->pc_mtx);
+	pi = pipe_cache_pop(pc);
 	if (pi != NULL)
 		counter_u64_add(pipe_cache_hits, 1);
 	else if ((pi = pipe_alloc()) == NULL)
@@ -478,14 +488,7 @@ pipe_drain(void)
 	for (cpu = 0; cpu < pipe_ncpus; cpu++) {
 		pc = &pipe_pcpu[cpu];
 		for (;;) {
-			mtx_lock(&pc->pc_mtx);
-			pi = TAILQ_FIRST(&pc->pc_cache);
-			if (pi != NULL) {
-				TAILQ_REMOVE(&pc->pc_cache, pi, pi_cacheq);
-				pc->pc_count--;
-			}
-			mtx_unlock(&pc->pc_mtx);
-			if (pi == NULL)
+			if ((pi = pipe_cache_pop(pc)) == NULL)
 				break;
 			pipe_free(pi);
 		}
