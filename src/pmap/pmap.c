@@ -57,15 +57,16 @@ static const struct counter_spec pmap_counters[] = {
 
 /* Tunables (the registry's storage) and the values booted with. */
 static int64_t pmap_pv_lock_tun, pmap_pv_lru_tun, pmap_invl_max_tun,
-    pmap_promote_tun;
+    pmap_promote_tun, pmap_pv_batch_tun;
 int pmap_pv_lock_policy;
+int pmap_pv_batch;
 int pmap_pv_lru_policy;
 uint64_t pmap_invl_max;
 uint32_t pmap_promote_on;
 static uint64_t pmap_next_asid; /* (a) */
 
 static const char *const pmap_pv_lock_names[] = { "global", "hashed",
-	"superpage" };
+	"superpage", "page" };
 static const char *const pmap_lru_names[] = { "global", "domain" };
 
 /* Attribute bits of a leaf (all but the frame and PG_PS/PG_PROMOTED). */
@@ -94,8 +95,12 @@ pmap_tunables(void)
 	if ((error = tunable_enum_register("vm.pmap.pv_lock", &pmap_pv_lock_tun,
 		 PMAP_PVL_SUPERPAGE, pmap_pv_lock_names,
 		 (int)nitems(pmap_pv_lock_names),
-		 "pv list locks: one, 256 hashed, or one per 2 MiB frame")) !=
-		0 ||
+		 "pv list locks: one, 256 hashed, one per 2 MiB frame, or "
+		 "per frame and per page")) != 0 ||
+	    (error = tunable_int_register("vm.pmap.pv_batch",
+		 &pmap_pv_batch_tun, 0, 0, 1,
+		 "walks keep a pv list lock across mappings; pv chunks "
+		 "freed in bulk")) != 0 ||
 	    (error = tunable_enum_register("vm.pmap.pv_chunk_lru",
 		 &pmap_pv_lru_tun, PMAP_LRU_DOMAIN, pmap_lru_names,
 		 (int)nitems(pmap_lru_names),
@@ -323,8 +328,42 @@ bool
 pmap_remove_leaf(
     pmap_t pm, vm_offset_t va, pt_entry_t *pte, bool is_2m, struct pglist *free)
 {
+	return (pmap_remove_leaf_pv(pm, va, pte, is_2m, free, NULL, NULL));
+}
+
+/*
+ * After the last 4 KiB mapping of m went (m's list lock held): m is no
+ * longer mapped writable unless its frame has 2 MiB mappings.  With the
+ * page policy that list is under the frame's lock, which comes before
+ * ours: only a try, and on failure the flag stays (a stale flag costs a
+ * remove_write walk that finds nothing; a lost one would be a bug).
+ */
+static void
+pmap_pv_clear_writeable(struct vm_page *m, vm_paddr_t pa)
+{
+	struct rwlock *fl;
+
+	if (!TAILQ_EMPTY(&m->md.pv_list))
+		return;
+	if (pmap_pv_page_lock(pa) == NULL) {
+		if (TAILQ_EMPTY(&pmap_pvh(pa)->pv_list))
+			m->md.pv_flags &= ~PV_WRITEABLE;
+		return;
+	}
+	fl = pmap_pv_lock(pa);
+	if (!rw_try_rlock(fl))
+		return;
+	if (TAILQ_EMPTY(&pmap_pvh(pa)->pv_list))
+		m->md.pv_flags &= ~PV_WRITEABLE;
+	rw_runlock(fl);
+}
+
+bool
+pmap_remove_leaf_pv(pmap_t pm, vm_offset_t va, pt_entry_t *pte, bool is_2m,
+    struct pglist *free, struct pv_entry *pv, struct rwlock **heldp)
+{
 	struct rwlock *lock;
-	struct pv_entry *pv;
+	struct md_page *md;
 	struct vm_page *m, *ptm;
 	pt_entry_t old;
 	vm_paddr_t pa;
@@ -339,19 +378,31 @@ pmap_remove_leaf(
 	if ((old & PG_W) != 0)
 		pm->pm_stats.wired_count -= (uint64_t)n;
 	if ((old & PG_MANAGED) != 0) {
-		lock = pmap_pv_lock(pa);
-		rw_wlock(lock);
+		lock = is_2m ? pmap_pv_lock(pa) : pmap_pv_lock_4k(pa);
+		if (heldp != NULL)
+			pmap_pvl_switch(heldp, lock);
+		else
+			rw_wlock(lock);
 		m = PHYS_TO_VM_PAGE(pa);
-		pv = pmap_pv_unlink(is_2m ? pmap_pvh(pa) : &m->md, pm, va);
+		md = is_2m ? pmap_pvh(pa) : &m->md;
+		if (pv != NULL) {
+			VM_ASSERT(pv->pv_va == va && pmap_pv_pmap(pv) == pm,
+			    ("%s: pv %p is not (%p, %#llx)", __func__,
+				(void *)pv, (void *)pm,
+				(unsigned long long)va));
+			TAILQ_REMOVE(&md->pv_list, pv, pv_next);
+			md->pv_gen++;
+		} else
+			pv = pmap_pv_unlink(md, pm, va);
 		VM_ASSERT(pv != NULL,
 		    ("%s: no pv for pmap %p va %#llx pa %#llx", __func__,
 			(void *)pm, (unsigned long long)va,
 			(unsigned long long)pa));
 		pmap_transfer_bits(pa, n, old);
-		if (!is_2m && TAILQ_EMPTY(&m->md.pv_list) &&
-		    TAILQ_EMPTY(&pmap_pvh(pa)->pv_list))
-			m->md.pv_flags &= ~PV_WRITEABLE;
-		rw_wunlock(lock);
+		if (!is_2m)
+			pmap_pv_clear_writeable(m, pa);
+		if (heldp == NULL)
+			rw_wunlock(lock);
 		pmap_pv_free(pm, pv);
 	}
 	if (is_2m && (old & PG_PROMOTED) != 0 &&
@@ -376,12 +427,16 @@ pmap_fill_ptp(struct vm_page *ptm, pt_entry_t pde)
 	ptm->pindex = NPTEPG;
 }
 
-/* Moves the 2 MiB pv entry of (pm, va) to the 512 pages (pv lock held). */
+/*
+ * Moves the 2 MiB pv entry of (pm, va) to the 512 pages (the frame's pv
+ * lock held; with the page policy each page's is taken in turn).
+ */
 static void
 pmap_pv_demote(pmap_t pm, vm_offset_t va, vm_paddr_t pa, pt_entry_t pde,
     struct pv_entry **pvs)
 {
 	struct pv_entry *pv;
+	struct rwlock *pl;
 	struct vm_page *m;
 	int i;
 
@@ -394,9 +449,13 @@ pmap_pv_demote(pmap_t pm, vm_offset_t va, vm_paddr_t pa, pt_entry_t pde,
 		if (i > 0)
 			pv = pvs[i - 1];
 		pv->pv_va = va + ptoa(i);
+		if ((pl = pmap_pv_page_lock(m->phys_addr)) != NULL)
+			rw_wlock(pl);
 		pmap_pv_link(&m->md, pv);
 		if ((pde & PG_RW) != 0)
 			m->md.pv_flags |= PV_WRITEABLE;
+		if (pl != NULL)
+			rw_wunlock(pl);
 	}
 }
 
@@ -498,7 +557,7 @@ pmap_promote(pmap_t pm, pt_entry_t *pde, vm_offset_t va)
 	pt_entry_t *pt = pmap_dmap_pt(atomic_load_64(pde)), first, acc, old;
 	struct vm_page *ptm = pmap_pte_page(atomic_load_64(pde));
 	struct pv_entry *pv, *pv0 = NULL;
-	struct rwlock *lock;
+	struct rwlock *lock, *pl;
 	vm_paddr_t pa;
 	int i;
 
@@ -516,8 +575,12 @@ pmap_promote(pmap_t pm, pt_entry_t *pde, vm_offset_t va)
 		lock = pmap_pv_lock(pa);
 		rw_wlock(lock);
 		for (i = NPTEPG - 1; i >= 0; i--) {
+			if ((pl = pmap_pv_page_lock(pa + ptoa(i))) != NULL)
+				rw_wlock(pl);
 			pv = pmap_pv_unlink(&PHYS_TO_VM_PAGE(pa + ptoa(i))->md,
 			    pm, va + ptoa(i));
+			if (pl != NULL)
+				rw_wunlock(pl);
 			if (i > 0)
 				pmap_pv_free(pm, pv);
 			else
@@ -580,24 +643,33 @@ pmap_enter_same(pmap_t pm, vm_offset_t va, pt_entry_t *p, pt_entry_t new, int n)
 	}
 }
 
-/* Links a new managed mapping's pv entry (no pv lock held). */
+/*
+ * Links a new managed mapping's pv entry: 4 KiB (md is the page's) or
+ * 2 MiB (md is the frame's list).  heldp as for pmap_remove_leaf_pv();
+ * NULL: no pv lock held, none left held.
+ */
 static void
 pmap_enter_pv(struct md_page *md, vm_paddr_t pa, struct pv_entry *pv,
-    vm_offset_t va, pt_entry_t e)
+    vm_offset_t va, pt_entry_t e, bool is_2m, struct rwlock **heldp)
 {
-	struct rwlock *lock = pmap_pv_lock(pa);
+	struct rwlock *lock = is_2m ? pmap_pv_lock(pa) : pmap_pv_lock_4k(pa);
 
 	pv->pv_va = va;
-	rw_wlock(lock);
+	if (heldp != NULL)
+		pmap_pvl_switch(heldp, lock);
+	else
+		rw_wlock(lock);
 	pmap_pv_link(md, pv);
 	if ((e & PG_RW) != 0)
 		md->pv_flags |= PV_WRITEABLE;
-	rw_wunlock(lock);
+	if (heldp == NULL)
+		rw_wunlock(lock);
 }
 
+/* heldp: as for pmap_remove_leaf_pv() (a prefault run), or NULL. */
 static int
 pmap_enter_4k(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
-    struct pglist *free)
+    struct pglist *free, struct rwlock **heldp)
 {
 	struct pv_entry *pv = NULL;
 	struct vm_page *ptm;
@@ -607,6 +679,8 @@ pmap_enter_4k(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 	if ((pde = pmap_walk_alloc(pm, va, PDRSHIFT)) == NULL)
 		goto nomem;
 	/* A failed demotion may free the PD: walk again after it. */
+	if ((atomic_load_64(pde) & PG_PS) != 0 && heldp != NULL)
+		pmap_pvl_drop(heldp);
 	if ((atomic_load_64(pde) & PG_PS) != 0 &&
 	    (!pmap_demote(pm, pde, va, free) &&
 		(pde = pmap_walk_alloc(pm, va, PDRSHIFT)) == NULL))
@@ -619,15 +693,23 @@ pmap_enter_4k(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 		pmap_enter_same(pm, va, pte, new, 1);
 		return (0);
 	}
-	if ((new &PG_MANAGED) != 0 && (pv = pmap_pv_alloc(pm, true)) == NULL)
+	/*
+	 * A reclaim takes other pmaps' pv locks: a run drops its own first,
+	 * if a chunk's free entry or a fresh page does not do.
+	 */
+	if ((new &PG_MANAGED) != 0 && heldp != NULL &&
+	    (pv = pmap_pv_alloc(pm, false)) == NULL)
+		pmap_pvl_drop(heldp);
+	if ((new &PG_MANAGED) != 0 && pv == NULL &&
+	    (pv = pmap_pv_alloc(pm, true)) == NULL)
 		goto nomem;
 	if ((replaced = (old & PG_V) != 0)) {
 		/* Hold the PT so that removing the old entry keeps it. */
 		ptm->pindex++;
-		pmap_remove_leaf(pm, va, pte, false, free);
+		pmap_remove_leaf_pv(pm, va, pte, false, free, NULL, heldp);
 	}
 	if (pv != NULL)
-		pmap_enter_pv(&m->md, m->phys_addr, pv, va, new);
+		pmap_enter_pv(&m->md, m->phys_addr, pv, va, new, false, heldp);
 	/*
 	 * Release: publishes the page's contents (zeroed, copied or read
 	 * in by the fault) with the entry; the lockless walk of a TLB fill
@@ -641,8 +723,11 @@ pmap_enter_4k(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 		pm->pm_stats.wired_count++;
 	if (replaced)
 		pmap_invalidate(pm, va, va + PAGE_SIZE);
-	if (ptm->pindex == NPTEPG && atomic_load_int(&pmap_promote_on))
+	if (ptm->pindex == NPTEPG && atomic_load_int(&pmap_promote_on)) {
+		if (heldp != NULL)
+			pmap_pvl_drop(heldp);
 		pmap_promote(pm, pde, va);
+	}
 	return (0);
 nomem:
 	/* Tables made for nothing go (counts 0). */
@@ -657,18 +742,22 @@ nomem:
 	return (ENOMEM);
 }
 
-/* Removes whatever 4 KiB mappings the PT under *pde holds. */
+/*
+ * Removes whatever 4 KiB mappings the PT under *pde holds (heldp: as for
+ * pmap_remove_leaf_pv()).
+ */
 static void
 pmap_remove_ptes(pmap_t pm, pt_entry_t *pde, vm_offset_t sva, vm_offset_t eva,
-    struct pglist *free, bool *any)
+    struct pglist *free, bool *any, struct rwlock **heldp)
 {
 	pt_entry_t *pt = pmap_dmap_pt(atomic_load_64(pde));
 	vm_offset_t va;
 
 	for (va = sva; va < eva; va += PAGE_SIZE)
 		if ((atomic_load_64(&pt[PMAP_IDX(va, PAGE_SHIFT)]) & PG_V) != 0)
-			*any |= pmap_remove_leaf(
-			    pm, va, &pt[PMAP_IDX(va, PAGE_SHIFT)], false, free);
+			*any |= pmap_remove_leaf_pv(pm, va,
+			    &pt[PMAP_IDX(va, PAGE_SHIFT)], false, free, NULL,
+			    heldp);
 }
 
 static int
@@ -699,13 +788,13 @@ pmap_enter_2m(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 	if ((old & PG_PS) != 0)
 		any = pmap_remove_leaf(pm, va, pde, true, free);
 	else if ((old & PG_V) != 0) {
-		pmap_remove_ptes(pm, pde, va, va + NBPDR, free, &any);
+		pmap_remove_ptes(pm, pde, va, va + NBPDR, free, &any, NULL);
 		VM_ASSERT((atomic_load_64(pde) & PG_V) == 0,
 		    ("%s: PT of %#llx left", __func__, (unsigned long long)va));
 	}
 	if (pv != NULL)
-		pmap_enter_pv(
-		    pmap_pvh(m->phys_addr), m->phys_addr, pv, va, new);
+		pmap_enter_pv(pmap_pvh(m->phys_addr), m->phys_addr, pv, va, new,
+		    true, NULL);
 	/* Release: as for a 4 KiB entry (pmap_enter_4k). */
 	atomic_store_rel_64(pde, new);
 	/* The hold is the new entry's count (the old one's was dropped). */
@@ -734,7 +823,7 @@ pmap_enter(pmap_t pm, vm_offset_t va, struct vm_page *m, vm_prot_t prot,
 	for (;;) {
 		PMAP_LOCK(pm);
 		error = psind == 1 ? pmap_enter_2m(pm, va, m, new, &free)
-				   : pmap_enter_4k(pm, va, m, new, &free);
+				   : pmap_enter_4k(pm, va, m, new, &free, NULL);
 		PMAP_UNLOCK(pm);
 		pmap_free_pages(&free);
 		if (error == 0 || (flags & PMAP_ENTER_NOSLEEP) != 0)
@@ -752,7 +841,32 @@ pmap_enter_quick(pmap_t pm, vm_offset_t va, struct vm_page *m, vm_prot_t prot)
 	PMAP_LOCK(pm);
 	if (pmap_leaf(pm, va) == NULL)
 		(void)pmap_enter_4k(pm, va, m,
-		    pmap_newpte(pm, m, prot & ~VM_PROT_WRITE, 0), &free);
+		    pmap_newpte(pm, m, prot & ~VM_PROT_WRITE, 0), &free, NULL);
+	PMAP_UNLOCK(pm);
+	pmap_free_pages(&free);
+}
+
+void
+pmap_enter_quick_run(
+    pmap_t pm, const vm_offset_t *va, struct vm_page **m, int n, vm_prot_t prot)
+{
+	struct rwlock *held = NULL;
+	struct pglist free;
+	int i;
+
+	if (!pmap_pv_batch) {
+		for (i = 0; i < n; i++)
+			pmap_enter_quick(pm, va[i], m[i], prot);
+		return;
+	}
+	TAILQ_INIT(&free);
+	PMAP_LOCK(pm);
+	for (i = 0; i < n; i++)
+		if (pmap_leaf(pm, va[i]) == NULL)
+			(void)pmap_enter_4k(pm, va[i], m[i],
+			    pmap_newpte(pm, m[i], prot & ~VM_PROT_WRITE, 0),
+			    &free, &held);
+	pmap_pvl_drop(&held);
 	PMAP_UNLOCK(pm);
 	pmap_free_pages(&free);
 }
@@ -852,6 +966,7 @@ pmap_range(
 struct pmap_remove_arg {
 	struct pglist *ra_free;
 	bool ra_any;
+	struct rwlock *ra_held; /* with pv_batch: the pv lock carried */
 };
 
 static void
@@ -859,28 +974,32 @@ pmap_remove_fn(
     pmap_t pm, pt_entry_t *pde, vm_offset_t sva, vm_offset_t eva, void *arg)
 {
 	struct pmap_remove_arg *ra = arg;
+	struct rwlock **heldp = pmap_pv_batch ? &ra->ra_held : NULL;
 
 	if ((atomic_load_64(pde) & PG_PS) != 0) {
 		if ((sva & PDRMASK) == 0 && eva - sva == NBPDR) {
-			ra->ra_any |=
-			    pmap_remove_leaf(pm, sva, pde, true, ra->ra_free);
+			ra->ra_any |= pmap_remove_leaf_pv(
+			    pm, sva, pde, true, ra->ra_free, NULL, heldp);
 			return;
 		}
+		/* Demotion takes the frame's lock itself. */
+		pmap_pvl_drop(&ra->ra_held);
 		if (!pmap_demote(pm, pde, sva, ra->ra_free))
 			return;
 	}
-	pmap_remove_ptes(pm, pde, sva, eva, ra->ra_free, &ra->ra_any);
+	pmap_remove_ptes(pm, pde, sva, eva, ra->ra_free, &ra->ra_any, heldp);
 }
 
 void
 pmap_remove(pmap_t pm, vm_offset_t sva, vm_offset_t eva)
 {
 	struct pglist free;
-	struct pmap_remove_arg ra = { &free, false };
+	struct pmap_remove_arg ra = { &free, false, NULL };
 
 	TAILQ_INIT(&free);
 	PMAP_LOCK(pm);
 	pmap_range(pm, trunc_page(sva), round_page(eva), pmap_remove_fn, &ra);
+	pmap_pvl_drop(&ra.ra_held);
 	if (ra.ra_any)
 		pmap_invalidate(pm, trunc_page(sva), round_page(eva));
 	PMAP_UNLOCK(pm);
@@ -937,7 +1056,7 @@ void
 pmap_protect(pmap_t pm, vm_offset_t sva, vm_offset_t eva, vm_prot_t prot)
 {
 	struct pglist free;
-	struct pmap_remove_arg ra = { &free, false };
+	struct pmap_remove_arg ra = { &free, false, NULL };
 
 	if ((prot & VM_PROT_READ) == 0) {
 		pmap_remove(pm, sva, eva);
@@ -980,7 +1099,7 @@ void
 pmap_unwire(pmap_t pm, vm_offset_t sva, vm_offset_t eva)
 {
 	struct pglist free;
-	struct pmap_remove_arg ra = { &free, false };
+	struct pmap_remove_arg ra = { &free, false, NULL };
 
 	TAILQ_INIT(&free);
 	PMAP_LOCK(pm);
@@ -1133,7 +1252,8 @@ pmap_init(void)
 {
 	static const struct lock_rank ranks[] = {
 		{ "pmap", 550, 0 },
-		{ "pmap pv list", 560, 0 },
+		/* DUPOK: the page policy holds a frame's, then a page's. */
+		{ "pmap pv list", 560, LOCK_RANK_DUPOK },
 		{ "pmap pv chunk list", 570, 0 },
 	};
 	uint64_t *active;
@@ -1143,6 +1263,7 @@ pmap_init(void)
 		return (error);
 	pmap_pv_lock_policy = (int)pmap_pv_lock_tun;
 	pmap_pv_lru_policy = (int)pmap_pv_lru_tun;
+	pmap_pv_batch = (int)pmap_pv_batch_tun;
 	pmap_invl_max = (uint64_t)pmap_invl_max_tun;
 	atomic_store_int(&pmap_promote_on, pmap_promote_tun != 0);
 	atomic_store_64(&pmap_next_asid, 0);

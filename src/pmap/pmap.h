@@ -40,13 +40,28 @@
  *					 64-byte aligned entry together
  *					 with that frame's 2 MiB pv list
  *					 (r353149; 128 bytes here);
+ *				page	 as superpage for the 2 MiB lists,
+ *					 and each 4 KiB pv list under a
+ *					 lock of its own page (a pool of
+ *					 rwlocks hashed by page, one per
+ *					 cache line, the same name): the
+ *					 step the r353149 review proposes
+ *					 ("a bit-sized spinlock embedded
+ *					 in pv_gen"), as a sleep lock;
+ *				with vm.pmap.pv_batch walks over many
+ *				mappings carry the lock from one mapping to
+ *				the next and emptied pv chunks are freed in
+ *				bulk per LRU list (D21832);
  *	"pmap pv chunk list"	the chunk LRU list(s).
- * Order: pmap, then pv list lock.  A path that holds a pv list lock and
+ * Order: pmap, then pv list lock; with the page policy a page-centric
+ * walk takes the frame's lock, then the page's (a mapping's own path
+ * takes only the one its list needs).  A path that holds a pv list lock and
  * needs a pmap (remove_all, ts_referenced, clear_modify, remove_write)
  * try-locks the pmap; on failure it records the pv generations of the
  * page and of its 2 MiB frame, drops the pv lock, locks the pmap then the
- * pv lock, and starts over if either generation moved.  At most one pv
- * list lock is held at a time; the chunk list locks are leaves.
+ * pv lock(s), and starts over if either generation moved.  At most one
+ * pv list lock is held at a time, except the page policy's frame-then-page
+ * pair; the chunk list locks are leaves.
  *
  * TLB.  Each CPU has a software TLB of 4 KiB and 2 MiB entries tagged by
  * address space (a PCID-like tag), so switching address spaces flushes
@@ -170,7 +185,9 @@ struct pmap {
 	uint64_t pm_ptpages;		 /* (p) table pages (PML4 included) */
 	uint32_t pm_pvwait;		 /* (a) page-centric paths about to
 					    lock it (pmap_release waits) */
-	bool pm_kernel;			 /* (c) the kernel pmap */
+	struct pv_chunk_list *pm_pvc_defer; /* (p) emptied chunks go here
+					    (pmap_pv_free_deferred) */
+	bool pm_kernel;			    /* (c) the kernel pmap */
 };
 typedef struct pmap *pmap_t;
 
@@ -226,6 +243,13 @@ int pmap_enter(pmap_t pm, vm_offset_t va, struct vm_page *m, vm_prot_t prot,
     unsigned flags, int psind);
 void pmap_enter_quick(
     pmap_t pm, vm_offset_t va, struct vm_page *m, vm_prot_t prot);
+/*
+ * pmap_enter_quick() of n pages (a prefault run, ascending addresses).
+ * With vm.pmap.pv_batch the pmap lock is taken once and the pv list lock
+ * is carried from one page to the next while they share it.
+ */
+void pmap_enter_quick_run(pmap_t pm, const vm_offset_t *va, struct vm_page **m,
+    int n, vm_prot_t prot);
 void pmap_enter_object(pmap_t pm, vm_offset_t start, vm_offset_t end,
     struct vm_object *obj, vm_pindex_t pidx, vm_prot_t prot);
 

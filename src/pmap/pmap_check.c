@@ -40,7 +40,7 @@ pmap_check_leaf(
 {
 	pmap_t pm = cs->cs_pm;
 	vm_paddr_t pa = e & (is_2m ? PG_PS_FRAME : PG_FRAME);
-	struct rwlock *lock = pmap_pv_lock(pa);
+	struct rwlock *lock = is_2m ? pmap_pv_lock(pa) : pmap_pv_lock_4k(pa);
 	struct vm_page *m = PHYS_TO_VM_PAGE(pa);
 	uint64_t n = is_2m ? NPTEPG : 1;
 	int npv;
@@ -135,7 +135,8 @@ pmap_check_chunk(struct pmap_check_state *cs, struct pv_chunk *pc)
 			    (unsigned long long)e);
 			continue;
 		}
-		lock = pmap_pv_lock(e & PG_FRAME);
+		lock = (e & PG_PS) != 0 ? pmap_pv_lock(e & PG_FRAME)
+					: pmap_pv_lock_4k(e & PG_FRAME);
 		md = (e & PG_PS) != 0 ? pmap_pvh(e & PG_PS_FRAME)
 				      : &PHYS_TO_VM_PAGE(e & PG_FRAME)->md;
 		found = false;
@@ -215,10 +216,9 @@ pmap_check_list(struct md_page *md, vm_paddr_t pa, bool is_2m, int *nerrp)
 int
 pmap_check_page(struct vm_page *m)
 {
-	struct rwlock *lock = pmap_pv_lock(m->phys_addr);
 	int nerr = 0;
 
-	rw_rlock(lock);
+	pmap_pv_page_rlock(m->phys_addr);
 	pmap_check_list(&m->md, m->phys_addr, false, &nerr);
 	if ((m->phys_addr & PDRMASK) == 0)
 		pmap_check_list(
@@ -226,6 +226,6 @@ pmap_check_page(struct vm_page *m)
 	if (!pmap_page_managed(m) && !TAILQ_EMPTY(&m->md.pv_list))
 		vm_check_fail(&nerr, "page %#llx: unmanaged, with pv entries",
 		    (unsigned long long)m->phys_addr);
-	rw_runlock(lock);
+	pmap_pv_page_runlock(m->phys_addr);
 	return (nerr);
 }

@@ -77,12 +77,67 @@ pv_to_chunk(struct pv_entry *pv)
 struct rwlock *pmap_pv_lock(vm_paddr_t pa);
 struct md_page *pmap_pvh(vm_paddr_t pa);
 /*
+ * The lock of the 4 KiB pv list of the page at pa: with the page policy
+ * one of a pool hashed by page (also named "pmap pv list"), otherwise the
+ * frame's.  pmap_pv_page_lock(): the pool's lock, NULL for the other
+ * policies (the frame's lock covers the page).
+ */
+struct rwlock *pmap_pv_page_lock(vm_paddr_t pa);
+static inline struct rwlock *
+pmap_pv_lock_4k(vm_paddr_t pa)
+{
+	struct rwlock *l = pmap_pv_page_lock(pa);
+
+	return (l != NULL ? l : pmap_pv_lock(pa));
+}
+/*
+ * Both lists of the page at pa (its own and its frame's 2 MiB list), as
+ * the page-centric walks need them: the frame's lock, then the page's.
+ */
+void pmap_pv_page_wlock(vm_paddr_t pa);
+void pmap_pv_page_wunlock(vm_paddr_t pa);
+void pmap_pv_page_rlock(vm_paddr_t pa);
+void pmap_pv_page_runlock(vm_paddr_t pa);
+
+/*
+ * A walk over many mappings (teardown, a prefault run) that carries the
+ * pv list lock it holds from one mapping to the next, handing it off only
+ * when the next mapping needs another (vm.pmap.pv_batch; FreeBSD's
+ * CHANGE_PV_LIST_LOCK).  *heldp: the lock held, or NULL.
+ */
+static inline void
+pmap_pvl_switch(struct rwlock **heldp, struct rwlock *want)
+{
+	if (*heldp == want)
+		return;
+	if (*heldp != NULL)
+		rw_wunlock(*heldp);
+	rw_wlock(want);
+	*heldp = want;
+}
+
+static inline void
+pmap_pvl_drop(struct rwlock **heldp)
+{
+	if (*heldp != NULL) {
+		rw_wunlock(*heldp);
+		*heldp = NULL;
+	}
+}
+/*
  * A free pv entry of pm (pm locked, no pv list lock held), taking a chunk
  * page or, failing that and `reclaim' set, reclaiming another pmap's
  * least recently used chunk; NULL if none could be had.
  */
 struct pv_entry *pmap_pv_alloc(pmap_t pm, bool reclaim);
 void pmap_pv_free(pmap_t pm, struct pv_entry *pv);
+/*
+ * With batching, the chunks that pmap_pv_free() empties while
+ * pm->pm_pvc_defer is set go there (off pm's list) instead of to their
+ * page; pmap_pv_free_deferred() frees them, taking each LRU list's lock
+ * once for all of that list's chunks (FreeBSD's free_pv_chunk_batch).
+ */
+void pmap_pv_free_deferred(struct pv_chunk_list *chunks);
 /* pv lock held: adds / finds and unlinks (pm, va) on md's list. */
 void pmap_pv_link(struct md_page *md, struct pv_entry *pv);
 struct pv_entry *pmap_pv_unlink(struct md_page *md, pmap_t pm, vm_offset_t va);
@@ -111,6 +166,14 @@ void pmap_free_pages(struct pglist *free);
  */
 bool pmap_remove_leaf(pmap_t pm, vm_offset_t va, pt_entry_t *pte, bool is_2m,
     struct pglist *free);
+/*
+ * The same within a walk: `pv', if not NULL, is the leaf's pv entry (the
+ * chunk walk of pmap_remove_pages() knows it: no search of the page's
+ * list), and with heldp not NULL the pv list lock is taken through
+ * pmap_pvl_switch() and left held.
+ */
+bool pmap_remove_leaf_pv(pmap_t pm, vm_offset_t va, pt_entry_t *pte, bool is_2m,
+    struct pglist *free, struct pv_entry *pv, struct rwlock **heldp);
 /* The PD entry (pm locked) of va, or NULL. */
 pt_entry_t *pmap_pde(pmap_t pm, vm_offset_t va);
 /*
@@ -146,11 +209,13 @@ extern uint64_t pmap_pv_entries; /* (a) pv entries in use */
 extern uint64_t pmap_pv_chunks;	 /* (a) chunks allocated */
 extern int pmap_pv_lock_policy;	 /* (c) PMAP_PVL_* */
 extern int pmap_pv_lru_policy;	 /* (c) PMAP_LRU_* */
+extern int pmap_pv_batch;	 /* (c) vm.pmap.pv_batch */
 extern uint64_t pmap_invl_max;	 /* (c) vm.pmap.invl_max_pages */
 extern uint32_t pmap_promote_on; /* (a) vm.pmap.promote */
 #define PMAP_PVL_GLOBAL 0
 #define PMAP_PVL_HASHED 1
 #define PMAP_PVL_SUPERPAGE 2
+#define PMAP_PVL_PAGE 3
 #define PMAP_LRU_GLOBAL 0
 #define PMAP_LRU_DOMAIN 1
 

@@ -4,7 +4,8 @@
  * clear_modify, page_is_mapped), pmap_remove_pages() and boot.
  *
  * A page-centric walk holds the pv list lock of the page's 2 MiB frame,
- * which covers both the page's pv list and the frame's 2 MiB list, and
+ * which covers both the page's pv list and the frame's 2 MiB list (with
+ * the page policy the page's own lock too: pmap_pv_page_wlock()), and
  * locks each mapping's pmap as pmap_pv_lock_pmap() describes.  Work that
  * may allocate pv entries (demotion) or that removes a mapping
  * (pmap_remove_leaf) runs with the pmap locked and the pv lock dropped:
@@ -20,7 +21,7 @@
 #include <string.h>
 
 /*
- * With `lock' (m's pv lock) held, locks pv's pmap.  On a failed try-lock:
+ * With m's pv lock(s) held, locks pv's pmap.  On a failed try-lock:
  * records the generations of m's list and of its frame's 2 MiB list,
  * announces itself in pm_pvwait (the pv entry keeps pm alive only while
  * the pv lock is held; pmap_release() waits for announced lockers), drops
@@ -28,9 +29,9 @@
  * unlocked) if a generation moved: the caller starts over.
  */
 static bool
-pmap_pv_lock_pmap(
-    pmap_t pm, struct rwlock *lock, struct md_page *md, struct md_page *pvh)
+pmap_pv_lock_pmap(pmap_t pm, struct vm_page *m, struct md_page *pvh)
 {
+	struct md_page *md = &m->md;
 	uint32_t gen, pvhgen;
 	bool ok;
 
@@ -40,9 +41,9 @@ pmap_pv_lock_pmap(
 	pvhgen = pvh->pv_gen;
 	/* Seq_cst RMW, before the pv lock's release lets pm go. */
 	(void)atomic_fetchadd_int(&pm->pm_pvwait, 1);
-	rw_wunlock(lock);
+	pmap_pv_page_wunlock(m->phys_addr);
 	PMAP_LOCK(pm);
-	rw_wlock(lock);
+	pmap_pv_page_wlock(m->phys_addr);
 	ok = gen == md->pv_gen && pvhgen == pvh->pv_gen;
 	if (!ok)
 		PMAP_UNLOCK(pm);
@@ -56,8 +57,7 @@ pmap_pv_lock_pmap(
  * (lock held on entry and return, possibly dropped in between).
  */
 static void
-pmap_pvh_demote_all(struct vm_page *m, struct rwlock *lock, pt_entry_t mask,
-    struct pglist *free)
+pmap_pvh_demote_all(struct vm_page *m, pt_entry_t mask, struct pglist *free)
 {
 	struct md_page *pvh = pmap_pvh(m->phys_addr);
 	struct pv_entry *pv;
@@ -67,17 +67,17 @@ pmap_pvh_demote_all(struct vm_page *m, struct rwlock *lock, pt_entry_t mask,
 restart:
 	TAILQ_FOREACH (pv, &pvh->pv_list, pv_next) {
 		pm = pmap_pv_pmap(pv);
-		if (!pmap_pv_lock_pmap(pm, lock, &m->md, pvh))
+		if (!pmap_pv_lock_pmap(pm, m, pvh))
 			goto restart;
 		pde = pmap_pde(pm, pv->pv_va);
 		if ((atomic_load_64(pde) & mask) == 0) {
 			PMAP_UNLOCK(pm);
 			continue;
 		}
-		rw_wunlock(lock);
+		pmap_pv_page_wunlock(m->phys_addr);
 		(void)pmap_demote(pm, pde, pv->pv_va, free);
 		PMAP_UNLOCK(pm);
-		rw_wlock(lock);
+		pmap_pv_page_wlock(m->phys_addr);
 		goto restart;
 	}
 }
@@ -97,7 +97,6 @@ pmap_pv_pte(pmap_t pm, struct pv_entry *pv)
 void
 pmap_remove_all(struct vm_page *m)
 {
-	struct rwlock *lock;
 	struct pv_entry *pv;
 	struct pglist free;
 	vm_offset_t va;
@@ -106,23 +105,21 @@ pmap_remove_all(struct vm_page *m)
 	if (!pmap_page_has_object(m))
 		return;
 	TAILQ_INIT(&free);
-	lock = pmap_pv_lock(m->phys_addr);
-	rw_wlock(lock);
-	pmap_pvh_demote_all(m, lock, PG_V, &free);
+	pmap_pv_page_wlock(m->phys_addr);
+	pmap_pvh_demote_all(m, PG_V, &free);
 	while ((pv = TAILQ_FIRST(&m->md.pv_list)) != NULL) {
 		pm = pmap_pv_pmap(pv);
-		if (!pmap_pv_lock_pmap(
-			pm, lock, &m->md, pmap_pvh(m->phys_addr)))
+		if (!pmap_pv_lock_pmap(pm, m, pmap_pvh(m->phys_addr)))
 			continue;
 		va = pv->pv_va;
-		rw_wunlock(lock);
+		pmap_pv_page_wunlock(m->phys_addr);
 		pmap_remove_leaf(pm, va, pmap_pv_pte(pm, pv), false, &free);
 		pmap_invalidate(pm, va, va + PAGE_SIZE);
 		PMAP_UNLOCK(pm);
-		rw_wlock(lock);
+		pmap_pv_page_wlock(m->phys_addr);
 	}
 	m->md.pv_flags &= ~PV_WRITEABLE;
-	rw_wunlock(lock);
+	pmap_pv_page_wunlock(m->phys_addr);
 	pmap_free_pages(&free);
 }
 
@@ -135,7 +132,6 @@ static int
 pmap_page_clear(struct vm_page *m, pt_entry_t mask, pt_entry_t bits,
     pt_entry_t count, int max)
 {
-	struct rwlock *lock = pmap_pv_lock(m->phys_addr);
 	struct md_page *pvh = pmap_pvh(m->phys_addr);
 	struct pv_entry *pv;
 	struct pglist free;
@@ -144,14 +140,14 @@ pmap_page_clear(struct vm_page *m, pt_entry_t mask, pt_entry_t bits,
 	int n;
 
 	TAILQ_INIT(&free);
-	rw_wlock(lock);
+	pmap_pv_page_wlock(m->phys_addr);
 	if (mask != 0)
-		pmap_pvh_demote_all(m, lock, mask, &free);
+		pmap_pvh_demote_all(m, mask, &free);
 restart:
 	n = 0;
 	TAILQ_FOREACH (pv, &m->md.pv_list, pv_next) {
 		pm = pmap_pv_pmap(pv);
-		if (!pmap_pv_lock_pmap(pm, lock, &m->md, pvh))
+		if (!pmap_pv_lock_pmap(pm, m, pvh))
 			goto restart;
 		pte = pmap_pv_pte(pm, pv);
 		if ((atomic_load_64(pte) & count) != 0)
@@ -164,7 +160,7 @@ restart:
 	}
 	if ((bits & PG_RW) != 0)
 		m->md.pv_flags &= ~PV_WRITEABLE;
-	rw_wunlock(lock);
+	pmap_pv_page_wunlock(m->phys_addr);
 	pmap_free_pages(&free);
 	return (n);
 }
@@ -191,7 +187,7 @@ pmap_clear_modify(struct vm_page *m)
  * information to every page's scan.  Lock held (may be dropped).
  */
 static int
-pmap_ts_referenced_2m(struct vm_page *m, struct rwlock *lock)
+pmap_ts_referenced_2m(struct vm_page *m)
 {
 	struct md_page *pvh = pmap_pvh(m->phys_addr);
 	struct pv_entry *pv;
@@ -203,7 +199,7 @@ restart:
 	n = 0;
 	TAILQ_FOREACH (pv, &pvh->pv_list, pv_next) {
 		pm = pmap_pv_pmap(pv);
-		if (!pmap_pv_lock_pmap(pm, lock, &m->md, pvh))
+		if (!pmap_pv_lock_pmap(pm, m, pvh))
 			goto restart;
 		pde = pmap_pde(pm, pv->pv_va);
 		if ((atomic_load_64(pde) & PG_A) != 0) {
@@ -225,15 +221,13 @@ restart:
 int
 pmap_ts_referenced(struct vm_page *m)
 {
-	struct rwlock *lock;
 	int n;
 
 	if (!pmap_page_has_object(m))
 		return (0);
-	lock = pmap_pv_lock(m->phys_addr);
-	rw_wlock(lock);
-	n = pmap_ts_referenced_2m(m, lock);
-	rw_wunlock(lock);
+	pmap_pv_page_wlock(m->phys_addr);
+	n = pmap_ts_referenced_2m(m);
+	pmap_pv_page_wunlock(m->phys_addr);
 	if (n < PMAP_TS_REFERENCED_MAX)
 		n += pmap_page_clear(
 		    m, 0, PG_A, PG_A, PMAP_TS_REFERENCED_MAX - n);
@@ -243,7 +237,6 @@ pmap_ts_referenced(struct vm_page *m)
 bool
 pmap_is_modified(struct vm_page *m)
 {
-	struct rwlock *lock;
 	struct md_page *pvh;
 	struct pv_entry *pv;
 	pt_entry_t *p, e;
@@ -253,15 +246,14 @@ pmap_is_modified(struct vm_page *m)
 
 	if (!pmap_page_has_object(m))
 		return (false);
-	lock = pmap_pv_lock(m->phys_addr);
 	pvh = pmap_pvh(m->phys_addr);
-	rw_wlock(lock);
+	pmap_pv_page_wlock(m->phys_addr);
 restart:
 	for (pass = 0; pass < 2 && !dirty; pass++) {
 		TAILQ_FOREACH (
 		    pv, pass == 0 ? &pvh->pv_list : &m->md.pv_list, pv_next) {
 			pm = pmap_pv_pmap(pv);
-			if (!pmap_pv_lock_pmap(pm, lock, &m->md, pvh))
+			if (!pmap_pv_lock_pmap(pm, m, pvh))
 				goto restart;
 			p = pass == 0 ? pmap_pde(pm, pv->pv_va)
 				      : pmap_pv_pte(pm, pv);
@@ -272,29 +264,32 @@ restart:
 				break;
 		}
 	}
-	rw_wunlock(lock);
+	pmap_pv_page_wunlock(m->phys_addr);
 	return (dirty);
 }
 
 bool
 pmap_page_is_mapped(struct vm_page *m)
 {
-	struct rwlock *lock;
 	bool r;
 
 	if (!pmap_page_has_object(m))
 		return (false);
-	lock = pmap_pv_lock(m->phys_addr);
-	rw_rlock(lock);
+	pmap_pv_page_rlock(m->phys_addr);
 	r = !TAILQ_EMPTY(&m->md.pv_list) ||
 	    !TAILQ_EMPTY(&pmap_pvh(m->phys_addr)->pv_list);
-	rw_runlock(lock);
+	pmap_pv_page_runlock(m->phys_addr);
 	return (r);
 }
 
-/* remove_pages on one chunk: its unwired mappings (pm locked). */
+/*
+ * remove_pages on one chunk: its unwired mappings (pm locked).  The pv
+ * entry is in hand, so none is searched for on its page's list (FreeBSD's
+ * pmap_remove_pages() too); heldp: as for pmap_remove_leaf_pv().
+ */
 static bool
-pmap_remove_chunk(pmap_t pm, struct pv_chunk *pc, struct pglist *free)
+pmap_remove_chunk(
+    pmap_t pm, struct pv_chunk *pc, struct pglist *free, struct rwlock **heldp)
 {
 	pt_entry_t *p;
 	vm_offset_t va;
@@ -316,32 +311,46 @@ pmap_remove_chunk(pmap_t pm, struct pv_chunk *pc, struct pglist *free)
 		if ((atomic_load_64(p) & PG_W) != 0)
 			continue;
 		/* The last entry removed may free the chunk (left is 0). */
-		any |= pmap_remove_leaf(
-		    pm, va, p, (atomic_load_64(p) & PG_PS) != 0, free);
+		any |= pmap_remove_leaf_pv(pm, va, p,
+		    (atomic_load_64(p) & PG_PS) != 0, free, &pc->pc_pventry[i],
+		    heldp);
 	}
 	return (any);
 }
 
+/*
+ * With vm.pmap.pv_batch the walk carries the pv list lock from entry to
+ * entry (handing it off only when the next entry's list needs another)
+ * and the chunks it empties are freed together after it, each LRU list
+ * locked once.
+ */
 void
 pmap_remove_pages(pmap_t pm)
 {
-	struct pv_chunk_list todo;
+	struct pv_chunk_list todo, emptied;
+	struct rwlock *held = NULL;
 	struct pv_chunk *pc;
 	struct pglist free;
-	bool any = false;
+	bool any = false, batch = pmap_pv_batch != 0;
 
 	TAILQ_INIT(&free);
 	TAILQ_INIT(&todo);
+	TAILQ_INIT(&emptied);
 	PMAP_LOCK(pm);
+	if (batch)
+		pm->pm_pvc_defer = &emptied;
 	/* One chunk at a time, each back on the pmap's list first. */
 	TAILQ_CONCAT(&todo, &pm->pm_pvchunk, pc_list);
 	while ((pc = TAILQ_FIRST(&todo)) != NULL) {
 		TAILQ_REMOVE(&todo, pc, pc_list);
 		TAILQ_INSERT_TAIL(&pm->pm_pvchunk, pc, pc_list);
-		any |= pmap_remove_chunk(pm, pc, &free);
+		any |= pmap_remove_chunk(pm, pc, &free, batch ? &held : NULL);
 	}
+	pmap_pvl_drop(&held);
+	pm->pm_pvc_defer = NULL;
 	if (any)
 		pmap_invalidate(pm, PMAP_INVL_ALL, PMAP_INVL_ALL);
 	PMAP_UNLOCK(pm);
+	pmap_pv_free_deferred(&emptied);
 	pmap_free_pages(&free);
 }

@@ -39,7 +39,15 @@ struct pmap_pvc_lru {
 	struct pv_chunk_list lru_chunks; /* (l) least recently used first */
 } __attribute__((aligned(MD_CACHE_LINE)));
 
+/* The page policy's pool entry: a page's lock on a line of its own. */
+struct pmap_page_pvl {
+	struct rwlock ppl_lock;
+} __attribute__((aligned(MD_CACHE_LINE)));
+#define PV_PAGE_LOCKS_MAX 65536
+
 static struct rwlock pv_global_lock;	    /* global policy */
+static struct pmap_page_pvl *pv_page_locks; /* (c) page policy */
+static uint64_t pv_page_mask;		    /* (c) pool size - 1 */
 static struct rwlock *pv_hash_locks;	    /* (c) hashed policy */
 static struct pmap_large_md_page *pv_large; /* (c) superpage policy */
 static struct md_page *pv_table;	    /* (c) other policies */
@@ -69,9 +77,57 @@ pmap_pv_lock(vm_paddr_t pa)
 struct md_page *
 pmap_pvh(vm_paddr_t pa)
 {
-	if (pmap_pv_lock_policy == PMAP_PVL_SUPERPAGE)
+	if (pv_large != NULL)
 		return (&pv_large[pa >> PDRSHIFT].pvl_md);
 	return (&pv_table[pa >> PDRSHIFT]);
+}
+
+struct rwlock *
+pmap_pv_page_lock(vm_paddr_t pa)
+{
+	if (pv_page_locks == NULL)
+		return (NULL);
+	return (&pv_page_locks[(pa >> PAGE_SHIFT) & pv_page_mask].ppl_lock);
+}
+
+void
+pmap_pv_page_wlock(vm_paddr_t pa)
+{
+	struct rwlock *pl = pmap_pv_page_lock(pa);
+
+	rw_wlock(pmap_pv_lock(pa));
+	if (pl != NULL)
+		rw_wlock(pl);
+}
+
+void
+pmap_pv_page_wunlock(vm_paddr_t pa)
+{
+	struct rwlock *pl = pmap_pv_page_lock(pa);
+
+	if (pl != NULL)
+		rw_wunlock(pl);
+	rw_wunlock(pmap_pv_lock(pa));
+}
+
+void
+pmap_pv_page_rlock(vm_paddr_t pa)
+{
+	struct rwlock *pl = pmap_pv_page_lock(pa);
+
+	rw_rlock(pmap_pv_lock(pa));
+	if (pl != NULL)
+		rw_rlock(pl);
+}
+
+void
+pmap_pv_page_runlock(vm_paddr_t pa)
+{
+	struct rwlock *pl = pmap_pv_page_lock(pa);
+
+	if (pl != NULL)
+		rw_runlock(pl);
+	rw_runlock(pmap_pv_lock(pa));
 }
 
 static void
@@ -231,12 +287,49 @@ pmap_pv_free(pmap_t pm, struct pv_entry *pv)
 	if (pc->pc_reclaimed)
 		return;
 	if (pmap_pvc_is_empty(pc)) {
+		if (pm->pm_pvc_defer != NULL) {
+			TAILQ_REMOVE(&pm->pm_pvchunk, pc, pc_list);
+			TAILQ_INSERT_TAIL(pm->pm_pvc_defer, pc, pc_list);
+			return;
+		}
 		pmap_pvc_free(pm, pc);
 		return;
 	}
 	if (was_full) {
 		TAILQ_REMOVE(&pm->pm_pvchunk, pc, pc_list);
 		TAILQ_INSERT_HEAD(&pm->pm_pvchunk, pc, pc_list);
+	}
+}
+
+void
+pmap_pv_free_deferred(struct pv_chunk_list *chunks)
+{
+	struct pmap_pvc_lru *lru;
+	struct pv_chunk *pc, *next;
+	struct pv_chunk_list same;
+	struct vm_page *m;
+
+	while ((pc = TAILQ_FIRST(chunks)) != NULL) {
+		/* Every chunk of pc's LRU list, off it under one hold. */
+		lru = pmap_pvc_lru_of(pc);
+		TAILQ_INIT(&same);
+		mtx_lock(&lru->lru_mtx);
+		for (; pc != NULL; pc = next) {
+			next = TAILQ_NEXT(pc, pc_list);
+			if (pmap_pvc_lru_of(pc) != lru)
+				continue;
+			TAILQ_REMOVE(chunks, pc, pc_list);
+			TAILQ_REMOVE(&lru->lru_chunks, pc, pc_lru);
+			TAILQ_INSERT_TAIL(&same, pc, pc_list);
+		}
+		mtx_unlock(&lru->lru_mtx);
+		while ((pc = TAILQ_FIRST(&same)) != NULL) {
+			TAILQ_REMOVE(&same, pc, pc_list);
+			atomic_add_64(&pmap_pv_chunks, (uint64_t)-1);
+			m = PHYS_TO_VM_PAGE(
+			    (vm_paddr_t)((uint8_t *)pc - md_phys_base()));
+			vm_page_free(m);
+		}
 	}
 }
 
@@ -346,7 +439,7 @@ pmap_pv_release(pmap_t pm)
 static int
 pmap_pv_locks_init(void)
 {
-	uint64_t i;
+	uint64_t i, n;
 
 	switch (pmap_pv_lock_policy) {
 	case PMAP_PVL_GLOBAL:
@@ -371,6 +464,18 @@ pmap_pv_locks_init(void)
 		}
 		break;
 	}
+	if (pmap_pv_lock_policy != PMAP_PVL_PAGE)
+		return (0);
+	/* A power of two covering every page, up to the cap. */
+	for (n = 1; n < vm_page_array_size && n < PV_PAGE_LOCKS_MAX; n <<= 1)
+		;
+	pv_page_locks =
+	    md_aligned_alloc(MD_CACHE_LINE, n * sizeof(*pv_page_locks));
+	if (pv_page_locks == NULL)
+		return (ENOMEM);
+	pv_page_mask = n - 1;
+	for (i = 0; i < n; i++)
+		rw_init(&pv_page_locks[i].ppl_lock, "pmap pv list");
 	return (0);
 }
 
@@ -385,7 +490,7 @@ pmap_pv_init(void)
 	atomic_store_64(&pmap_pv_chunks, 0);
 	for (i = 0; i < vm_page_array_size; i++)
 		pmap_md_init(&vm_page_array[i].md);
-	if (pmap_pv_lock_policy != PMAP_PVL_SUPERPAGE) {
+	if (pmap_pv_lock_policy < PMAP_PVL_SUPERPAGE) {
 		pv_table = md_calloc(pv_nframes, sizeof(*pv_table));
 		if (pv_table == NULL)
 			return (ENOMEM);
@@ -426,6 +531,11 @@ pmap_pv_fini(void)
 			rw_destroy(&pv_hash_locks[i]);
 	md_free(pv_hash_locks);
 	pv_hash_locks = NULL;
+	if (pv_page_locks != NULL)
+		for (i = 0; i <= pv_page_mask; i++)
+			rw_destroy(&pv_page_locks[i].ppl_lock);
+	md_free(pv_page_locks);
+	pv_page_locks = NULL;
 	if (pv_large != NULL)
 		for (i = 0; i < pv_nframes; i++)
 			rw_destroy(&pv_large[i].pvl_lock);

@@ -108,7 +108,7 @@ int u_open(const char *path, int flags);
 int u_unlink(const char *path);
 int64_t u_lseek(int fd, int64_t off, int whence);
 int64_t u_fsize(int fd);
-int64_t u_mmap_file(vm_offset_t addr, size_t len, int prot, int flags, int fd,
-    int64_t off);
+int64_t u_mmap_file(
+    vm_offset_t addr, size_t len, int prot, int flags, int fd, int64_t off);
 
 #endif /* !VMLAB_VFS_H */

@@ -409,8 +409,8 @@ vm_fault_prefault(struct vm_map *map, struct vm_map_entry *entry,
     struct vm_object *obj, vm_pindex_t pindex, vm_offset_t vaddr,
     vm_prot_t prot)
 {
-	struct vm_page *m;
-	vm_offset_t va;
+	struct vm_page *m, *run[VM_FAULT_PFBAK + VM_FAULT_PFFOR];
+	vm_offset_t va, runva[VM_FAULT_PFBAK + VM_FAULT_PFFOR];
 	int i, n = 0;
 
 	vm_object_rlock(obj);
@@ -422,9 +422,12 @@ vm_fault_prefault(struct vm_map *map, struct vm_map_entry *entry,
 		m = vm_page_lookup(obj, pindex + (vm_pindex_t)(int64_t)i);
 		if (m == NULL || m->valid == 0 || vm_page_busied(m))
 			continue;
-		pmap_enter_quick(map->pmap, va, m, prot);
-		n++;
+		runva[n] = va;
+		run[n++] = m;
 	}
+	/* One run: with vm.pmap.pv_batch, one pmap and pv lock hold. */
+	if (n > 0)
+		pmap_enter_quick_run(map->pmap, runva, run, n, prot);
 	vm_object_runlock(obj);
 	counter_u64_add(vm_cnt_prefaults, n);
 }

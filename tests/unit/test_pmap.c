@@ -43,30 +43,36 @@ pt_check(pmap_t pm, int line)
 }
 #define PT_CHECK(pm) pt_check((pm), __LINE__)
 
-/* Boots each combination and runs fn in a kernel thread. */
+/*
+ * Boots each combination and runs fn in a kernel thread: every pv lock
+ * policy, with the global LRU unbatched and the per-domain LRU batched.
+ */
 static void
 pt_each(void (*fn)(void *), int ncpus, uint64_t mem)
 {
-	static const char *const locks[] = { "global", "hashed", "superpage" };
+	static const char *const locks[] = { "global", "hashed", "superpage",
+		"page" };
 	static const char *const lrus[] = { "global", "domain" };
-	char lk[64], lr[64], cfg[128];
-	const char *tun[5];
+	char lk[64], lr[64], bt[64], cfg[128];
+	const char *tun[6];
 	int i, j;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		for (j = 0; j < 2; j++) {
 			snprintf(
 			    lk, sizeof(lk), "vm.pmap.pv_lock=%s", locks[i]);
 			snprintf(
 			    lr, sizeof(lr), "vm.pmap.pv_chunk_lru=%s", lrus[j]);
-			snprintf(cfg, sizeof(cfg), "pv_lock=%s lru=%s",
-			    locks[i], lrus[j]);
+			snprintf(bt, sizeof(bt), "vm.pmap.pv_batch=%d", j);
+			snprintf(cfg, sizeof(cfg), "pv_lock=%s lru=%s batch=%d",
+			    locks[i], lrus[j], j);
 			pt_cfg = cfg;
 			tun[0] = lk;
 			tun[1] = lr;
-			tun[2] = "vm.pageout.enable=0";
-			tun[3] = "vm.reserv.enable=1";
-			tun[4] = NULL;
+			tun[2] = bt;
+			tun[3] = "vm.pageout.enable=0";
+			tun[4] = "vm.reserv.enable=1";
+			tun[5] = NULL;
 			vm_test_boot(ncpus, 2, mem, tun);
 			test_run(fn, NULL);
 			test_shutdown();

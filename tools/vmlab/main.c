@@ -379,10 +379,13 @@ run_thread(void *arg)
 }
 
 static void
-boot_or_die(const struct cli *cli, int ncpus, uint64_t need)
+boot_or_die(const struct cli *cli, int ncpus, uint64_t need,
+    const char *const *extra, int nextra)
 {
+	const char *tun[MAX_TUNABLES * 2];
 	struct vmlab_config cfg;
 	char err[256];
+	int i;
 
 	vmlab_config_default(&cfg);
 	/* What the scenario needs, when no --mem says otherwise. */
@@ -395,8 +398,12 @@ boot_or_die(const struct cli *cli, int ncpus, uint64_t need)
 		cfg.physmem = cli->mem;
 	cfg.seed = cli->seed;
 	cfg.pin = cli->pin;
-	cfg.tunables = cli->tunables;
-	cfg.ntunables = cli->ntunables;
+	for (i = 0; i < cli->ntunables; i++)
+		tun[i] = cli->tunables[i];
+	for (i = 0; i < nextra && i < MAX_TUNABLES; i++)
+		tun[cli->ntunables + i] = extra[i];
+	cfg.tunables = tun;
+	cfg.ntunables = cli->ntunables + i;
 	if (vmlab_boot(&cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vmlab: %s\n", err);
 		exit(2);
@@ -500,12 +507,58 @@ print_scaling(const struct scen_ctx *ctxs, int n, FILE *out)
 	}
 }
 
+/*
+ * One machine of a run: boots it with the variant's tunables (if the
+ * scenario has variants), runs the scenario, reports.  The JSON object of
+ * a run with variants is printed after its last variant.
+ */
+static void
+run_machine(const struct cli *cli, struct scen_ctx *ctx)
+{
+	const struct scenario *sc = ctx->sx_scen;
+	const char *extra[MAX_TUNABLES];
+	const char *backend =
+	    cli->backend == VMLAB_BACKEND_SIM ? "sim" : "host";
+	bool last = ctx->sx_variant == ctx->sx_nvariants - 1;
+	int nextra = 0;
+
+	if (sc->sc_variant_tunables != NULL)
+		nextra = sc->sc_variant_tunables(
+		    ctx, ctx->sx_variant, extra, MAX_TUNABLES);
+	boot_or_die(cli, ctx->sx_ncpus,
+	    sc->sc_physmem != NULL ? sc->sc_physmem(ctx) : 0, extra, nextra);
+	fprintf(ctx->sx_out, "vmlab %s: scenario %s, %d CPUs (%s)",
+	    vmlab_version(), sc->sc_name, ctx->sx_ncpus, backend);
+	if (ctx->sx_nvariants > 1)
+		fprintf(ctx->sx_out, ", machine %d of %d", ctx->sx_variant + 1,
+		    ctx->sx_nvariants);
+	fprintf(ctx->sx_out, "\n");
+	if (vmlab_run(run_thread, ctx) != 0) {
+		fprintf(stderr, "vmlab: cannot start the scenario\n");
+		exit(1);
+	}
+	if (!cli->json && ctx->sx_nvariants == 1) {
+		fprintf(stdout, "\nlock profile (sorted by total wait):\n");
+		report_lockstat(stdout, 20);
+	} else if (cli->json && last)
+		report_json(ctx, backend, cli->seed);
+	if (cli->zones) {
+		fprintf(ctx->sx_out, "\nzones (vmstat -z):\n");
+		report_zones(ctx->sx_out, ctx, false);
+	}
+	report_zones_free(ctx);
+	if (vmlab_shutdown() != 0) {
+		fprintf(stderr, "vmlab: kernel threads left running\n");
+		exit(1);
+	}
+}
+
 static int
 cmd_run(const struct cli *cli)
 {
 	const struct scenario *sc = find_scenario(cli->scen_name);
-	struct scen_ctx *ctxs;
-	int i, n, failed = 0;
+	struct scen_ctx *ctxs, *ctx;
+	int i, n, v, failed = 0;
 	int defcpus = vmlab_host_cpus();
 
 	n = cli->ncpus > 0 ? cli->ncpus : 1;
@@ -513,45 +566,24 @@ cmd_run(const struct cli *cli)
 	if (ctxs == NULL)
 		return (1);
 	for (i = 0; i < n; i++) {
-		run_ctx = &ctxs[i];
-		run_ctx->sx_scen = sc;
-		run_ctx->sx_json = cli->json;
-		run_ctx->sx_plot = cli->plot;
-		run_ctx->sx_out = cli->json ? stderr : stdout;
-		run_ctx->sx_ncpus = cli->ncpus > 0 ? cli->cpus[i] : defcpus;
-		run_ctx->sx_seed = cli->seed;
-		run_ctx->sx_sim = cli->backend == VMLAB_BACKEND_SIM;
-		run_ctx->sx_progress = isatty(STDERR_FILENO) != 0;
-		run_ctx->sx_mem = cli->mem; /* 0: the default, or the need */
-		parse_scen_opts(cli, sc, run_ctx);
-		boot_or_die(cli, run_ctx->sx_ncpus,
-		    sc->sc_physmem != NULL ? sc->sc_physmem(run_ctx) : 0);
-		fprintf(run_ctx->sx_out,
-		    "vmlab %s: scenario %s, %d CPUs (%s)\n", vmlab_version(),
-		    sc->sc_name, run_ctx->sx_ncpus,
-		    cli->backend == VMLAB_BACKEND_SIM ? "sim" : "host");
-		if (vmlab_run(run_thread, run_ctx) != 0) {
-			fprintf(stderr, "vmlab: cannot start the scenario\n");
-			exit(1);
+		ctx = run_ctx = &ctxs[i];
+		ctx->sx_scen = sc;
+		ctx->sx_json = cli->json;
+		ctx->sx_plot = cli->plot;
+		ctx->sx_out = cli->json ? stderr : stdout;
+		ctx->sx_ncpus = cli->ncpus > 0 ? cli->cpus[i] : defcpus;
+		ctx->sx_seed = cli->seed;
+		ctx->sx_sim = cli->backend == VMLAB_BACKEND_SIM;
+		ctx->sx_progress = isatty(STDERR_FILENO) != 0;
+		ctx->sx_mem = cli->mem; /* 0: the default, or the need */
+		parse_scen_opts(cli, sc, ctx);
+		ctx->sx_nvariants =
+		    sc->sc_nvariants != NULL ? sc->sc_nvariants(ctx) : 1;
+		for (v = 0; v < ctx->sx_nvariants; v++) {
+			ctx->sx_variant = v;
+			run_machine(cli, ctx);
 		}
-		if (!cli->json) {
-			fprintf(
-			    stdout, "\nlock profile (sorted by total wait):\n");
-			report_lockstat(stdout, 20);
-		} else
-			report_json(run_ctx,
-			    cli->backend == VMLAB_BACKEND_SIM ? "sim" : "host",
-			    cli->seed);
-		if (cli->zones) {
-			fprintf(run_ctx->sx_out, "\nzones (vmstat -z):\n");
-			report_zones(run_ctx->sx_out, run_ctx, false);
-		}
-		report_zones_free(run_ctx);
-		failed |= run_ctx->sx_failed;
-		if (vmlab_shutdown() != 0) {
-			fprintf(stderr, "vmlab: kernel threads left running\n");
-			exit(1);
-		}
+		failed |= ctx->sx_failed;
 	}
 	if (n > 1) {
 		print_scaling(ctxs, n, cli->json ? stderr : stdout);
@@ -593,7 +625,8 @@ cmd_sysctl(const struct cli *cli)
 {
 	int i;
 
-	boot_or_die(cli, cli->ncpus > 0 ? cli->cpus[0] : vmlab_host_cpus(), 0);
+	boot_or_die(
+	    cli, cli->ncpus > 0 ? cli->cpus[0] : vmlab_host_cpus(), 0, NULL, 0);
 	(void)vmlab_run(sysctl_noop, NULL);
 	i = report_sysctl(stdout, cli->words, cli->nwords);
 	(void)vmlab_shutdown();

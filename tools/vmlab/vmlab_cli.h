@@ -68,6 +68,18 @@ struct scenario {
 	/* Runs in a kernel thread of the booted machine. */
 	void (*sc_run)(struct scen_ctx *ctx);
 	struct scen_knob sc_knobs[SCEN_MAXKNOBS]; /* ends at a NULL name */
+	/*
+	 * Variants that each need a machine of their own (they differ in
+	 * boot-time tunables).  NULL: one machine per CPU count.  Otherwise
+	 * the CLI boots sc_nvariants() machines per CPU count, the tunables
+	 * of -o first, then the `max' at most that sc_variant_tunables()
+	 * stores in tun ("name=value"; it returns their count); it runs
+	 * sc_run() in each with sx_variant set, in order, all sharing one
+	 * ctx, and prints the run's JSON object once, after the last.
+	 */
+	int (*sc_nvariants)(const struct scen_ctx *ctx);
+	int (*sc_variant_tunables)(
+	    const struct scen_ctx *ctx, int v, const char **tun, int max);
 };
 
 /* One zone's row of the `vmstat -z' table (uma_zone_stats). */
@@ -119,6 +131,9 @@ struct scen_ctx {
 	/* The zones at the end of the run (report_zones_snapshot()). */
 	struct uma_zone_stats *sx_zones; /* the zones at the end of the run */
 	int sx_nzones;
+	/* The machine of this variant (sc_nvariants), 0 without variants. */
+	int sx_variant;
+	int sx_nvariants;
 };
 
 extern const struct scenario scen_micro;
