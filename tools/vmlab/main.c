@@ -36,6 +36,7 @@ static const struct scenario *const scenarios[] = {
 	&scen_pressure,
 	&scen_fault,
 	&scen_pipechain,
+	&scen_build,
 };
 #define NSCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
 

@@ -143,6 +143,7 @@ extern const struct scenario scen_superpage;
 extern const struct scenario scen_pressure;
 extern const struct scenario scen_fault;
 extern const struct scenario scen_pipechain;
+extern const struct scenario scen_build;
 /* Page-queue lock wait (ns) and contentions so far, from the profile. */
 void pqstat_lock_wait(uint64_t *waitp, uint64_t *contp);
 
