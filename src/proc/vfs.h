@@ -66,7 +66,8 @@
  * Kernel side.  vfs_file_register(): the read-only file `name' (not under
  * "/tmp/") over the host file at `path' (its whole length); 0, EEXIST,
  * EINVAL (a bad name), ENOMEM, or the file's error, with a one-line
- * message in err.  Files live until vfs_fini().
+ * message in err.  Files live until vfs_stop() (their objects' pages
+ * must be freed while the CPUs run, as proc_stop() frees the images').
  */
 int vfs_file_register(
     const char *name, const char *path, char *err, size_t errlen);
@@ -108,7 +109,7 @@ int u_open(const char *path, int flags);
 int u_unlink(const char *path);
 int64_t u_lseek(int fd, int64_t off, int whence);
 int64_t u_fsize(int fd);
-int64_t u_mmap_file(vm_offset_t addr, size_t len, int prot, int flags, int fd,
-    int64_t off);
+int64_t u_mmap_file(
+    vm_offset_t addr, size_t len, int prot, int flags, int fd, int64_t off);
 
 #endif /* !VMLAB_VFS_H */
