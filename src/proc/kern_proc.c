@@ -32,6 +32,7 @@
 #include "proc/file.h"
 #include "proc/proc.h"
 #include "proc/proc_int.h"
+#include "proc/vfs.h"
 #include "vm/uma.h"
 #include "vm/vm_map.h"
 #include "vm/vm_object.h"
@@ -707,7 +708,7 @@ proc_tunables(void)
 		 262144, 1, 4194304,
 		 "most processes (zombies included); fork fails with EAGAIN "
 		 "beyond")) != 0 ||
-	    (error = pipe_tunables()) != 0)
+	    (error = pipe_tunables()) != 0 || (error = vfs_tunables()) != 0)
 		return (error);
 	return (0);
 }
@@ -750,7 +751,7 @@ proc_init(void)
 	proc_nzombies = 0;
 	proc_reaper_stop = 0;
 	proc_reaper_td = NULL;
-	if ((error = pipe_init()) != 0 ||
+	if ((error = pipe_init()) != 0 || (error = vfs_init()) != 0 ||
 	    /*
 	     * On CPU 0, not round-robin: a daemon made at boot would move
 	     * every later thread's CPU by one (tests place threads on
@@ -817,6 +818,8 @@ proc_stop(void)
 		kthread_join(proc_reaper_td);
 	proc_reaper_td = NULL;
 	pipe_stop();
+	/* Every file is closed: the names go, and the nodes with them. */
+	vfs_stop();
 	while ((pi = LIST_FIRST(&proc_images)) != NULL) {
 		LIST_REMOVE(pi, pi_link);
 		vm_object_deallocate(pi->pi_layout.vi_object);
@@ -829,6 +832,7 @@ proc_stop(void)
 void
 proc_fini(void)
 {
+	vfs_fini();
 	pipe_fini();
 	counter_u64_free_table(proc_counters, nitems(proc_counters));
 	if (proc_hash != NULL) {

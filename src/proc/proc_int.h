@@ -31,4 +31,7 @@ void pipe_stop(void);
 void pipe_fini(void);
 int kern_pipe(struct proc *p, int fds[2], int flags);
 
+/* vfs_cache.c (the rest of the file layer's boot is in vfs.h). */
+int vfs_tunables(void);
+
 #endif /* !VMLAB_PROC_INT_H */

@@ -66,7 +66,8 @@
  * Kernel side.  vfs_file_register(): the read-only file `name' (not under
  * "/tmp/") over the host file at `path' (its whole length); 0, EEXIST,
  * EINVAL (a bad name), ENOMEM, or the file's error, with a one-line
- * message in err.  Files live until vfs_fini().
+ * message in err.  Files live until vfs_stop() (their objects' pages
+ * must be freed while the CPUs run, as proc_stop() frees the images').
  */
 int vfs_file_register(
     const char *name, const char *path, char *err, size_t errlen);
