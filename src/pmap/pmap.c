@@ -38,7 +38,7 @@ struct pmap kernel_pmap_store;
 
 counter_u64_t pmap_cnt_shootdowns, pmap_cnt_ipis, pmap_cnt_invl_pages,
     pmap_cnt_full_flushes, pmap_cnt_promotions, pmap_cnt_demotions,
-    pmap_cnt_tlb_fills;
+    pmap_cnt_tlb_fills, pmap_cnt_pv_entries;
 
 static const struct counter_spec pmap_counters[] = {
 	{ &pmap_cnt_shootdowns, "vm.pmap.shootdowns",
@@ -53,6 +53,8 @@ static const struct counter_spec pmap_counters[] = {
 	{ &pmap_cnt_demotions, "vm.pmap.demotions",
 	    "2 MiB mappings broken into 4 KiB ones" },
 	{ &pmap_cnt_tlb_fills, "vm.pmap.tlb_fills", "software TLB misses" },
+	/* A per-CPU sum: pv entries come and go under pv list locks. */
+	{ &pmap_cnt_pv_entries, "vm.pmap.pv_entries", "pv entries in use" },
 };
 
 /* Tunables (the registry's storage) and the values booted with. */
@@ -672,10 +674,22 @@ pmap_enter_4k(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
     struct pglist *free, struct rwlock **heldp)
 {
 	struct pv_entry *pv = NULL;
-	struct vm_page *ptm;
-	pt_entry_t *pde, *pte, old;
+	struct vm_page *ptm, *pg[4];
+	struct pv_chunk *pc;
+	pt_entry_t *pde, *pte, old, *e[3];
 	bool replaced;
 
+	/*
+	 * A run holds its pv lock only over list work: not while a table
+	 * page or a pv chunk page is allocated (the free lists' lock is
+	 * busy under a build; waiting for it with a pv lock held makes
+	 * every mapper of that frame wait too).
+	 */
+	if (heldp != NULL && *heldp != NULL &&
+	    (pmap_walk(pm, va, pg, e) != 3 ||
+		((pc = TAILQ_FIRST(&pm->pm_pvchunk)) == NULL ||
+		    (pc->pc_map[0] | pc->pc_map[1] | pc->pc_map[2]) == 0)))
+		pmap_pvl_drop(heldp);
 	if ((pde = pmap_walk_alloc(pm, va, PDRSHIFT)) == NULL)
 		goto nomem;
 	/* A failed demotion may free the PD: walk again after it. */
@@ -732,8 +746,6 @@ pmap_enter_4k(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 nomem:
 	/* Tables made for nothing go (counts 0). */
 	if (pm->pm_pml4 != NULL) {
-		struct vm_page *pg[4];
-		pt_entry_t *e[3];
 		int l = pmap_walk(pm, va, pg, e);
 
 		if (l >= 1 && pg[l]->pindex == 0)
@@ -995,14 +1007,21 @@ pmap_remove(pmap_t pm, vm_offset_t sva, vm_offset_t eva)
 {
 	struct pglist free;
 	struct pmap_remove_arg ra = { &free, false, NULL };
+	struct pv_chunk_list emptied;
 
 	TAILQ_INIT(&free);
+	TAILQ_INIT(&emptied);
 	PMAP_LOCK(pm);
+	/* Batched: no chunk page is freed with a pv lock held. */
+	if (pmap_pv_batch)
+		pm->pm_pvc_defer = &emptied;
 	pmap_range(pm, trunc_page(sva), round_page(eva), pmap_remove_fn, &ra);
 	pmap_pvl_drop(&ra.ra_held);
+	pm->pm_pvc_defer = NULL;
 	if (ra.ra_any)
 		pmap_invalidate(pm, trunc_page(sva), round_page(eva));
 	PMAP_UNLOCK(pm);
+	pmap_pv_free_deferred(&emptied);
 	pmap_free_pages(&free);
 }
 
@@ -1277,15 +1296,12 @@ pmap_init(void)
 	if ((error = counter_u64_alloc_table(
 		 pmap_counters, nitems(pmap_counters))) != 0)
 		goto fail_counters;
-	if ((error = sysctl_stat_register("vm.pmap.pv_entries", pmap_stat_read,
-		 &pmap_pv_entries, "pv entries in use")) != 0 ||
-	    (error = sysctl_stat_register("vm.pmap.pv_chunks", pmap_stat_read,
+	if ((error = sysctl_stat_register("vm.pmap.pv_chunks", pmap_stat_read,
 		 &pmap_pv_chunks, "pv chunks (pages) allocated")) != 0)
 		goto fail_stats;
 	pmap_kernel_init(active);
 	return (0);
 fail_stats:
-	sysctl_stat_unregister("vm.pmap.pv_entries", &pmap_pv_entries);
 	counter_u64_free_table(pmap_counters, nitems(pmap_counters));
 fail_counters:
 	pmap_tlb_fini();
@@ -1352,7 +1368,6 @@ pmap_fini(void)
 	mtx_destroy(&pm->pm_mtx);
 	md_free(pm->pm_active);
 	memset(pm, 0, sizeof(*pm));
-	sysctl_stat_unregister("vm.pmap.pv_entries", &pmap_pv_entries);
 	sysctl_stat_unregister("vm.pmap.pv_chunks", &pmap_pv_chunks);
 	counter_u64_free_table(pmap_counters, nitems(pmap_counters));
 	pmap_tlb_fini();

@@ -21,8 +21,10 @@
  * bitmap and as many entries as fit (167); every chunk is on the pmap's
  * list (those with free entries first) and on an LRU list
  * (vm.pmap.pv_chunk_lru: one global list, or one per domain of the
- * chunk's page) from which a pmap short of pages reclaims the least
- * recently used chunk of another pmap (its unwired 4 KiB mappings go).
+ * chunk's page, ordered by creation as FreeBSD's pv_chunks, taking
+ * entries does not move a chunk) from which a pmap short of pages
+ * reclaims the oldest chunk of another pmap (its unwired 4 KiB mappings
+ * go, and the chunk goes to the young end if it keeps some).
  * Statistics vm.pmap.pv_entries and vm.pmap.pv_chunks count them.
  *
  * Locks (FreeBSD's names; ranks in docs/LOCKING.md):

@@ -204,8 +204,7 @@ void pmap_tlb_forget(pmap_t pm);
 /* Counters and knobs. */
 extern counter_u64_t pmap_cnt_shootdowns, pmap_cnt_ipis, pmap_cnt_invl_pages,
     pmap_cnt_full_flushes, pmap_cnt_promotions, pmap_cnt_demotions,
-    pmap_cnt_tlb_fills;
-extern uint64_t pmap_pv_entries; /* (a) pv entries in use */
+    pmap_cnt_tlb_fills, pmap_cnt_pv_entries;
 extern uint64_t pmap_pv_chunks;	 /* (a) chunks allocated */
 extern int pmap_pv_lock_policy;	 /* (c) PMAP_PVL_* */
 extern int pmap_pv_lru_policy;	 /* (c) PMAP_LRU_* */

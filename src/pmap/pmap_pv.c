@@ -55,7 +55,6 @@ static uint64_t pv_nframes;		    /* (c) 2 MiB frames */
 static struct pmap_pvc_lru *pv_lru;	    /* (c) */
 static int pv_nlru;			    /* (c) */
 
-uint64_t pmap_pv_entries;
 uint64_t pmap_pv_chunks;
 
 static const uint64_t pc_freemask[PV_NMAPW] = { ~0ull, ~0ull,
@@ -201,7 +200,8 @@ pmap_pvc_take(pmap_t pm, struct pv_chunk *pc)
 		TAILQ_REMOVE(&pm->pm_pvchunk, pc, pc_list);
 		TAILQ_INSERT_TAIL(&pm->pm_pvchunk, pc, pc_list);
 	}
-	atomic_add_64(&pmap_pv_entries, 1);
+	/* Per CPU: no shared line, held pv lock or not. */
+	counter_u64_add(pmap_cnt_pv_entries, 1);
 	return (&pc->pc_pventry[w * 64 + bit]);
 }
 
@@ -227,11 +227,15 @@ pmap_pv_alloc(pmap_t pm, bool reclaim)
 	struct vm_page *m;
 
 	mtx_assert_owned(&pm->pm_mtx);
+	/*
+	 * An entry of a chunk the pmap has leaves the LRU list alone: the
+	 * list orders chunks by creation (and by reclaim's requeue), as
+	 * FreeBSD's pv_chunks, and its lock is taken per chunk, not per
+	 * mapping.
+	 */
 	pc = TAILQ_FIRST(&pm->pm_pvchunk);
-	if (pc != NULL && pmap_pvc_has_free(pc)) {
-		pmap_pvc_touch(pc, false);
+	if (pc != NULL && pmap_pvc_has_free(pc))
 		return (pmap_pvc_take(pm, pc));
-	}
 	m = vm_page_alloc_noobj(VM_ALLOC_NORMAL);
 	if (m == NULL && reclaim)
 		m = pmap_pv_reclaim(pm);
@@ -278,7 +282,7 @@ pmap_pv_free(pmap_t pm, struct pv_entry *pv)
 		(void *)pm));
 	was_full = !pmap_pvc_has_free(pc);
 	pc->pc_map[idx / 64] |= 1ull << (idx % 64);
-	atomic_add_64(&pmap_pv_entries, (uint64_t)-1);
+	counter_u64_add(pmap_cnt_pv_entries, -1);
 	/*
 	 * A chunk being reclaimed (off its LRU list) is the reclaimer's.
 	 * The flag, not the list linkage: other pmaps' LRU moves write our
@@ -486,7 +490,6 @@ pmap_pv_init(void)
 	int error;
 
 	pv_nframes = howmany(vm_phys_end, NBPDR);
-	atomic_store_64(&pmap_pv_entries, 0);
 	atomic_store_64(&pmap_pv_chunks, 0);
 	for (i = 0; i < vm_page_array_size; i++)
 		pmap_md_init(&vm_page_array[i].md);

@@ -468,7 +468,7 @@ vfs_open_node(const char *path, int flags, struct vfs_node **vnp)
 static int
 vfs_open(struct proc *p, const char *path, int flags, int *fdp)
 {
-	struct vfs_node *vn;
+	struct vfs_node *vn = NULL;
 	struct vfs_file *vf;
 	struct file *fp;
 	uint32_t fflag;

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define SCEN_MAXOPTS 8
+#define SCEN_MAXOPTS 10
 #define REPORT_MAXRESULTS 128
 
 /*
