@@ -260,31 +260,35 @@ vfs_read(struct file *fp, vm_offset_t uaddr, size_t len)
 }
 
 /*
- * Zeroes the bytes of the page holding the end of vn (`size') that lie
- * past it, up to `to': a write past the end must not expose what a
- * mapping or a failed copy left there.  Node locked exclusive.
+ * Zeroes the gap [from, to) that a write past the end of vn leaves: its
+ * holes read as zeros anyway, but a resident page there may hold bytes
+ * that a mapping wrote past the end or that a failed copy left.  Node
+ * locked exclusive.
  */
 static int
-vfs_tmp_zero_tail(struct vfs_node *vn, uint64_t size, uint64_t to)
+vfs_tmp_zero_gap(struct vfs_node *vn, uint64_t from, uint64_t to)
 {
 	struct vm_object *obj = vn->vn_object;
 	struct vm_page *m;
-	uint64_t end = round_page(size);
+	vm_pindex_t pindex = atop(from);
+	uint64_t a, b;
 	int error;
 
-	if ((size & PAGE_MASK) == 0 || to <= size)
-		return (0);
-	vm_object_lock(obj);
-	m = vm_page_lookup(obj, atop(size));
-	vm_object_unlock(obj);
-	if (m == NULL)
-		return (0);
-	if ((error = vfs_page_hold(obj, atop(size), true, &m)) != 0)
-		return (error);
-	memset(vm_page_dmap(m) + (size & PAGE_MASK), 0,
-	    (size_t)((to < end ? to : end) - size));
-	vm_page_unwire(m);
-	return (0);
+	for (;;) {
+		vm_object_lock(obj);
+		m = vm_radix_lookup_ge(&obj->rtree, pindex);
+		pindex = m != NULL ? m->pindex : 0;
+		vm_object_unlock(obj);
+		if (m == NULL || ptoa(pindex) >= to)
+			return (0);
+		if ((error = vfs_page_hold(obj, pindex, true, &m)) != 0)
+			return (error);
+		a = from > ptoa(pindex) ? from : ptoa(pindex);
+		b = to < ptoa(pindex + 1) ? to : ptoa(pindex + 1);
+		memset(vm_page_dmap(m) + (a & PAGE_MASK), 0, (size_t)(b - a));
+		vm_page_unwire(m);
+		pindex++;
+	}
 }
 
 static int64_t
@@ -309,7 +313,7 @@ vfs_write(struct file *fp, vm_offset_t uaddr, size_t len)
 	}
 	if ((uint64_t)len > max - off)
 		len = (size_t)(max - off);
-	if ((error = vfs_tmp_zero_tail(vn, size, off)) != 0)
+	if (off > size && (error = vfs_tmp_zero_gap(vn, size, off)) != 0)
 		goto out;
 	while (done < len) {
 		n = vfs_chunk(off, (uint64_t)len - done);

@@ -13,7 +13,9 @@
  *	- mmap: MAP_SHARED read of a registered file equals the file,
  *	  MAP_PRIVATE writes leave the file's pages alone, a shared tmpfs
  *	  mapping and read()/write() see each other, an unlinked, closed
- *	  but mapped tmpfs file stays readable until munmap;
+ *	  but mapped tmpfs file stays readable until munmap, and what a
+ *	  mapping wrote past the end reads as zeros after a write grows the
+ *	  file over it;
  *	- fork: children read one file through their own descriptors and
  *	  share one descriptor's offset (every byte read exactly once);
  *	- after each case: no process, file, tmpfs node, pv entry or page
@@ -676,6 +678,36 @@ tv_tmpmap(intptr_t arg)
 	return (bad == 0 ? 0 : 10 + bad);
 }
 
+/* Bytes a mapping wrote past the end read as zeros once a write grows
+ * the file over them. */
+static int
+tv_gap(intptr_t arg)
+{
+	vm_offset_t u = tv_ubuf(3), m;
+	int64_t a;
+	int fd, bad = 0;
+
+	(void)arg;
+	if (u == 0 || (fd = u_open("/tmp/g", O_RDWR | O_CREAT)) < 0)
+		return (1);
+	bad += TV_BAD(tv_fill(u, 0, ptoa(3), 0) != 0);
+	bad += TV_BAD(u_write(fd, u, 10) != 10);
+	a = u_mmap_file(0, ptoa(2), VM_PROT_RW, MAP_SHARED, fd, 0);
+	if (a < 0)
+		return (2);
+	m = (vm_offset_t)a;
+	bad += TV_BAD(ustore(m + 96, 8, ~0ull) != 0);
+	bad += TV_BAD(ustore(m + PAGE_SIZE + 8, 8, ~0ull) != 0);
+	bad += TV_BAD(u_munmap(m, ptoa(2)) != 0);
+	bad += TV_BAD(u_lseek(fd, ptoa(2), SEEK_SET) != (int64_t)ptoa(2));
+	bad += TV_BAD(u_write(fd, u, 1) != 1);
+	bad += TV_BAD(u_lseek(fd, 0, SEEK_SET) != 0);
+	bad += TV_BAD(u_read(fd, u, ptoa(3)) != (int64_t)ptoa(2) + 1);
+	bad += TV_BAD(!tv_same(u, 0, 10) || !tv_zero(u + 10, ptoa(2) - 10));
+	bad += TV_BAD(u_close(fd) != 0 || u_unlink("/tmp/g") != 0);
+	return (bad == 0 ? 0 : 10 + bad);
+}
+
 static void
 tv_mmap_fn(void *arg)
 {
@@ -686,6 +718,8 @@ tv_mmap_fn(void *arg)
 	TV_RUN(tv_mapper, 0);
 	tv_check_clean(&b);
 	TV_RUN(tv_tmpmap, 0);
+	tv_check_clean(&b);
+	TV_RUN(tv_gap, 0);
 	tv_check_clean(&b);
 }
 
