@@ -4,7 +4,8 @@
  * Each call runs its kernel half and then returns to "user mode" through
  * syscall_ret(), which delivers a pending SIGKILL: the process exits
  * there, killed, and the call never returns (as a signal is delivered on
- * the way back to user mode).
+ * the way back to user mode).  The file calls of vfs.h are here too;
+ * their kernel halves are in vfs_vnops.c.
  */
 #include "kern/kassert.h"
 #include "md/md_atomic.h"
@@ -12,6 +13,7 @@
 #include "proc/proc.h"
 #include "proc/proc_int.h"
 #include "proc/syscall.h"
+#include "proc/vfs.h"
 #include "vm/vm_map.h"
 #include "vm/vm_uaccess.h"
 
@@ -203,4 +205,56 @@ u_clock_ns(void)
 	struct proc *p = syscall_enter();
 
 	return (syscall_ret(p, (int64_t)md_nanotime()));
+}
+
+int
+u_open(const char *path, int flags)
+{
+	struct proc *p = syscall_enter();
+	int error, fd = -1;
+
+	error = kern_open(p, path, flags, &fd);
+	return ((int)syscall_ret(p, error != 0 ? -error : fd));
+}
+
+int
+u_unlink(const char *path)
+{
+	struct proc *p = syscall_enter();
+
+	return ((int)syscall_ret(p, -kern_unlink(path)));
+}
+
+int64_t
+u_lseek(int fd, int64_t off, int whence)
+{
+	struct proc *p = syscall_enter();
+	int64_t res = 0;
+	int error;
+
+	error = kern_lseek(p, fd, off, whence, &res);
+	return (syscall_ret(p, error != 0 ? -error : res));
+}
+
+int64_t
+u_fsize(int fd)
+{
+	struct proc *p = syscall_enter();
+	int64_t size = 0;
+	int error;
+
+	error = kern_fsize(p, fd, &size);
+	return (syscall_ret(p, error != 0 ? -error : size));
+}
+
+int64_t
+u_mmap_file(
+    vm_offset_t addr, size_t len, int prot, int flags, int fd, int64_t off)
+{
+	struct proc *p = syscall_enter();
+	vm_offset_t a = addr;
+	int error;
+
+	error = kern_mmap_file(p, &a, len, prot, flags, fd, off);
+	return (syscall_ret(p, error != 0 ? -error : (int64_t)a));
 }

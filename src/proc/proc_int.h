@@ -33,5 +33,12 @@ int kern_pipe(struct proc *p, int fds[2], int flags);
 
 /* vfs_cache.c (the rest of the file layer's boot is in vfs.h). */
 int vfs_tunables(void);
+/* vfs_vnops.c: the kernel halves of vfs.h's system calls (errno). */
+int kern_open(struct proc *p, const char *path, int flags, int *fdp);
+int kern_unlink(const char *path);
+int kern_lseek(struct proc *p, int fd, int64_t off, int whence, int64_t *resp);
+int kern_fsize(struct proc *p, int fd, int64_t *sizep);
+int kern_mmap_file(struct proc *p, vm_offset_t *addrp, size_t len, int prot,
+    int flags, int fd, int64_t off);
 
 #endif /* !VMLAB_PROC_INT_H */

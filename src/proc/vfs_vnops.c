@@ -42,7 +42,6 @@
 #include "proc/file.h"
 #include "proc/proc.h"
 #include "proc/proc_int.h"
-#include "proc/syscall.h"
 #include "proc/vfs_int.h"
 #include "vm/vm_map.h"
 #include "vm/vm_object.h"
@@ -260,31 +259,35 @@ vfs_read(struct file *fp, vm_offset_t uaddr, size_t len)
 }
 
 /*
- * Zeroes the bytes of the page holding the end of vn (`size') that lie
- * past it, up to `to': a write past the end must not expose what a
- * mapping or a failed copy left there.  Node locked exclusive.
+ * Zeroes the gap [from, to) that a write past the end of vn leaves: its
+ * holes read as zeros anyway, but a resident page there may hold bytes
+ * that a mapping wrote past the end or that a failed copy left.  Node
+ * locked exclusive.
  */
 static int
-vfs_tmp_zero_tail(struct vfs_node *vn, uint64_t size, uint64_t to)
+vfs_tmp_zero_gap(struct vfs_node *vn, uint64_t from, uint64_t to)
 {
 	struct vm_object *obj = vn->vn_object;
 	struct vm_page *m;
-	uint64_t end = round_page(size);
+	vm_pindex_t pindex = atop(from);
+	uint64_t a, b;
 	int error;
 
-	if ((size & PAGE_MASK) == 0 || to <= size)
-		return (0);
-	vm_object_lock(obj);
-	m = vm_page_lookup(obj, atop(size));
-	vm_object_unlock(obj);
-	if (m == NULL)
-		return (0);
-	if ((error = vfs_page_hold(obj, atop(size), true, &m)) != 0)
-		return (error);
-	memset(vm_page_dmap(m) + (size & PAGE_MASK), 0,
-	    (size_t)((to < end ? to : end) - size));
-	vm_page_unwire(m);
-	return (0);
+	for (;;) {
+		vm_object_lock(obj);
+		m = vm_radix_lookup_ge(&obj->rtree, pindex);
+		pindex = m != NULL ? m->pindex : 0;
+		vm_object_unlock(obj);
+		if (m == NULL || ptoa(pindex) >= to)
+			return (0);
+		if ((error = vfs_page_hold(obj, pindex, true, &m)) != 0)
+			return (error);
+		a = from > ptoa(pindex) ? from : ptoa(pindex);
+		b = to < ptoa(pindex + 1) ? to : ptoa(pindex + 1);
+		memset(vm_page_dmap(m) + (a & PAGE_MASK), 0, (size_t)(b - a));
+		vm_page_unwire(m);
+		pindex++;
+	}
 }
 
 static int64_t
@@ -309,7 +312,7 @@ vfs_write(struct file *fp, vm_offset_t uaddr, size_t len)
 	}
 	if ((uint64_t)len > max - off)
 		len = (size_t)(max - off);
-	if ((error = vfs_tmp_zero_tail(vn, size, off)) != 0)
+	if (off > size && (error = vfs_tmp_zero_gap(vn, size, off)) != 0)
 		goto out;
 	while (done < len) {
 		n = vfs_chunk(off, (uint64_t)len - done);
@@ -377,27 +380,9 @@ vfs_tmp_truncate(struct vfs_node *vn)
 }
 
 /*
- * System calls.
+ * The system calls' kernel halves (proc_int.h; kern_syscall.c has the
+ * calls).
  */
-static struct proc *
-vfs_syscall_enter(void)
-{
-	struct proc *p = curproc;
-
-	VM_ASSERT(p != NULL && p != &proc0,
-	    ("system call from a thread that is not a process's"));
-	return (p);
-}
-
-/* The way back to user mode, as kern_syscall.c's: SIGKILL exits. */
-static int64_t
-vfs_syscall_ret(struct proc *p, int64_t rv)
-{
-	if (__predict_false((atomic_load_int(&p->p_flag) & P_KILLED) != 0))
-		proc_exit(SIGKILL);
-	return (rv);
-}
-
 static bool
 vfs_is_tmp(const char *path)
 {
@@ -465,8 +450,8 @@ vfs_open_node(const char *path, int flags, struct vfs_node **vnp)
 	return (error);
 }
 
-static int
-vfs_open(struct proc *p, const char *path, int flags, int *fdp)
+int
+kern_open(struct proc *p, const char *path, int flags, int *fdp)
 {
 	struct vfs_node *vn = NULL;
 	struct vfs_file *vf;
@@ -510,17 +495,7 @@ vfs_open(struct proc *p, const char *path, int flags, int *fdp)
 }
 
 int
-u_open(const char *path, int flags)
-{
-	struct proc *p = vfs_syscall_enter();
-	int error, fd = -1;
-
-	error = vfs_open(p, path, flags, &fd);
-	return ((int)vfs_syscall_ret(p, error != 0 ? -error : fd));
-}
-
-static int
-vfs_unlink(const char *path)
+kern_unlink(const char *path)
 {
 	struct vfs_node *vn;
 	int error;
@@ -549,14 +524,6 @@ vfs_unlink(const char *path)
 	return (0);
 }
 
-int
-u_unlink(const char *path)
-{
-	struct proc *p = vfs_syscall_enter();
-
-	return ((int)vfs_syscall_ret(p, -vfs_unlink(path)));
-}
-
 /* The open file behind fd: EBADF, or ESPIPE for another kind of file. */
 static int
 vfs_fd_get(struct proc *p, int fd, int notfile, struct vfs_file **vfp)
@@ -571,17 +538,16 @@ vfs_fd_get(struct proc *p, int fd, int notfile, struct vfs_file **vfp)
 	return (0);
 }
 
-int64_t
-u_lseek(int fd, int64_t off, int whence)
+int
+kern_lseek(struct proc *p, int fd, int64_t off, int whence, int64_t *resp)
 {
-	struct proc *p = vfs_syscall_enter();
 	struct vfs_file *vf;
 	uint64_t cur;
-	int64_t base, rv;
+	int64_t base;
 	int error;
 
 	if ((error = vfs_fd_get(p, fd, ESPIPE, &vf)) != 0)
-		return (vfs_syscall_ret(p, -error));
+		return (error);
 	cur = vfs_foffset_lock(vf);
 	switch (whence) {
 	case SEEK_SET:
@@ -599,25 +565,25 @@ u_lseek(int fd, int64_t off, int whence)
 	}
 	/* A bad whence, a negative result or an overflow. */
 	if (base < 0 || (off > 0 && base > INT64_MAX - off) || base + off < 0)
-		rv = -EINVAL;
+		error = EINVAL;
 	else {
-		rv = base + off;
-		cur = (uint64_t)rv;
+		cur = (uint64_t)(base + off);
+		*resp = (int64_t)cur;
 	}
 	vfs_foffset_unlock(vf, cur);
-	return (vfs_syscall_ret(p, rv));
+	return (error);
 }
 
-int64_t
-u_fsize(int fd)
+int
+kern_fsize(struct proc *p, int fd, int64_t *sizep)
 {
-	struct proc *p = vfs_syscall_enter();
 	struct vfs_file *vf;
 	int error;
 
 	if ((error = vfs_fd_get(p, fd, ESPIPE, &vf)) != 0)
-		return (vfs_syscall_ret(p, -error));
-	return (vfs_syscall_ret(p, (int64_t)vfs_node_size(vf->vf_node)));
+		return (error);
+	*sizep = (int64_t)vfs_node_size(vf->vf_node);
+	return (0);
 }
 
 /*
@@ -644,29 +610,26 @@ vfs_mmap_maxprot(struct file *fp, struct vfs_node *vn, vm_prot_t prot,
 	return (0);
 }
 
-int64_t
-u_mmap_file(
-    vm_offset_t addr, size_t len, int prot, int flags, int fd, int64_t off)
+int
+kern_mmap_file(struct proc *p, vm_offset_t *addrp, size_t len, int prot,
+    int flags, int fd, int64_t off)
 {
-	struct proc *p = vfs_syscall_enter();
 	struct file *fp = fd_get(p, fd);
 	struct vfs_node *vn;
-	vm_offset_t a = addr;
 	vm_prot_t maxprot;
 	int error;
 
 	if (fp == NULL)
-		return (vfs_syscall_ret(p, -EBADF));
+		return (EBADF);
 	if (fp->f_ops != &vfs_fileops)
-		return (vfs_syscall_ret(p, -ENODEV));
+		return (ENODEV);
 	if (off < 0 || (off & PAGE_MASK) != 0 || (flags & MAP_ANON) != 0)
-		return (vfs_syscall_ret(p, -EINVAL));
+		return (EINVAL);
 	vn = vfs_file_of(fp)->vf_node;
 	if ((error = vfs_mmap_maxprot(
 		 fp, vn, (vm_prot_t)prot, flags, &maxprot)) != 0)
-		return (vfs_syscall_ret(p, -error));
+		return (error);
 	/* The map takes its own reference on the object. */
-	error = vm_mmap(&p->p_vmspace->vm_map, &a, len, (vm_prot_t)prot,
-	    maxprot, flags, vn->vn_object, (uint64_t)off);
-	return (vfs_syscall_ret(p, error != 0 ? -error : (int64_t)a));
+	return (vm_mmap(&p->p_vmspace->vm_map, addrp, len, (vm_prot_t)prot,
+	    maxprot, flags, vn->vn_object, (uint64_t)off));
 }

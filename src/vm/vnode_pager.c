@@ -48,9 +48,13 @@ vm_object_vnode_open(const char *path, vm_pindex_t npages,
 		return (error);
 	}
 	size = md_disk_size(disk);
+	/*
+	 * 0: the whole file, its last page partial (the pager zero-fills
+	 * past the end); a length asked for must be there in full.
+	 */
 	if (npages == 0)
 		npages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
-	if (size < ptoa(npages)) {
+	else if (size < ptoa(npages)) {
 		snprintf(err, errlen,
 		    "vnode object: %s: the file has %llu bytes, %llu short of "
 		    "the %llu pages asked for",
