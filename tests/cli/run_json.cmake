@@ -9,7 +9,8 @@
 # do), an operator (>, = or <) and a number: results.pageouts_total>0,
 # counters.vm.swap.read_errors=0; or `=' and a word, compared as a string:
 # options.via=map.  A check `rows.NAME...' applies to every object of the
-# list results.rows (there must be at least one): rows.leaked_pages=0.
+# list results.rows (there must be at least one): rows.leaked_pages=0;
+# `variants.NAME...' likewise to results.variants.
 cmake_minimum_required(VERSION 3.19)
 if(NOT DEFINED EXPECT_RC)
   set(EXPECT_RC 0)
@@ -70,14 +71,14 @@ foreach(check IN LISTS CHECKS)
   set(want "${CMAKE_MATCH_4}")
   # What to compare: one member, or that member of every row.
   set(paths "")
-  if(sect STREQUAL "rows")
-    string(JSON nrows ERROR_VARIABLE jerr LENGTH "${last}" results rows)
+  if(sect STREQUAL "rows" OR sect STREQUAL "variants")
+    string(JSON nrows ERROR_VARIABLE jerr LENGTH "${last}" results ${sect})
     if(jerr OR nrows EQUAL 0)
-      message(FATAL_ERROR "results.rows: missing or empty (${jerr})")
+      message(FATAL_ERROR "results.${sect}: missing or empty (${jerr})")
     endif()
     math(EXPR lastrow "${nrows} - 1")
     foreach(r RANGE 0 ${lastrow})
-      list(APPEND paths "results|rows|${r}|${name}")
+      list(APPEND paths "results|${sect}|${r}|${name}")
     endforeach()
   else()
     list(APPEND paths "${sect}|${name}")

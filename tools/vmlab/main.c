@@ -482,6 +482,57 @@ print_scaling_plot(const struct scen_ctx *ctxs, int n, FILE *out)
 	}
 }
 
+/*
+ * With --plot and a --cpus list: gnuplot draws the scaling figures that
+ * share the first one's unit against the CPU count (the runs' own plots
+ * are not drawn then); false if it cannot.
+ */
+static bool
+plot_scaling(const struct scen_ctx *ctxs, int n, const char *png, FILE *out)
+{
+	const struct report_result *r;
+	const char *unit = NULL;
+	char data[1024], cmd[2400];
+	int i, j, nf = 0;
+	FILE *f;
+
+	if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+		return (false);
+	snprintf(data, sizeof(data), "%s.dat", png);
+	if ((f = fopen(data, "w")) == NULL)
+		return (false);
+	for (j = 0; j < ctxs[0].sx_nresults; j++) {
+		if (!scaling_figure(ctxs, n, j))
+			continue;
+		if (unit == NULL)
+			unit = ctxs[0].sx_results[j].rr_unit;
+		if (strcmp(unit, ctxs[0].sx_results[j].rr_unit) != 0)
+			continue;
+		fprintf(f, "\"%s\"\n", ctxs[0].sx_results[j].rr_key);
+		for (i = 0; i < n; i++)
+			if ((r = report_find(&ctxs[i],
+				 ctxs[0].sx_results[j].rr_key)) != NULL)
+				fprintf(f, "%d %.6g\n", ctxs[i].sx_ncpus,
+				    r->rr_value);
+		fprintf(f, "\n\n");
+		nf++;
+	}
+	fclose(f);
+	if (nf == 0)
+		return (false);
+	snprintf(cmd, sizeof(cmd),
+	    "gnuplot -e \"set terminal png size 800,500; set output '%s'; "
+	    "set key left top; set grid; set xlabel 'CPUs'; "
+	    "set ylabel '%s'; set title '%s: scaling'; "
+	    "plot for [i=0:%d] '%s' index i using 1:2 with linespoints "
+	    "title columnheader(1)\"",
+	    png, unit, ctxs[0].sx_scen->sc_name, nf - 1, data);
+	if (system(cmd) != 0)
+		return (false);
+	fprintf(out, "\nplot: %s (its data: %s)\n", png, data);
+	return (true);
+}
+
 static void
 print_scaling(const struct scen_ctx *ctxs, int n, FILE *out)
 {
@@ -570,7 +621,8 @@ cmd_run(const struct cli *cli)
 		ctx = run_ctx = &ctxs[i];
 		ctx->sx_scen = sc;
 		ctx->sx_json = cli->json;
-		ctx->sx_plot = cli->plot;
+		/* A --cpus list plots the scaling instead (plot_scaling). */
+		ctx->sx_plot = n > 1 ? NULL : cli->plot;
 		ctx->sx_out = cli->json ? stderr : stdout;
 		ctx->sx_ncpus = cli->ncpus > 0 ? cli->cpus[i] : defcpus;
 		ctx->sx_seed = cli->seed;
@@ -588,7 +640,11 @@ cmd_run(const struct cli *cli)
 	}
 	if (n > 1) {
 		print_scaling(ctxs, n, cli->json ? stderr : stdout);
-		print_scaling_plot(ctxs, n, cli->json ? stderr : stdout);
+		if (cli->plot == NULL ||
+		    !plot_scaling(
+			ctxs, n, cli->plot, cli->json ? stderr : stdout))
+			print_scaling_plot(
+			    ctxs, n, cli->json ? stderr : stdout);
 	}
 	for (i = 0; i < n; i++)
 		report_rows_free(&ctxs[i]);

@@ -180,7 +180,8 @@ bd_touch(vm_offset_t base, uint64_t npages, uint64_t n, uint64_t *rng)
 static int
 bd_cc(intptr_t arg)
 {
-	uint64_t job = BD_JOB(arg), rng = bd.seed ^ (job * 0x2545f4914f6cdd1dull);
+	uint64_t job = BD_JOB(arg),
+		 rng = bd.seed ^ (job * 0x2545f4914f6cdd1dull);
 	uint64_t src = job % bd.nsrc, sum = 0, v, off, i;
 	uint64_t rec[BD_RECWORDS];
 	vm_offset_t text = BD_TEXT_ADDR, data, heap, lib;
@@ -327,7 +328,8 @@ bd_collect(vm_offset_t buf, int rfd, uint64_t job)
 static int
 bd_driver(intptr_t arg)
 {
-	uint64_t first = (uint64_t)arg & 0xffffffffu, count = (uint64_t)arg >> 32;
+	uint64_t first = (uint64_t)arg & 0xffffffffu,
+		 count = (uint64_t)arg >> 32;
 	uint64_t started = 0, done = 0, v, job = 0;
 	vm_offset_t buf, tab;
 	int64_t r;
@@ -348,13 +350,13 @@ bd_driver(intptr_t arg)
 			maxfd = fds[1] > maxfd ? fds[1] : maxfd;
 			maxfd = fds[0] > maxfd ? fds[0] : maxfd;
 			pid = u_fork(bd_shell,
-			    BD_ARG((first + started) |
-				    (first == 0 ? BD_WARM : 0),
+			    BD_ARG(
+				(first + started) | (first == 0 ? BD_WARM : 0),
 				fds[1], maxfd));
 			(void)u_close(fds[1]);
 			if (pid < 0 ||
-			    bd_slot_set(tab, nslots, pid, fds[0],
-				first + started) != 0)
+			    bd_slot_set(
+				tab, nslots, pid, fds[0], first + started) != 0)
 				return (3);
 			nslots++;
 			started++;
@@ -435,8 +437,8 @@ bd_locks(struct bd_result *br)
 			continue;
 		snprintf(br->br_top[br->br_ntop].name,
 		    sizeof(br->br_top[0].name), "%s", pr[i].lpr_name);
-		snprintf(br->br_top[br->br_ntop].cls,
-		    sizeof(br->br_top[0].cls), "%s", pr[i].lpr_class);
+		snprintf(br->br_top[br->br_ntop].cls, sizeof(br->br_top[0].cls),
+		    "%s", pr[i].lpr_class);
 		br->br_top[br->br_ntop].wait_ns = pr[i].lpr_wait_total_ns;
 		br->br_top[br->br_ntop].acq = pr[i].lpr_acquisitions;
 		br->br_top[br->br_ntop].cont = pr[i].lpr_contentions;
@@ -577,9 +579,14 @@ static uint64_t bd_naged;
 static void
 bd_age(struct scen_ctx *ctx, uint64_t pct)
 {
-	uint64_t cap = vm_page_count_total(), n = 0, i, j, rng = bd.seed;
+	uint64_t total = vm_page_count_total(), n = 0, i, j, rng = bd.seed;
+	uint64_t used = vm_page_count_allocated(), cap;
 	struct vm_page *m, **arr;
 
+	/* Not down to the page daemon's targets: a low-memory episode. */
+	if (used + total / 25 + 4096 >= total)
+		return;
+	cap = total - used - total / 25 - 4096;
 	if (pct == 0 || (arr = calloc(cap, sizeof(*arr))) == NULL)
 		return;
 	while (n < cap && (m = vm_page_alloc_noobj(VM_ALLOC_NORMAL)) != NULL)
@@ -618,8 +625,8 @@ bd_build(struct scen_ctx *ctx, uint64_t first, uint64_t count)
 {
 	int dpid, status = -1, error;
 
-	error = proc_spawn("make", bd_driver,
-	    (intptr_t)(first | count << 32), &dpid);
+	error = proc_spawn(
+	    "make", bd_driver, (intptr_t)(first | count << 32), &dpid);
 	if (error != 0) {
 		fprintf(stderr, "build: cannot start the driver: %s\n",
 		    strerror(error));
@@ -666,7 +673,8 @@ bd_measure(struct scen_ctx *ctx, struct bd_result *br)
 	bd_locks(br);
 	br->br_jobs = bd.total;
 	br->br_secs = (double)(t1 - t0) / 1e9;
-	br->br_jobs_per_s = br->br_secs > 0 ? (double)bd.total / br->br_secs : 0;
+	br->br_jobs_per_s =
+	    br->br_secs > 0 ? (double)bd.total / br->br_secs : 0;
 	br->br_faults = bd_stat("vm.stats.fault.faults") - f0;
 	br->br_shootdowns = bd_stat("vm.pmap.shootdowns") - s0;
 	br->br_ipis = bd_stat("vm.pmap.ipis") - i0;
@@ -685,9 +693,8 @@ bd_measure(struct scen_ctx *ctx, struct bd_result *br)
 	    proc_check() != 0 || vfs_check() != 0) {
 		fprintf(stderr,
 		    "build: %s: driver status %#x; left %" PRId64
-		    " pages, %" PRIu64 " processes, %" PRIu64
-		    " files, %" PRIu64 " tmpfs nodes, %" PRIu64
-		    " pv entries\n",
+		    " pages, %" PRIu64 " processes, %" PRIu64 " files, %" PRIu64
+		    " tmpfs nodes, %" PRIu64 " pv entries\n",
 		    br->br_var->bv_name, br->br_status, br->br_leaked_pages,
 		    br->br_left_procs, br->br_left_files, br->br_left_tmp,
 		    br->br_pv_entries);
@@ -746,8 +753,9 @@ bd_table(FILE *out, const struct bd_result *rs, int n)
 	char cell[96];
 	int i, r;
 
-	fprintf(out, "\ntotal lock wait in ns, top %d per variant "
-		     "(as the r353149 review's table):\n",
+	fprintf(out,
+	    "\ntotal lock wait in ns, top %d per variant "
+	    "(as the r353149 review's table):\n",
 	    BD_TOPLOCKS);
 	for (i = 0; i < n; i++)
 		fprintf(out, "| %-44s ", rs[i].br_var->bv_name);
@@ -756,7 +764,8 @@ bd_table(FILE *out, const struct bd_result *rs, int n)
 		for (i = 0; i < n; i++) {
 			if (r < rs[i].br_ntop)
 				snprintf(cell, sizeof(cell),
-				    "%" PRIu64 " (%s:%s)", rs[i].br_top[r].wait_ns,
+				    "%" PRIu64 " (%s:%s)",
+				    rs[i].br_top[r].wait_ns,
 				    rs[i].br_top[r].cls, rs[i].br_top[r].name);
 			else
 				cell[0] = '\0';
@@ -765,8 +774,8 @@ bd_table(FILE *out, const struct bd_result *rs, int n)
 		fprintf(out, "|\n");
 	}
 	fprintf(out, "\n%-16s %10s %10s %12s %12s %10s %16s %9s\n", "variant",
-	    "jobs", "jobs/s", "faults", "shootdowns", "ipis",
-	    "pv_list_wait_ns", "hashed/x");
+	    "jobs", "jobs/s", "faults", "shootdowns", "ipis", "pv_list_wait_ns",
+	    "hashed/x");
 	for (i = 0; i < n; i++)
 		fprintf(out,
 		    "%-16s %10" PRIu64 " %10.1f %12" PRIu64 " %12" PRIu64
@@ -872,7 +881,8 @@ bd_plot(struct scen_ctx *ctx, const struct bd_result *rs, int n)
 			max = (double)rs[i].br_pv_wait_ns;
 	fprintf(ctx->sx_out, "\npmap pv list wait (ms) per variant:\n");
 	for (i = 0; i < n; i++) {
-		w = max <= 0 ? 0 : (int)(50 * (double)rs[i].br_pv_wait_ns / max);
+		w = max <= 0 ? 0
+			     : (int)(50 * (double)rs[i].br_pv_wait_ns / max);
 		fprintf(ctx->sx_out, "  %-16s |%.*s %.3f\n",
 		    rs[i].br_var->bv_name, w,
 		    "##################################################",
@@ -900,10 +910,11 @@ bd_conf_set(const struct scen_ctx *ctx)
 
 /*
  * Memory: per running job its heap, data, stack, tables and pipe, the
- * image, library and sources once, and room for the kernel.
+ * images, library and sources once, and room for the kernel; what aging
+ * holds comes on top.
  */
 static uint64_t
-bd_physmem(const struct scen_ctx *ctx)
+bd_need(const struct scen_ctx *ctx)
 {
 	uint64_t jobs = (uint64_t)scen_opt(ctx, "jobs", 0);
 	uint64_t per = (uint64_t)scen_opt(ctx, "heap", 0) + (1 << 20);
@@ -911,21 +922,27 @@ bd_physmem(const struct scen_ctx *ctx)
 	uint64_t need = jobs * per +
 	    (uint64_t)scen_opt(ctx, "text", 0) *
 		(uint64_t)scen_opt(ctx, "images", 0) +
-	    (uint64_t)scen_opt(ctx, "lib", 0) + ((uint64_t)256 << 20);
+	    (uint64_t)scen_opt(ctx, "lib", 0) + ((uint64_t)128 << 20);
 
-	/*
-	 * What aging holds comes on top; and at least 4 GiB, 2048 frames:
-	 * 8 to each of the 256 hashed locks (the review's machine had
-	 * hundreds of frames to each).
-	 */
-	need = need * 100 / (100 - age);
+	return (need * 100 / (100 - age));
+}
+
+/*
+ * Without --mem: the need, and at least 4 GiB, 2048 frames, 8 to each of
+ * the 256 hashed locks (the review's machine had hundreds to each).
+ */
+static uint64_t
+bd_physmem(const struct scen_ctx *ctx)
+{
+	uint64_t need = bd_need(ctx);
+
 	return (need > ((uint64_t)4 << 30) ? need : (uint64_t)4 << 30);
 }
 
 static int
 bd_check(const struct scen_ctx *ctx, char *err, size_t errlen)
 {
-	uint64_t need = bd_physmem(ctx);
+	uint64_t need = bd_need(ctx);
 
 	if (ctx->sx_mem != 0 && ctx->sx_mem < need) {
 		snprintf(err, errlen,
@@ -976,12 +993,12 @@ bd_run(struct scen_ctx *ctx)
 	memset(br, 0, sizeof(*br));
 	br->br_var = &bd_variants[scen_opt(ctx, "variants", ctx->sx_variant)];
 	fprintf(ctx->sx_out,
-	    "build: %s, %" PRIu64 " jobs at once, %" PRIu64
-	    " in all; %" PRIu64 " compilers of %" PRIu64 " KiB text, libc %" PRIu64
-	    " KiB, %" PRIu64 " pages touched of each, heap %" PRIu64 " KiB\n",
+	    "build: %s, %" PRIu64 " jobs at once, %" PRIu64 " in all; %" PRIu64
+	    " compilers of %" PRIu64 " KiB text, libc %" PRIu64 " KiB, %" PRIu64
+	    " pages touched of each, heap %" PRIu64 " KiB\n",
 	    br->br_var->bv_name, bd.jobs, bd.total, bd.images,
-	    ptoa(bd.text_pages) >> 10,
-	    ptoa(bd.lib_pages) >> 10, bd.touch, ptoa(bd.heap_pages) >> 10);
+	    ptoa(bd.text_pages) >> 10, ptoa(bd.lib_pages) >> 10, bd.touch,
+	    ptoa(bd.heap_pages) >> 10);
 	bd_age(ctx, (uint64_t)scen_opt(ctx, "age", 0));
 	if (bd_files(ctx) != 0) {
 		bd_unage();
