@@ -330,7 +330,8 @@ bool
 pmap_remove_leaf(
     pmap_t pm, vm_offset_t va, pt_entry_t *pte, bool is_2m, struct pglist *free)
 {
-	return (pmap_remove_leaf_pv(pm, va, pte, is_2m, free, NULL, NULL));
+	return (
+	    pmap_remove_leaf_pv(pm, va, pte, is_2m, free, NULL, NULL, NULL));
 }
 
 /*
@@ -362,7 +363,8 @@ pmap_pv_clear_writeable(struct vm_page *m, vm_paddr_t pa)
 
 bool
 pmap_remove_leaf_pv(pmap_t pm, vm_offset_t va, pt_entry_t *pte, bool is_2m,
-    struct pglist *free, struct pv_entry *pv, struct rwlock **heldp)
+    struct pglist *free, struct pv_entry *pv, struct rwlock **heldp,
+    struct rwlock *next)
 {
 	struct rwlock *lock;
 	struct md_page *md;
@@ -403,8 +405,11 @@ pmap_remove_leaf_pv(pmap_t pm, vm_offset_t va, pt_entry_t *pte, bool is_2m,
 		pmap_transfer_bits(pa, n, old);
 		if (!is_2m)
 			pmap_pv_clear_writeable(m, pa);
+		/* A run keeps the lock only if the next leaf wants it. */
 		if (heldp == NULL)
 			rw_wunlock(lock);
+		else if (next != lock)
+			pmap_pvl_drop(heldp);
 		pmap_pv_free(pm, pv);
 	}
 	if (is_2m && (old & PG_PROMOTED) != 0 &&
@@ -720,7 +725,8 @@ pmap_enter_4k(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 	if ((replaced = (old & PG_V) != 0)) {
 		/* Hold the PT so that removing the old entry keeps it. */
 		ptm->pindex++;
-		pmap_remove_leaf_pv(pm, va, pte, false, free, NULL, heldp);
+		pmap_remove_leaf_pv(pm, va, pte, false, free, NULL, heldp,
+		    pmap_pv_lock_4k(m->phys_addr));
 	}
 	if (pv != NULL)
 		pmap_enter_pv(&m->md, m->phys_addr, pv, va, new, false, heldp);
@@ -765,11 +771,20 @@ pmap_remove_ptes(pmap_t pm, pt_entry_t *pde, vm_offset_t sva, vm_offset_t eva,
 	pt_entry_t *pt = pmap_dmap_pt(atomic_load_64(pde));
 	vm_offset_t va;
 
-	for (va = sva; va < eva; va += PAGE_SIZE)
-		if ((atomic_load_64(&pt[PMAP_IDX(va, PAGE_SHIFT)]) & PG_V) != 0)
-			*any |= pmap_remove_leaf_pv(pm, va,
-			    &pt[PMAP_IDX(va, PAGE_SHIFT)], false, free, NULL,
-			    heldp);
+	struct rwlock *next;
+
+	for (va = sva; va < eva; va += PAGE_SIZE) {
+		if ((atomic_load_64(&pt[PMAP_IDX(va, PAGE_SHIFT)]) & PG_V) == 0)
+			continue;
+		/* A run ends where the next page's lock is another. */
+		next = va + PAGE_SIZE >= eva
+		    ? NULL
+		    : pmap_leaf_pv_lock(atomic_load_64(
+			  &pt[PMAP_IDX(va + PAGE_SIZE, PAGE_SHIFT)]));
+		*any |=
+		    pmap_remove_leaf_pv(pm, va, &pt[PMAP_IDX(va, PAGE_SHIFT)],
+			false, free, NULL, heldp, next);
+	}
 }
 
 static int
@@ -873,12 +888,17 @@ pmap_enter_quick_run(
 	}
 	TAILQ_INIT(&free);
 	PMAP_LOCK(pm);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (pmap_leaf(pm, va[i]) == NULL)
 			(void)pmap_enter_4k(pm, va[i], m[i],
 			    pmap_newpte(pm, m[i], prot & ~VM_PROT_WRITE, 0),
 			    &free, &held);
-	pmap_pvl_drop(&held);
+		/* Held only over a run of pages under one lock. */
+		if (held != NULL &&
+		    (i + 1 == n ||
+			pmap_pv_lock_4k(m[i + 1]->phys_addr) != held))
+			pmap_pvl_drop(&held);
+	}
 	PMAP_UNLOCK(pm);
 	pmap_free_pages(&free);
 }
@@ -991,7 +1011,7 @@ pmap_remove_fn(
 	if ((atomic_load_64(pde) & PG_PS) != 0) {
 		if ((sva & PDRMASK) == 0 && eva - sva == NBPDR) {
 			ra->ra_any |= pmap_remove_leaf_pv(
-			    pm, sva, pde, true, ra->ra_free, NULL, heldp);
+			    pm, sva, pde, true, ra->ra_free, NULL, heldp, NULL);
 			return;
 		}
 		/* Demotion takes the frame's lock itself. */

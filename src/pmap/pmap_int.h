@@ -116,6 +116,21 @@ pmap_pvl_switch(struct rwlock **heldp, struct rwlock *want)
 	*heldp = want;
 }
 
+/*
+ * The pv list lock a managed leaf e's removal takes (NULL: unmanaged or
+ * invalid); a walk drops the lock it carries when the next leaf's is
+ * another, so that it holds a lock only over a run.
+ */
+static inline struct rwlock *
+pmap_leaf_pv_lock(pt_entry_t e)
+{
+	if ((e & (PG_V | PG_MANAGED)) != (PG_V | PG_MANAGED))
+		return (NULL);
+	if ((e & PG_PS) != 0)
+		return (pmap_pv_lock(e & PG_PS_FRAME));
+	return (pmap_pv_lock_4k(e & PG_FRAME));
+}
+
 static inline void
 pmap_pvl_drop(struct rwlock **heldp)
 {
@@ -170,10 +185,13 @@ bool pmap_remove_leaf(pmap_t pm, vm_offset_t va, pt_entry_t *pte, bool is_2m,
  * The same within a walk: `pv', if not NULL, is the leaf's pv entry (the
  * chunk walk of pmap_remove_pages() knows it: no search of the page's
  * list), and with heldp not NULL the pv list lock is taken through
- * pmap_pvl_switch() and left held.
+ * pmap_pvl_switch() and left held if `next' (the lock the walk's next
+ * leaf takes; NULL: none or unknown) is the same, else released as soon
+ * as the list work is done.
  */
 bool pmap_remove_leaf_pv(pmap_t pm, vm_offset_t va, pt_entry_t *pte, bool is_2m,
-    struct pglist *free, struct pv_entry *pv, struct rwlock **heldp);
+    struct pglist *free, struct pv_entry *pv, struct rwlock **heldp,
+    struct rwlock *next);
 /* The PD entry (pm locked) of va, or NULL. */
 pt_entry_t *pmap_pde(pmap_t pm, vm_offset_t va);
 /*

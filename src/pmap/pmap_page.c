@@ -287,33 +287,48 @@ pmap_page_is_mapped(struct vm_page *m)
  * entry is in hand, so none is searched for on its page's list (FreeBSD's
  * pmap_remove_pages() too); heldp: as for pmap_remove_leaf_pv().
  */
+static int
+pmap_pvc_next_used(const struct pv_chunk *pc, int i)
+{
+	for (i++; i < PV_NPCPV; i++)
+		if ((pc->pc_map[i / 64] & (1ull << (i % 64))) == 0)
+			return (i);
+	return (PV_NPCPV);
+}
+
 static bool
 pmap_remove_chunk(
     pmap_t pm, struct pv_chunk *pc, struct pglist *free, struct rwlock **heldp)
 {
-	pt_entry_t *p;
+	pt_entry_t *p, *np;
 	vm_offset_t va;
 	bool any = false;
-	int i, left;
+	int i, nx;
 
-	left = PV_NPCPV - __builtin_popcountll(pc->pc_map[0]) -
-	    __builtin_popcountll(pc->pc_map[1]) -
-	    __builtin_popcountll(pc->pc_map[2]);
-	for (i = 0; i < PV_NPCPV && left > 0; i++) {
-		if ((pc->pc_map[i / 64] & (1ull << (i % 64))) != 0)
-			continue;
-		left--;
+	i = pmap_pvc_next_used(pc, -1);
+	p = i < PV_NPCPV ? pmap_leaf(pm, pc->pc_pventry[i].pv_va) : NULL;
+	while (i < PV_NPCPV) {
+		/*
+		 * The next entry first: removing the last one may free the
+		 * chunk (without batching), and its leaf tells whether the
+		 * lock we carry is wanted next.
+		 */
+		nx = pmap_pvc_next_used(pc, i);
+		np = nx < PV_NPCPV ? pmap_leaf(pm, pc->pc_pventry[nx].pv_va)
+				   : NULL;
 		va = pc->pc_pventry[i].pv_va;
-		p = pmap_leaf(pm, va);
 		VM_ASSERT(p != NULL,
 		    ("%s: pv of %#llx maps nothing", __func__,
 			(unsigned long long)va));
-		if ((atomic_load_64(p) & PG_W) != 0)
-			continue;
-		/* The last entry removed may free the chunk (left is 0). */
-		any |= pmap_remove_leaf_pv(pm, va, p,
-		    (atomic_load_64(p) & PG_PS) != 0, free, &pc->pc_pventry[i],
-		    heldp);
+		if ((atomic_load_64(p) & PG_W) == 0) {
+			any |= pmap_remove_leaf_pv(pm, va, p,
+			    (atomic_load_64(p) & PG_PS) != 0, free,
+			    &pc->pc_pventry[i], heldp,
+			    np == NULL ? NULL
+				       : pmap_leaf_pv_lock(atomic_load_64(np)));
+		}
+		i = nx;
+		p = np;
 	}
 	return (any);
 }

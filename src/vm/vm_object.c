@@ -269,8 +269,17 @@ vm_object_free_pages(struct vm_object *obj)
 		if (m->wire_count != 0)
 			VM_PANIC("%s: object %p page %llu is wired", __func__,
 			    (void *)obj, (unsigned long long)m->pindex);
-		if (pmap_page_is_mapped(m))
-			pmap_remove_all(m);
+		/*
+		 * No mapping is left: every map entry that could reach the
+		 * object held a reference, and its removal unmapped it.  So
+		 * the pv lists are not even looked at (as FreeBSD's
+		 * vm_object_terminate_pages(), where only INVARIANTS checks):
+		 * each look is a pv list lock, and an exiting build job's
+		 * objects have thousands of pages.
+		 */
+		VM_ASSERT(!pmap_page_is_mapped(m),
+		    ("%s: object %p page %llu still mapped", __func__,
+			(void *)obj, (unsigned long long)m->pindex));
 		vm_page_remove(m);
 		vm_page_free_prep_and_free(m);
 	}

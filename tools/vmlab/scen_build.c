@@ -52,13 +52,16 @@
 #include "kern/lock.h"
 #include "kern/sysctl.h"
 #include "md/md.h"
+#include "pmap/pmap.h"
 #include "proc/file.h"
 #include "proc/pipe.h"
 #include "proc/proc.h"
 #include "proc/syscall.h"
 #include "proc/vfs.h"
 #include "vm/vm_map.h"
+#include "vm/vm_object.h"
 #include "vm/vm_page.h"
+#include "vm/vm_phys.h"
 #include "vm/vm_uaccess.h"
 #include "vmlab_cli.h"
 
@@ -576,35 +579,58 @@ fail_msg:
 static struct vm_page **bd_aged;
 static uint64_t bd_naged;
 
+/*
+ * Takes every free 2 MiB block, BD_AGE_BATCH at a time (never going
+ * near the page daemon's targets), keeps a seeded random pct% of the
+ * batch's pages and frees the rest in random order: the free lists then
+ * hand out pages from all the batch's frames in turn, and no block is
+ * left for a reservation.
+ */
+#define BD_AGE_BATCH 64
+
 static void
 bd_age(struct scen_ctx *ctx, uint64_t pct)
 {
-	uint64_t total = vm_page_count_total(), n = 0, i, j, rng = bd.seed;
-	uint64_t used = vm_page_count_allocated(), cap;
-	struct vm_page *m, **arr;
+	uint64_t total = vm_page_count_total(), rng = bd.seed, i, j, k, n;
+	uint64_t floor = total / 25 + 4096 + BD_AGE_BATCH * NPTEPG;
+	struct vm_page *m, **batch;
 
-	/* Not down to the page daemon's targets: a low-memory episode. */
-	if (used + total / 25 + 4096 >= total)
+	if (pct == 0 || (bd_aged = calloc(total, sizeof(*bd_aged))) == NULL)
 		return;
-	cap = total - used - total / 25 - 4096;
-	if (pct == 0 || (arr = calloc(cap, sizeof(*arr))) == NULL)
+	if ((batch = calloc(BD_AGE_BATCH * NPTEPG, sizeof(*batch))) == NULL) {
+		free(bd_aged);
+		bd_aged = NULL;
 		return;
-	while (n < cap && (m = vm_page_alloc_noobj(VM_ALLOC_NORMAL)) != NULL)
-		arr[n++] = m;
-	for (i = n; i > 1; i--) {
-		j = bd_rand(&rng) % i;
-		m = arr[i - 1];
-		arr[i - 1] = arr[j];
-		arr[j] = m;
 	}
-	bd_naged = n * pct / 100;
-	for (i = bd_naged; i < n; i++)
-		vm_page_free(arr[i]);
-	bd_aged = arr;
+	while (total - vm_page_count_allocated() > floor) {
+		for (n = 0; n < BD_AGE_BATCH * NPTEPG; n += NPTEPG) {
+			m = vm_page_alloc_contig(VM_ALLOC_NORMAL, NPTEPG, 0,
+			    ~(vm_paddr_t)0, NBPDR, 0);
+			if (m == NULL)
+				break;
+			for (i = 0; i < NPTEPG; i++)
+				batch[n + i] =
+				    PHYS_TO_VM_PAGE(m->phys_addr + ptoa(i));
+		}
+		for (i = n; i > 1; i--) {
+			j = bd_rand(&rng) % i;
+			m = batch[i - 1];
+			batch[i - 1] = batch[j];
+			batch[j] = m;
+		}
+		k = n * pct / 100;
+		for (i = 0; i < k; i++)
+			bd_aged[bd_naged++] = batch[i];
+		for (i = k; i < n; i++)
+			vm_page_free(batch[i]);
+		if (n < BD_AGE_BATCH * NPTEPG)
+			break;
+	}
+	free(batch);
 	fprintf(ctx->sx_out,
-	    "build: aged: %" PRIu64 " of %" PRIu64
-	    " free pages kept, scattered\n",
-	    bd_naged, n);
+	    "build: aged: %" PRIu64 " pages (%" PRIu64
+	    " MiB) held, scattered over every free 2 MiB block\n",
+	    bd_naged, ptoa(bd_naged) >> 20);
 }
 
 static void
