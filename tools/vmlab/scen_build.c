@@ -627,6 +627,20 @@ bd_age(struct scen_ctx *ctx, uint64_t pct)
 			break;
 	}
 	free(batch);
+	/*
+	 * A fifth of what is held goes back, in random order over all of
+	 * RAM: the free lists hand out these first (the last freed), so the
+	 * pages the build takes come from every frame, not from the last
+	 * batch's 64.
+	 */
+	for (i = bd_naged; i > 1; i--) {
+		j = bd_rand(&rng) % i;
+		m = bd_aged[i - 1];
+		bd_aged[i - 1] = bd_aged[j];
+		bd_aged[j] = m;
+	}
+	for (k = bd_naged - bd_naged / 5; bd_naged > k; bd_naged--)
+		vm_page_free(bd_aged[bd_naged - 1]);
 	fprintf(ctx->sx_out,
 	    "build: aged: %" PRIu64 " pages (%" PRIu64
 	    " MiB) held, scattered over every free 2 MiB block\n",
