@@ -473,7 +473,76 @@ test_page_checker_detects(void)
 	test_shutdown();
 }
 
+/*
+ * Contiguous runs freed one page at a time, in random order, with a
+ * random half of each batch kept (what the build scenario's aging does):
+ * afterwards every page the allocator hands out is one nobody holds.
+ */
+static void
+page_contig_singly_fn(void *arg)
+{
+	struct vm_test_pageset ps;
+	struct page_list held, all;
+	static struct vm_page *batch[8 * VM_LEVEL_0_NPAGES]; /* not on the stack */
+	struct vm_page *m;
+	uint64_t rng = 7, i, j, n, round;
+
+	(void)arg;
+	memset(&held, 0, sizeof(held));
+	memset(&all, 0, sizeof(all));
+	for (round = 0; round < 64; round++) {
+		for (n = 0; n < nitems(batch); n += VM_LEVEL_0_NPAGES) {
+			m = vm_page_alloc_contig(0, VM_LEVEL_0_NPAGES, 0,
+			    vm_phys_end, VM_LEVEL_0_SIZE, 0);
+			if (m == NULL)
+				break;
+			for (i = 0; i < VM_LEVEL_0_NPAGES; i++)
+				batch[n + i] =
+				    PHYS_TO_VM_PAGE(m->phys_addr + ptoa(i));
+		}
+		for (i = n; i > 1; i--) {
+			rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+			j = (rng >> 33) % i;
+			m = batch[i - 1];
+			batch[i - 1] = batch[j];
+			batch[j] = m;
+		}
+		for (i = 0; i < n / 2; i++)
+			page_list_add(&held, batch[i]);
+		for (i = n / 2; i < n; i++)
+			vm_page_free(batch[i]);
+		CHECK(vm_page_check() == 0);
+		if (n < nitems(batch))
+			break;
+	}
+	CHECK(vm_phys_check() == 0);
+	/* Everything else, single pages: none of them held. */
+	vm_test_pageset_init(&ps);
+	for (i = 0; i < held.pl_n; i++)
+		CHECK(vm_test_pageset_add(&ps, held.pl_pages[i], 1));
+	while ((m = vm_page_alloc_noobj(0)) != NULL) {
+		CHECKF(vm_test_pageset_add(&ps, m, 1),
+		    "page %#llx handed out while held",
+		    (unsigned long long)m->phys_addr);
+		page_list_add(&all, m);
+	}
+	vm_test_pageset_fini(&ps);
+	page_list_free(&all);
+	page_list_free(&held);
+	CHECK(vm_page_check() == 0);
+	CHECK(vm_phys_check() == 0);
+}
+
+static void
+test_page_contig_singly(void)
+{
+	test_boot(4, NULL);
+	test_run(page_contig_singly_fn, NULL);
+	test_shutdown();
+}
+
 static const struct test_case cases[] = {
+	TEST_CASE(test_page_contig_singly),
 	TEST_CASE(test_page_basic),
 	TEST_CASE(test_page_classes),
 	TEST_CASE(test_page_vm_wait),
