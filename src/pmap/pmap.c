@@ -38,7 +38,7 @@ struct pmap kernel_pmap_store;
 
 counter_u64_t pmap_cnt_shootdowns, pmap_cnt_ipis, pmap_cnt_invl_pages,
     pmap_cnt_full_flushes, pmap_cnt_promotions, pmap_cnt_demotions,
-    pmap_cnt_tlb_fills, pmap_cnt_pv_entries;
+    pmap_cnt_tlb_fills, pmap_cnt_pv_entries, pmap_cnt_pv_reclaims;
 
 static const struct counter_spec pmap_counters[] = {
 	{ &pmap_cnt_shootdowns, "vm.pmap.shootdowns",
@@ -55,6 +55,8 @@ static const struct counter_spec pmap_counters[] = {
 	{ &pmap_cnt_tlb_fills, "vm.pmap.tlb_fills", "software TLB misses" },
 	/* A per-CPU sum: pv entries come and go under pv list locks. */
 	{ &pmap_cnt_pv_entries, "vm.pmap.pv_entries", "pv entries in use" },
+	{ &pmap_cnt_pv_reclaims, "vm.pmap.pv_reclaims",
+	    "pv chunks of other pmaps whose mappings were taken for a page" },
 };
 
 /* Tunables (the registry's storage) and the values booted with. */
@@ -1038,10 +1040,11 @@ pmap_remove(pmap_t pm, vm_offset_t sva, vm_offset_t eva)
 	pmap_range(pm, trunc_page(sva), round_page(eva), pmap_remove_fn, &ra);
 	pmap_pvl_drop(&ra.ra_held);
 	pm->pm_pvc_defer = NULL;
+	/* Under the pmap lock: see pmap_remove_pages(). */
+	pmap_pv_free_deferred(&emptied);
 	if (ra.ra_any)
 		pmap_invalidate(pm, trunc_page(sva), round_page(eva));
 	PMAP_UNLOCK(pm);
-	pmap_pv_free_deferred(&emptied);
 	pmap_free_pages(&free);
 }
 

@@ -150,7 +150,9 @@ void pmap_pv_free(pmap_t pm, struct pv_entry *pv);
  * With batching, the chunks that pmap_pv_free() empties while
  * pm->pm_pvc_defer is set go there (off pm's list) instead of to their
  * page; pmap_pv_free_deferred() frees them, taking each LRU list's lock
- * once for all of that list's chunks (FreeBSD's free_pv_chunk_batch).
+ * once for all of that list's chunks (FreeBSD's free_pv_chunk_batch);
+ * pm still locked (the chunks are still on their LRU lists, where a
+ * reclaimer that could lock pm would find them).
  */
 void pmap_pv_free_deferred(struct pv_chunk_list *chunks);
 /* pv lock held: adds / finds and unlinks (pm, va) on md's list. */
@@ -222,7 +224,7 @@ void pmap_tlb_forget(pmap_t pm);
 /* Counters and knobs. */
 extern counter_u64_t pmap_cnt_shootdowns, pmap_cnt_ipis, pmap_cnt_invl_pages,
     pmap_cnt_full_flushes, pmap_cnt_promotions, pmap_cnt_demotions,
-    pmap_cnt_tlb_fills, pmap_cnt_pv_entries;
+    pmap_cnt_tlb_fills, pmap_cnt_pv_entries, pmap_cnt_pv_reclaims;
 extern uint64_t pmap_pv_chunks;	 /* (a) chunks allocated */
 extern int pmap_pv_lock_policy;	 /* (c) PMAP_PVL_* */
 extern int pmap_pv_lru_policy;	 /* (c) PMAP_LRU_* */

@@ -363,9 +363,14 @@ pmap_remove_pages(pmap_t pm)
 	}
 	pmap_pvl_drop(&held);
 	pm->pm_pvc_defer = NULL;
+	/*
+	 * Before the pmap lock goes: the emptied chunks are still on their
+	 * LRU lists, and a reclaimer that could lock the pmap would take one
+	 * for itself.
+	 */
+	pmap_pv_free_deferred(&emptied);
 	if (any)
 		pmap_invalidate(pm, PMAP_INVL_ALL, PMAP_INVL_ALL);
 	PMAP_UNLOCK(pm);
-	pmap_pv_free_deferred(&emptied);
 	pmap_free_pages(&free);
 }

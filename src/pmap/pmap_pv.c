@@ -394,6 +394,7 @@ pmap_pv_reclaim_list(struct pmap_pvc_lru *lru, pmap_t locked)
 		TAILQ_REMOVE(&lru->lru_chunks, pc, pc_lru);
 		pc->pc_reclaimed = true;
 		mtx_unlock(&lru->lru_mtx);
+		counter_u64_add(pmap_cnt_pv_reclaims, 1);
 		empty = pmap_pv_reclaim_chunk(pm, pc);
 		if (!empty) {
 			pc->pc_reclaimed = false;

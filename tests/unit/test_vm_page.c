@@ -483,7 +483,8 @@ page_contig_singly_fn(void *arg)
 {
 	struct vm_test_pageset ps;
 	struct page_list held, all;
-	static struct vm_page *batch[8 * VM_LEVEL_0_NPAGES]; /* not on the stack */
+	static struct vm_page
+	    *batch[8 * VM_LEVEL_0_NPAGES]; /* not on the stack */
 	struct vm_page *m;
 	uint64_t rng = 7, i, j, n, round;
 
@@ -501,7 +502,8 @@ page_contig_singly_fn(void *arg)
 				    PHYS_TO_VM_PAGE(m->phys_addr + ptoa(i));
 		}
 		for (i = n; i > 1; i--) {
-			rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+			rng = rng * 6364136223846793005ull +
+			    1442695040888963407ull;
 			j = (rng >> 33) % i;
 			m = batch[i - 1];
 			batch[i - 1] = batch[j];
