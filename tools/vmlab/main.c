@@ -521,7 +521,8 @@ plot_scaling(const struct scen_ctx *ctxs, int n, const char *png, FILE *out)
 	if (nf == 0)
 		return (false);
 	snprintf(cmd, sizeof(cmd),
-	    "gnuplot -e \"set terminal png size 800,500; set output '%s'; "
+	    "gnuplot -e \"set terminal png noenhanced size 800,500; set output "
+	    "'%s'; "
 	    "set key left top; set grid; set xlabel 'CPUs'; "
 	    "set ylabel '%s'; set title '%s: scaling'; "
 	    "plot for [i=0:%d] '%s' index i using 1:2 with linespoints "

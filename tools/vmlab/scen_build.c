@@ -887,11 +887,12 @@ bd_gnuplot(struct scen_ctx *ctx, const struct bd_result *rs, int n)
 	}
 	fclose(f);
 	snprintf(cmd, sizeof(cmd),
-	    "gnuplot -e \"set terminal png size 1000,560; set output '%s'; "
+	    "gnuplot -e \"set terminal png noenhanced size 1000,560; set "
+	    "output '%s'; "
 	    "set style data histograms; set style histogram clustered; "
 	    "set style fill solid border -1; set boxwidth 0.9; "
 	    "set xtics rotate by -35; set key top right; set grid y; "
-	    "set ylabel 'total wait (ms)'; "
+	    "set logscale y; set ylabel 'total wait (ms), log scale'; "
 	    "set title 'build: lock wait per variant (%s, %d CPUs)'; "
 	    "plot for [i=2:%d] '%s' using i:xtic(1) title columnheader(i)\"",
 	    ctx->sx_plot, ctx->sx_sim ? "sim" : "host", ctx->sx_ncpus, n + 1,

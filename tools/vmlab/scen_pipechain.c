@@ -603,7 +603,8 @@ pc_gnuplot(struct scen_ctx *ctx, const struct pc_row *rows, int nrows)
 	}
 	fclose(f);
 	snprintf(cmd, sizeof(cmd),
-	    "gnuplot -e \"set terminal png size 800,500; set output '%s'; "
+	    "gnuplot -e \"set terminal png noenhanced size 800,500; set output "
+	    "'%s'; "
 	    "set logscale xy; set key left top; set grid; "
 	    "set xlabel 'processes killed at once'; "
 	    "set ylabel 'teardown (ms)'; "
