@@ -419,6 +419,11 @@ pmap_tlb_lookup(vm_offset_t va, vm_prot_t access)
  */
 int pmap_check(pmap_t pm);
 int pmap_check_page(struct vm_page *m);
+/*
+ * Whether m is on any pv list, whatever its object (a checker's look:
+ * a page must have none when it is freed).
+ */
+bool pmap_page_has_pv(struct vm_page *m);
 
 /*
  * Tests and checkers: the leaf entry mapping va in pm (a PTE, or a PD

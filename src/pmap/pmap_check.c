@@ -229,3 +229,16 @@ pmap_check_page(struct vm_page *m)
 	pmap_pv_page_runlock(m->phys_addr);
 	return (nerr);
 }
+
+bool
+pmap_page_has_pv(struct vm_page *m)
+{
+	bool r;
+
+	pmap_pv_page_rlock(m->phys_addr);
+	r = !TAILQ_EMPTY(&m->md.pv_list) ||
+	    ((m->phys_addr & PDRMASK) == 0 &&
+		!TAILQ_EMPTY(&pmap_pvh(m->phys_addr)->pv_list));
+	pmap_pv_page_runlock(m->phys_addr);
+	return (r);
+}

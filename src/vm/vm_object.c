@@ -80,6 +80,11 @@ vm_page_free_prep_and_free(struct vm_page *m)
 {
 	uint32_t x;
 
+	/* A page freed while mapped is a page another owner will share. */
+	VM_ASSERT(!pmap_page_has_pv(m),
+	    ("%s: page %#llx freed with pv entries", __func__,
+		(unsigned long long)m->phys_addr));
+
 	m->valid = 0;
 	m->dirty = 0;
 	m->oflags &= ~VPO_SWAPINPROG;
@@ -399,11 +404,28 @@ static void
 vm_object_collapse_page(
     struct vm_object *obj, struct vm_page *m, bool keep, vm_pindex_t idx)
 {
+	struct vm_object *backing = m->object;
+	vm_pindex_t pindex = m->pindex;
+
+	/*
+	 * A page that dies here (shadowed, or out of range) loses its
+	 * mappings first, while it still has its object: the pmap's
+	 * page-level calls take a page without an object for an unmapped
+	 * one (pmap_page_has_object()), so a look after vm_page_remove()
+	 * always said "not mapped", and mapped pages were freed.
+	 */
+	if (!keep) {
+		pmap_remove_all(m);
+		vm_page_remove(m);
+		vm_page_free_prep_and_free(m);
+		return;
+	}
 	vm_page_remove(m);
-	if (!keep || vm_page_insert(m, obj, idx) != 0) {
-		/* Shadowed or out of range: no mapping may outlive it. */
-		if (pmap_page_is_mapped(m))
-			pmap_remove_all(m);
+	if (vm_page_insert(m, obj, idx) != 0) {
+		/* No trie node for it: it dies too, unmapped as above. */
+		vm_page_set_identity(m, backing, pindex);
+		pmap_remove_all(m);
+		vm_page_set_identity(m, NULL, pindex);
 		vm_page_free_prep_and_free(m);
 		return;
 	}
