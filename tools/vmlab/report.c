@@ -51,6 +51,17 @@ scen_knob_get(const char *name)
 	return (sysctl_get(name, &si) ? si.si_value : 0);
 }
 
+/* splitmix64. */
+uint64_t
+scen_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (z ^ (z >> 31));
+}
+
 int64_t
 scen_opt(const struct scen_ctx *ctx, const char *name, int i)
 {

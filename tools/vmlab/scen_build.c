@@ -141,16 +141,6 @@ bd_src_sum(uint64_t src)
 	return (sum);
 }
 
-static uint64_t
-bd_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return (z ^ (z >> 31));
-}
-
 /*
  * The programs.  A job's argument: its number, the descriptor it writes
  * its record to, and the highest descriptor the driver had open.
@@ -170,7 +160,7 @@ bd_touch(vm_offset_t base, uint64_t npages, uint64_t n, uint64_t *rng)
 	uint64_t i, r, v, sum = 0;
 
 	for (i = 0; i < n; i++) {
-		r = bd_rand(rng);
+		r = scen_rand(rng);
 		if (uload(base + ptoa(r % npages) + ((r >> 40) & 0xff8), 8,
 			&v) != 0)
 			return (0);
@@ -613,7 +603,7 @@ bd_age(struct scen_ctx *ctx, uint64_t pct)
 				    PHYS_TO_VM_PAGE(m->phys_addr + ptoa(i));
 		}
 		for (i = n; i > 1; i--) {
-			j = bd_rand(&rng) % i;
+			j = scen_rand(&rng) % i;
 			m = batch[i - 1];
 			batch[i - 1] = batch[j];
 			batch[j] = m;
@@ -634,7 +624,7 @@ bd_age(struct scen_ctx *ctx, uint64_t pct)
 	 * batch's 64.
 	 */
 	for (i = bd_naged; i > 1; i--) {
-		j = bd_rand(&rng) % i;
+		j = scen_rand(&rng) % i;
 		m = bd_aged[i - 1];
 		bd_aged[i - 1] = bd_aged[j];
 		bd_aged[j] = m;

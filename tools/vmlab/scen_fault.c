@@ -105,16 +105,6 @@
 #define FT_IS_TAG(w) (((w) >> 48) == 0x7666)
 
 static uint64_t
-ft_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return (z ^ (z >> 31));
-}
-
-static uint64_t
 ft_stat(const char *name)
 {
 	struct sysctl_info si;
@@ -350,7 +340,7 @@ ft_tlb(struct scen_ctx *ctx, struct vm_map *map, uint64_t iters,
 	for (i = 0; i < npages; i++)
 		perm[i] = (uint32_t)i;
 	for (i = npages - 1; i > 0; i--) {
-		j = ft_rand(&rs) % (i + 1);
+		j = scen_rand(&rs) % (i + 1);
 		t = perm[i];
 		perm[i] = perm[j];
 		perm[j] = (uint32_t)t;

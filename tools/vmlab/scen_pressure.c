@@ -133,16 +133,6 @@ struct pr_touch {
 	bool pt_bad;
 };
 
-static uint64_t
-pr_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return (z ^ (z >> 31));
-}
-
 static inline uint64_t
 pr_word(uint64_t seed, int i)
 {
@@ -329,10 +319,10 @@ pr_worker_main(void *arg)
 			pr_progress_add(pr, PR_PROGRESS_STEP);
 			reported = i;
 		}
-		r = pr_rand(&pw->pw_rs);
+		r = scen_rand(&pw->pw_rs);
 		po = &pr->pr_objs[r % (uint64_t)pr->pr_nobj];
 		hot = po->po_npages / 10 > 0 ? po->po_npages / 10 : 1;
-		r = pr_rand(&pw->pw_rs);
+		r = scen_rand(&pw->pw_rs);
 		pindex = (int)(r % 100) < pr->pr_hot ? (r >> 8) % hot
 						     : (r >> 8) % po->po_npages;
 		pt.pt_po = po;

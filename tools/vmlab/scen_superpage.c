@@ -73,19 +73,9 @@ struct sp_tick {
 };
 
 static uint64_t
-sp_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return (z ^ (z >> 31));
-}
-
-static uint64_t
 sp_between(uint64_t *s, uint64_t lo, uint64_t hi)
 {
-	return (lo + sp_rand(s) % (hi - lo + 1));
+	return (lo + scen_rand(s) % (hi - lo + 1));
 }
 
 static uint64_t
@@ -144,7 +134,7 @@ static struct sp_obj *
 sp_obj_new(struct sp_worker *sw)
 {
 	struct sp_obj *so = calloc(1, sizeof(*so));
-	uint64_t r = sp_rand(&sw->sw_rs) % 100;
+	uint64_t r = scen_rand(&sw->sw_rs) % 100;
 
 	if (r < 60) {
 		so->so_obj.size = sp_between(&sw->sw_rs, 4, 64);
@@ -189,9 +179,9 @@ sp_op(struct sp_worker *sw)
 	struct sp_obj *so;
 	struct vm_page *m;
 	uint64_t inuse;
-	int g = (int)(sp_rand(&sw->sw_rs) % SP_GROWING);
+	int g = (int)(scen_rand(&sw->sw_rs) % SP_GROWING);
 
-	if (sp_rand(&sw->sw_rs) % 16 == 0) {
+	if (scen_rand(&sw->sw_rs) % 16 == 0) {
 		sp_kpage(sw);
 		return;
 	}

@@ -176,6 +176,12 @@ uint64_t micro_on_cpus(void (*fn)(void *), void *const *args, int ncpus);
 bool scen_knob_set(struct scen_ctx *ctx, const char *name, int64_t value);
 int64_t scen_knob_get(const char *name);
 
+/*
+ * The scenarios' generator (splitmix64): the next number of the stream
+ * whose state is *s, seeded from --seed.
+ */
+uint64_t scen_rand(uint64_t *s);
+
 /* Value i of option `name' (the default when not given). */
 int64_t scen_opt(const struct scen_ctx *ctx, const char *name, int i);
 int scen_opt_count(const struct scen_ctx *ctx, const char *name);
