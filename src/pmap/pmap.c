@@ -694,18 +694,20 @@ pmap_enter_4k(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 	 */
 	if (heldp != NULL && *heldp != NULL &&
 	    (pmap_walk(pm, va, pg, e) != 3 ||
-		((pc = TAILQ_FIRST(&pm->pm_pvchunk)) == NULL ||
-		    (pc->pc_map[0] | pc->pc_map[1] | pc->pc_map[2]) == 0)))
+		(pc = TAILQ_FIRST(&pm->pm_pvchunk)) == NULL ||
+		!pmap_pvc_has_free(pc)))
 		pmap_pvl_drop(heldp);
 	if ((pde = pmap_walk_alloc(pm, va, PDRSHIFT)) == NULL)
 		goto nomem;
 	/* A failed demotion may free the PD: walk again after it. */
-	if ((atomic_load_64(pde) & PG_PS) != 0 && heldp != NULL)
-		pmap_pvl_drop(heldp);
-	if ((atomic_load_64(pde) & PG_PS) != 0 &&
-	    (!pmap_demote(pm, pde, va, free) &&
-		(pde = pmap_walk_alloc(pm, va, PDRSHIFT)) == NULL))
-		goto nomem;
+	if ((atomic_load_64(pde) & PG_PS) != 0) {
+		/* Demotion takes the frame's lock itself. */
+		if (heldp != NULL)
+			pmap_pvl_drop(heldp);
+		if (!pmap_demote(pm, pde, va, free) &&
+		    (pde = pmap_walk_alloc(pm, va, PDRSHIFT)) == NULL)
+			goto nomem;
+	}
 	if ((pte = pmap_walk_alloc(pm, va, PAGE_SHIFT)) == NULL)
 		goto nomem;
 	ptm = pmap_pte_page(atomic_load_64(pde));
@@ -715,14 +717,10 @@ pmap_enter_4k(pmap_t pm, vm_offset_t va, struct vm_page *m, pt_entry_t new,
 		return (0);
 	}
 	/*
-	 * A reclaim takes other pmaps' pv locks: a run drops its own first,
-	 * if a chunk's free entry or a fresh page does not do.
+	 * A run still holding its lock here has a chunk with a free entry
+	 * (checked above): no page allocation, no reclaim of other pmaps.
 	 */
-	if ((new &PG_MANAGED) != 0 && heldp != NULL &&
-	    (pv = pmap_pv_alloc(pm, false)) == NULL)
-		pmap_pvl_drop(heldp);
-	if ((new &PG_MANAGED) != 0 && pv == NULL &&
-	    (pv = pmap_pv_alloc(pm, true)) == NULL)
+	if ((new &PG_MANAGED) != 0 && (pv = pmap_pv_alloc(pm, true)) == NULL)
 		goto nomem;
 	if ((replaced = (old & PG_V) != 0)) {
 		/* Hold the PT so that removing the old entry keeps it. */

@@ -73,6 +73,12 @@ pv_to_chunk(struct pv_entry *pv)
 	return ((struct pv_chunk *)((uintptr_t)pv & ~(uintptr_t)PAGE_MASK));
 }
 
+static inline bool
+pmap_pvc_has_free(const struct pv_chunk *pc)
+{
+	return ((pc->pc_map[0] | pc->pc_map[1] | pc->pc_map[2]) != 0);
+}
+
 /* The pv list lock of the 2 MiB frame of pa; the frame's 2 MiB list. */
 struct rwlock *pmap_pv_lock(vm_paddr_t pa);
 struct md_page *pmap_pvh(vm_paddr_t pa);

@@ -206,12 +206,6 @@ pmap_pvc_take(pmap_t pm, struct pv_chunk *pc)
 }
 
 static bool
-pmap_pvc_has_free(const struct pv_chunk *pc)
-{
-	return ((pc->pc_map[0] | pc->pc_map[1] | pc->pc_map[2]) != 0);
-}
-
-static bool
 pmap_pvc_is_empty(const struct pv_chunk *pc)
 {
 	return (pc->pc_map[0] == pc_freemask[0] &&
