@@ -496,7 +496,7 @@ plot_scaling(const struct scen_ctx *ctxs, int n, const char *png, FILE *out)
 	int i, j, nf = 0;
 	FILE *f;
 
-	if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+	if (!report_gnuplot_found())
 		return (false);
 	snprintf(data, sizeof(data), "%s.dat", png);
 	if ((f = fopen(data, "w")) == NULL)
@@ -528,10 +528,7 @@ plot_scaling(const struct scen_ctx *ctxs, int n, const char *png, FILE *out)
 	    "plot for [i=0:%d] '%s' index i using 1:2 with linespoints "
 	    "title columnheader(1)\"",
 	    png, unit, ctxs[0].sx_scen->sc_name, nf - 1, data);
-	if (system(cmd) != 0)
-		return (false);
-	fprintf(out, "\nplot: %s (its data: %s)\n", png, data);
-	return (true);
+	return (report_gnuplot_run(out, cmd, png, data));
 }
 
 static void

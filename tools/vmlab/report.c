@@ -51,6 +51,31 @@ scen_knob_get(const char *name)
 	return (sysctl_get(name, &si) ? si.si_value : 0);
 }
 
+bool
+report_gnuplot_found(void)
+{
+	return (system("command -v gnuplot >/dev/null 2>&1") == 0);
+}
+
+bool
+report_gnuplot_run(
+    FILE *out, const char *cmd, const char *png, const char *data)
+{
+	if (system(cmd) != 0)
+		return (false);
+	fprintf(out, "\nplot: %s (its data: %s)\n", png, data);
+	return (true);
+}
+
+void
+report_plot_fallback(FILE *out, const char *png)
+{
+	fprintf(out,
+	    "\n(--plot %s: no gnuplot, or it failed; 'apt-get install "
+	    "gnuplot-nox' gives PNG plots; a text plot instead)\n",
+	    png);
+}
+
 /* splitmix64. */
 uint64_t
 scen_rand(uint64_t *s)

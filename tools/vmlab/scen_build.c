@@ -845,7 +845,7 @@ bd_gnuplot(struct scen_ctx *ctx, const struct bd_result *rs, int n)
 	int i, j, k, nn = 0;
 	FILE *f;
 
-	if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+	if (!report_gnuplot_found())
 		return (false);
 	/* Every lock that is in some variant's top list, once. */
 	for (i = 0; i < n; i++)
@@ -887,10 +887,7 @@ bd_gnuplot(struct scen_ctx *ctx, const struct bd_result *rs, int n)
 	    "plot for [i=2:%d] '%s' using i:xtic(1) title columnheader(i)\"",
 	    ctx->sx_plot, ctx->sx_sim ? "sim" : "host", ctx->sx_ncpus, n + 1,
 	    data);
-	if (system(cmd) != 0)
-		return (false);
-	fprintf(ctx->sx_out, "\nplot: %s (its data: %s)\n", ctx->sx_plot, data);
-	return (true);
+	return (report_gnuplot_run(ctx->sx_out, cmd, ctx->sx_plot, data));
 }
 
 static void
@@ -902,10 +899,7 @@ bd_plot(struct scen_ctx *ctx, const struct bd_result *rs, int n)
 	if (ctx->sx_plot != NULL) {
 		if (bd_gnuplot(ctx, rs, n))
 			return;
-		fprintf(ctx->sx_out,
-		    "\n(--plot %s: no gnuplot, or it failed; 'apt-get install "
-		    "gnuplot-nox' gives PNG plots; a text plot instead)\n",
-		    ctx->sx_plot);
+		report_plot_fallback(ctx->sx_out, ctx->sx_plot);
 	}
 	for (i = 0; i < n; i++)
 		if ((double)rs[i].br_pv_wait_ns > max)

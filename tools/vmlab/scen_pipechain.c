@@ -587,7 +587,7 @@ pc_gnuplot(struct scen_ctx *ctx, const struct pc_row *rows, int nrows)
 	FILE *f;
 	int i, j, nv;
 
-	if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+	if (!report_gnuplot_found())
 		return (false);
 	nv = pc_variant_list(rows, nrows, vars);
 	snprintf(data, sizeof(data), "%s.dat", ctx->sx_plot);
@@ -613,10 +613,7 @@ pc_gnuplot(struct scen_ctx *ctx, const struct pc_row *rows, int nrows)
 	    "title columnheader(1)\"",
 	    ctx->sx_plot, ctx->sx_sim ? "sim" : "host", ctx->sx_ncpus, nv - 1,
 	    data);
-	if (system(cmd) != 0)
-		return (false);
-	fprintf(ctx->sx_out, "\nplot: %s (its data: %s)\n", ctx->sx_plot, data);
-	return (true);
+	return (report_gnuplot_run(ctx->sx_out, cmd, ctx->sx_plot, data));
 }
 
 /* Teardown time against N: gnuplot to --plot, or a text plot. */
@@ -629,10 +626,7 @@ pc_plot(struct scen_ctx *ctx, const struct pc_row *rows, int nrows)
 	if (ctx->sx_plot != NULL) {
 		if (pc_gnuplot(ctx, rows, nrows))
 			return;
-		fprintf(ctx->sx_out,
-		    "\n(--plot %s: no gnuplot, or it failed; 'apt-get install "
-		    "gnuplot-nox' gives PNG plots; a text plot instead)\n",
-		    ctx->sx_plot);
+		report_plot_fallback(ctx->sx_out, ctx->sx_plot);
 	}
 	for (i = 0; i < nrows; i++)
 		if (rows[i].r_teardown_ms > max)

@@ -235,6 +235,17 @@ void report_json(
 void report_zones_snapshot(struct scen_ctx *ctx);
 void report_zones(FILE *out, const struct scen_ctx *ctx, bool json);
 void report_zones_free(struct scen_ctx *ctx);
+/*
+ * Plots: report_gnuplot_found(): whether gnuplot can be run;
+ * report_gnuplot_run(): runs the gnuplot command line `cmd', which draws
+ * `png' from `data', and says so on `out' (false if it failed);
+ * report_plot_fallback(): says on `out' why `png' is not drawn and that a
+ * text plot follows.
+ */
+bool report_gnuplot_found(void);
+bool report_gnuplot_run(
+    FILE *out, const char *cmd, const char *png, const char *data);
+void report_plot_fallback(FILE *out, const char *png);
 /* Prints the non-zero statistics (vmstat-like). */
 void report_counters(FILE *out);
 /* Prints tunables and statistics (all, or those named); 0 or 2. */
