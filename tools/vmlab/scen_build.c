@@ -401,14 +401,6 @@ struct bd_result {
 /* The variants of the run so far (one per machine), for the table. */
 static struct bd_result bd_results[BD_MAXVARIANTS];
 
-static uint64_t
-bd_stat(const char *name)
-{
-	struct sysctl_info si;
-
-	return (sysctl_get(name, &si) ? (uint64_t)si.si_value : 0);
-}
-
 /* The top locks by total wait; the pv list locks' figures too. */
 static void
 bd_locks(struct bd_result *br)
@@ -693,10 +685,10 @@ bd_measure(struct scen_ctx *ctx, struct bd_result *br)
 	}
 	pages0 = bd_pages();
 	lock_prof_reset();
-	f0 = bd_stat("vm.stats.fault.faults");
-	s0 = bd_stat("vm.pmap.shootdowns");
-	i0 = bd_stat("vm.pmap.ipis");
-	p0 = bd_stat("vm.pmap.promotions");
+	f0 = scen_stat("vm.stats.fault.faults");
+	s0 = scen_stat("vm.pmap.shootdowns");
+	i0 = scen_stat("vm.pmap.ipis");
+	p0 = scen_stat("vm.pmap.promotions");
 	t0 = md_nanotime();
 	br->br_status = bd_build(ctx, warm, bd.total);
 	t1 = md_nanotime();
@@ -705,10 +697,10 @@ bd_measure(struct scen_ctx *ctx, struct bd_result *br)
 	br->br_secs = (double)(t1 - t0) / 1e9;
 	br->br_jobs_per_s =
 	    br->br_secs > 0 ? (double)bd.total / br->br_secs : 0;
-	br->br_faults = bd_stat("vm.stats.fault.faults") - f0;
-	br->br_shootdowns = bd_stat("vm.pmap.shootdowns") - s0;
-	br->br_ipis = bd_stat("vm.pmap.ipis") - i0;
-	br->br_promotions = bd_stat("vm.pmap.promotions") - p0;
+	br->br_faults = scen_stat("vm.stats.fault.faults") - f0;
+	br->br_shootdowns = scen_stat("vm.pmap.shootdowns") - s0;
+	br->br_ipis = scen_stat("vm.pmap.ipis") - i0;
+	br->br_promotions = scen_stat("vm.pmap.promotions") - p0;
 	/* Everything back. */
 	br->br_leaked_pages = (int64_t)(bd_pages() - pages0);
 	proc_stats(&ps);
@@ -716,7 +708,7 @@ bd_measure(struct scen_ctx *ctx, struct bd_result *br)
 	br->br_left_procs = ps.nprocs;
 	br->br_left_files = file_count();
 	br->br_left_tmp = vs.tmp_nodes;
-	br->br_pv_entries = bd_stat("vm.pmap.pv_entries");
+	br->br_pv_entries = scen_stat("vm.pmap.pv_entries");
 	if (br->br_status != 0 || br->br_leaked_pages != 0 ||
 	    br->br_left_procs != 0 || br->br_left_files != 0 ||
 	    br->br_left_tmp != 0 || br->br_pv_entries != 0 ||

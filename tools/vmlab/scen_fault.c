@@ -104,14 +104,6 @@
 #define FT_TAG_OWNER(w) ((int)(((w) >> 32) & 0xffff))
 #define FT_IS_TAG(w) (((w) >> 48) == 0x7666)
 
-static uint64_t
-ft_stat(const char *name)
-{
-	struct sysctl_info si;
-
-	return (sysctl_get(name, &si) ? (uint64_t)si.si_value : 0);
-}
-
 /* A failed step: says which and why, and fails the run. */
 static void
 ft_fail(struct scen_ctx *ctx, const char *what, int error)
@@ -321,10 +313,10 @@ ft_tlb(struct scen_ctx *ctx, struct vm_map *map, uint64_t iters,
 		return (error);
 	}
 	(void)ft_load_loop(va, 1, NULL, FT_HIT_PAGES, FT_HIT_PAGES, &bad);
-	f0 = ft_stat("vm.pmap.tlb_fills");
+	f0 = scen_stat("vm.pmap.tlb_fills");
 	ns = ft_load_loop(va, 1, NULL, FT_HIT_PAGES, iters, &bad);
 	fig[0] = ft_per(ns, iters);
-	fig[1] = (double)(ft_stat("vm.pmap.tlb_fills") - f0) / (double)iters;
+	fig[1] = (double)(scen_stat("vm.pmap.tlb_fills") - f0) / (double)iters;
 	(void)vm_munmap(map, va, ptoa(FT_HIT_PAGES));
 	if (bad != 0) {
 		fprintf(stderr, "fault: %llu TLB-hit loads failed or wrong\n",
@@ -354,10 +346,10 @@ ft_tlb(struct scen_ctx *ctx, struct vm_map *map, uint64_t iters,
 		return (error);
 	}
 	(void)ft_load_loop(va, 2, perm, npages, npages, &bad);
-	f0 = ft_stat("vm.pmap.tlb_fills");
+	f0 = scen_stat("vm.pmap.tlb_fills");
 	ns = ft_load_loop(va, 2, perm, npages, iters, &bad);
 	fig[2] = ft_per(ns, iters);
-	fig[3] = (double)(ft_stat("vm.pmap.tlb_fills") - f0) / (double)iters;
+	fig[3] = (double)(scen_stat("vm.pmap.tlb_fills") - f0) / (double)iters;
 	(void)vm_munmap(map, va, ptoa(2 * npages));
 	free(perm);
 	if (bad != 0) {
@@ -722,13 +714,13 @@ ft_sd_unmaps(struct vm_map *map, int rounds, uint64_t npages, uint64_t *nsp,
 		if ((error = ft_map_anon(map, npages, &va)) != 0 ||
 		    (error = ft_write_pages(va, npages, 0)) != 0)
 			return (error);
-		s0 = ft_stat("vm.pmap.shootdowns");
-		i0 = ft_stat("vm.pmap.ipis");
+		s0 = scen_stat("vm.pmap.shootdowns");
+		i0 = scen_stat("vm.pmap.ipis");
 		t0 = md_nanotime();
 		error = vm_munmap(map, va, ptoa(npages));
 		*nsp += md_nanotime() - t0;
-		*sdp += ft_stat("vm.pmap.shootdowns") - s0;
-		*ipip += ft_stat("vm.pmap.ipis") - i0;
+		*sdp += scen_stat("vm.pmap.shootdowns") - s0;
+		*ipip += scen_stat("vm.pmap.ipis") - i0;
 		if (error != 0)
 			return (error);
 	}
@@ -831,12 +823,12 @@ ft_warm_arena(void)
 	uint64_t n = 0, max, floor;
 	uint64_t i, j;
 
-	floor = ft_stat("vm.stats.page.free_target") + 2 * VM_LEVEL_0_NPAGES;
-	max = ft_stat("vm.stats.page.free") / VM_LEVEL_0_NPAGES;
+	floor = scen_stat("vm.stats.page.free_target") + 2 * VM_LEVEL_0_NPAGES;
+	max = scen_stat("vm.stats.page.free") / VM_LEVEL_0_NPAGES;
 	if ((blk = calloc(max + 1, sizeof(*blk))) == NULL)
 		return;
 	while (n < max &&
-	    ft_stat("vm.stats.page.free") > floor + VM_LEVEL_0_NPAGES &&
+	    scen_stat("vm.stats.page.free") > floor + VM_LEVEL_0_NPAGES &&
 	    (blk[n] = vm_page_alloc_block(0, VM_LEVEL_0_ORDER)) != NULL) {
 		for (j = 0; j < VM_LEVEL_0_NPAGES; j++)
 			*(volatile uint8_t *)vm_page_dmap(&blk[n][j]) = 0;

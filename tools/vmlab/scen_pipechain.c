@@ -230,14 +230,6 @@ struct pc_snap {
 	uint64_t files, pipes, nprocs;
 };
 
-static uint64_t
-pc_stat(const char *name)
-{
-	struct sysctl_info si;
-
-	return (sysctl_get(name, &si) ? (uint64_t)si.si_value : 0);
-}
-
 static void
 pc_zone_items(const struct uma_zone_stats *zs, void *arg)
 {
@@ -253,13 +245,13 @@ pc_snap(struct pc_snap *s, bool settle)
 
 	s->ns = md_nanotime();
 	s->wakeups = sleepq_wakeups();
-	s->ipis = pc_stat("vm.pmap.ipis");
-	s->shootdowns = pc_stat("vm.pmap.shootdowns");
+	s->ipis = scen_stat("vm.pmap.ipis");
+	s->shootdowns = scen_stat("vm.pmap.shootdowns");
 	proc_stats(&ps);
 	s->forks = ps.forks;
 	s->reaped = ps.reaped;
 	s->nprocs = ps.nprocs;
-	s->pipe_bytes = pc_stat("kern.pipe.bytes");
+	s->pipe_bytes = scen_stat("kern.pipe.bytes");
 	s->stack = md_ctx_stack_bytes();
 	s->files = file_count();
 	if (!settle)
@@ -383,7 +375,7 @@ pc_verify(
 	row->r_left_procs = s3->nprocs;
 	row->r_left_files = s3->files;
 	row->r_left_pipes = s3->pipes;
-	row->r_pv_entries = pc_stat("vm.pmap.pv_entries");
+	row->r_pv_entries = scen_stat("vm.pmap.pv_entries");
 	/* A driver cut short by the budget was killed; else it exits 0. */
 	return (row->r_leaked_pages == 0 && row->r_leaked_kva == 0 &&
 	    row->r_leaked_items == 0 && row->r_left_procs == 0 &&

@@ -498,14 +498,6 @@ struct pr_snap {
 	struct vm_pageout_stats ps_po;
 };
 
-static uint64_t
-pr_stat(const char *name)
-{
-	struct sysctl_info si;
-
-	return (sysctl_get(name, &si) ? (uint64_t)si.si_value : 0);
-}
-
 void
 pqstat_lock_wait(uint64_t *waitp, uint64_t *contp)
 {
@@ -529,9 +521,9 @@ pr_snap(struct pr_snap *s)
 	s->ps_pq_scan_ops = vm_pagequeue_scan_ops();
 	s->ps_pq_acq_all = vm_pagequeue_lock_acq();
 	pqstat_lock_wait(&s->ps_pq_wait, &s->ps_pq_cont);
-	s->ps_pageins = pr_stat("vm.stats.object.pageins");
-	s->ps_swap_werr = pr_stat("vm.swap.write_errors");
-	s->ps_swap_rerr = pr_stat("vm.swap.read_errors");
+	s->ps_pageins = scen_stat("vm.stats.object.pageins");
+	s->ps_swap_werr = scen_stat("vm.swap.write_errors");
+	s->ps_swap_rerr = scen_stat("vm.swap.read_errors");
 	vm_pageout_stats(&s->ps_po);
 }
 

@@ -78,14 +78,6 @@ sp_between(uint64_t *s, uint64_t lo, uint64_t hi)
 	return (lo + scen_rand(s) % (hi - lo + 1));
 }
 
-static uint64_t
-sp_stat(const char *name)
-{
-	struct sysctl_info si;
-
-	return (sysctl_get(name, &si) ? (uint64_t)si.si_value : 0);
-}
-
 static void
 sp_obj_free(struct sp_worker *sw, struct sp_obj *so)
 {
@@ -276,7 +268,7 @@ sp_variant(struct scen_ctx *ctx, bool reserv, struct sp_tick *ticks)
 	int64_t inuse = 0;
 	int nw = md_ncpus() < SP_MAXCPU ? md_ncpus() : SP_MAXCPU, w, t;
 	int nticks = (int)scen_opt(ctx, "ticks", 0);
-	uint64_t broken0 = sp_stat("vm.stats.reserv.broken");
+	uint64_t broken0 = scen_stat("vm.stats.reserv.broken");
 
 	if (!scen_knob_set(ctx, "vm.reserv.enable", reserv))
 		return (1);
@@ -298,10 +290,10 @@ sp_variant(struct scen_ctx *ctx, bool reserv, struct sp_tick *ticks)
 		ticks[t].st_free2m = sp_free2m();
 		ticks[t].st_tried = (uint32_t)scen_opt(ctx, "probe", 0);
 		ticks[t].st_ok = sp_probe(ticks[t].st_tried);
-		ticks[t].st_fullpop = sp_stat("vm.stats.reserv.fullpop_now");
+		ticks[t].st_fullpop = scen_stat("vm.stats.reserv.fullpop_now");
 		ticks[t].st_inuse = (uint64_t)inuse;
 		ticks[t].st_broken =
-		    sp_stat("vm.stats.reserv.broken") - broken0;
+		    scen_stat("vm.stats.reserv.broken") - broken0;
 	}
 	for (w = 0; w < nw; w++) {
 		sp_expire(&sws[w], true);

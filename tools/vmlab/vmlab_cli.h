@@ -175,6 +175,12 @@ uint64_t micro_on_cpus(void (*fn)(void *), void *const *args, int ncpus);
  */
 bool scen_knob_set(struct scen_ctx *ctx, const char *name, int64_t value);
 int64_t scen_knob_get(const char *name);
+/* A statistic's (or tunable's) value now, 0 if there is none. */
+static inline uint64_t
+scen_stat(const char *name)
+{
+	return ((uint64_t)scen_knob_get(name));
+}
 
 /*
  * The scenarios' generator (splitmix64): the next number of the stream
