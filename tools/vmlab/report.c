@@ -326,6 +326,47 @@ report_snapshot(int *np)
 	return (rows);
 }
 
+static void
+report_lockrow_add(struct scen_lockrow *r, const struct lock_prof_row *pr)
+{
+	snprintf(r->name, sizeof(r->name), "%s", pr->lpr_name);
+	snprintf(r->cls, sizeof(r->cls), "%s", pr->lpr_class);
+	r->wait_ns += pr->lpr_wait_total_ns;
+	r->acq += pr->lpr_acquisitions;
+	r->cont += pr->lpr_contentions;
+}
+
+int
+report_top_locks(struct scen_lockrow *out, int max)
+{
+	struct lock_prof_row *rows;
+	int i, n, k = 0;
+
+	rows = report_snapshot(&n);
+	for (i = 0; i < n && k < max; i++) {
+		if (rows[i].lpr_wait_total_ns == 0)
+			continue;
+		memset(&out[k], 0, sizeof(out[k]));
+		report_lockrow_add(&out[k++], &rows[i]);
+	}
+	free(rows);
+	return (k);
+}
+
+void
+report_lock_sum(const char *name, struct scen_lockrow *sum)
+{
+	struct lock_prof_row *rows;
+	int i, n;
+
+	memset(sum, 0, sizeof(*sum));
+	rows = report_snapshot(&n);
+	for (i = 0; i < n; i++)
+		if (strcmp(rows[i].lpr_name, name) == 0)
+			report_lockrow_add(sum, &rows[i]);
+	free(rows);
+}
+
 void
 report_lockstat(FILE *out, int max)
 {

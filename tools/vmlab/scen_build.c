@@ -380,12 +380,6 @@ bd_driver(intptr_t arg)
 /*
  * The machine's side.
  */
-struct bd_lockrow {
-	char name[48];
-	char cls[16];
-	uint64_t wait_ns, acq, cont;
-};
-
 struct bd_result {
 	const struct bd_variant *br_var;
 	double br_jobs_per_s, br_secs;
@@ -394,7 +388,7 @@ struct bd_result {
 	int64_t br_leaked_pages;
 	uint64_t br_left_procs, br_left_files, br_left_tmp, br_pv_entries;
 	int br_status;
-	struct bd_lockrow br_top[BD_TOPLOCKS];
+	struct scen_lockrow br_top[BD_TOPLOCKS];
 	int br_ntop;
 };
 
@@ -405,31 +399,13 @@ static struct bd_result bd_results[BD_MAXVARIANTS];
 static void
 bd_locks(struct bd_result *br)
 {
-	struct lock_prof_row *pr;
-	int i, n;
+	struct scen_lockrow pv;
 
-	n = lock_prof_count() + 16;
-	if ((pr = calloc((size_t)n, sizeof(*pr))) == NULL)
-		return;
-	n = lock_prof_snapshot(pr, n);
-	for (i = 0; i < n; i++) {
-		if (strcmp(pr[i].lpr_name, "pmap pv list") == 0) {
-			br->br_pv_wait_ns += pr[i].lpr_wait_total_ns;
-			br->br_pv_acq += pr[i].lpr_acquisitions;
-			br->br_pv_cont += pr[i].lpr_contentions;
-		}
-		if (br->br_ntop == BD_TOPLOCKS || pr[i].lpr_wait_total_ns == 0)
-			continue;
-		snprintf(br->br_top[br->br_ntop].name,
-		    sizeof(br->br_top[0].name), "%s", pr[i].lpr_name);
-		snprintf(br->br_top[br->br_ntop].cls, sizeof(br->br_top[0].cls),
-		    "%s", pr[i].lpr_class);
-		br->br_top[br->br_ntop].wait_ns = pr[i].lpr_wait_total_ns;
-		br->br_top[br->br_ntop].acq = pr[i].lpr_acquisitions;
-		br->br_top[br->br_ntop].cont = pr[i].lpr_contentions;
-		br->br_ntop++;
-	}
-	free(pr);
+	br->br_ntop = report_top_locks(br->br_top, BD_TOPLOCKS);
+	report_lock_sum("pmap pv list", &pv);
+	br->br_pv_wait_ns = pv.wait_ns;
+	br->br_pv_acq = pv.acq;
+	br->br_pv_cont = pv.cont;
 }
 
 /* Writes the host file `path' of `bytes' bytes of file number `file'. */

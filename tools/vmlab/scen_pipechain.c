@@ -266,39 +266,6 @@ pc_snap(struct pc_snap *s, bool settle)
 	(void)uma_zone_foreach(pc_zone_items, &s->zone_items);
 }
 
-struct pc_lockrow {
-	char name[48];
-	char cls[16];
-	uint64_t wait_ns, acq, cont;
-};
-
-/* The top locks by total wait since the last lock_prof_reset(). */
-static int
-pc_locks(struct pc_lockrow *out, int max)
-{
-	struct lock_prof_row *pr;
-	int i, n, k = 0;
-
-	n = lock_prof_count() + 16;
-	pr = calloc((size_t)n, sizeof(*pr));
-	if (pr == NULL)
-		return (0);
-	n = lock_prof_snapshot(pr, n);
-	for (i = 0; i < n && k < max; i++) {
-		if (pr[i].lpr_wait_total_ns == 0)
-			continue;
-		snprintf(
-		    out[k].name, sizeof(out[k].name), "%s", pr[i].lpr_name);
-		snprintf(out[k].cls, sizeof(out[k].cls), "%s", pr[i].lpr_class);
-		out[k].wait_ns = pr[i].lpr_wait_total_ns;
-		out[k].acq = pr[i].lpr_acquisitions;
-		out[k].cont = pr[i].lpr_contentions;
-		k++;
-	}
-	free(pr);
-	return (k);
-}
-
 struct pc_row {
 	const struct pc_variant *r_var;
 	uint64_t r_procs;   /* asked */
@@ -313,7 +280,7 @@ struct pc_row {
 	uint64_t r_left_procs, r_left_files, r_left_pipes, r_pv_entries;
 	double r_mem_per_proc, r_pages_per_proc, r_stack_per_proc;
 	int r_status; /* the driver's */
-	struct pc_lockrow r_locks[PC_MAXLOCKS];
+	struct scen_lockrow r_locks[PC_MAXLOCKS];
 	int r_nlocks;
 };
 
@@ -460,7 +427,7 @@ pc_one(struct scen_ctx *ctx, const struct pc_variant *v, uint64_t n,
 	row->r_wakeups = s2.wakeups - s1.wakeups;
 	row->r_ipis = s2.ipis - s1.ipis;
 	row->r_shootdowns = s2.shootdowns - s1.shootdowns;
-	row->r_nlocks = pc_locks(row->r_locks, PC_MAXLOCKS);
+	row->r_nlocks = report_top_locks(row->r_locks, PC_MAXLOCKS);
 	pc_snap(&s3, true);
 	row->r_pages_freed = (int64_t)(s1.pages - s3.pages);
 	if (!pc_verify(&s0, &s3, row)) {

@@ -226,6 +226,19 @@ void report_row_json(
 void report_rows_free(struct scen_ctx *ctx);
 const struct report_result *report_find(
     const struct scen_ctx *ctx, const char *key);
+/* A lock's figures from the profile. */
+struct scen_lockrow {
+	char name[48];
+	char cls[16];
+	uint64_t wait_ns, acq, cont;
+};
+/*
+ * report_top_locks(): the locks that waited, most total wait first, at
+ * most `max' (the count); report_lock_sum(): every profile row named
+ * `name' added up (class of the last).  Both since lock_prof_reset().
+ */
+int report_top_locks(struct scen_lockrow *out, int max);
+void report_lock_sum(const char *name, struct scen_lockrow *sum);
 /* Prints the lock profile table (top `max' rows) to `out'. */
 void report_lockstat(FILE *out, int max);
 /* Prints one JSON object for the run on stdout. */
